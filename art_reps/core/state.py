@@ -1,0 +1,38 @@
+"""Borrow a caller's model and give it back exactly as it was."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from torch import nn
+
+
+@contextmanager
+def frozen(model: nn.Module):
+    """Eval mode and ``requires_grad=False`` on every parameter inside; all restored after.
+
+    Each submodule's own ``training`` flag and each parameter's ``requires_grad`` come back
+    as they were, also when the body raises. BatchNorm statistics cannot move in eval mode,
+    and parameter ``.grad`` fields are never written because no parameter needs a gradient.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).train()
+        >>> with frozen(net):
+        ...     net.training
+        False
+        >>> net.training
+        True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        model.eval()
+        for p, _ in flags:
+            p.requires_grad_(False)
+        yield model
+    finally:
+        for m, mode in modes:
+            m.training = mode
+        for p, flag in flags:
+            p.requires_grad_(flag)
