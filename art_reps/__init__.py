@@ -1,0 +1,21 @@
+"""art_reps: robust representations (inversion, feature visualisation, IRIs, sensitivity maps)
+as a plugin for ART, torchattacks and Captum.
+
+Example:
+    >>> import art_reps
+    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> test = art_reps.data.digits_on_textures("test")
+    >>> result = art_reps.invert(model, test.images[:4], layer="avgpool", steps=10)
+    >>> result.images.shape
+    torch.Size([4, 3, 32, 32])
+"""
+from . import data, zoo
+from .core import (Representation, Result, frozen, interpolate, invert, manipulate, objectives, optimize,
+                   sensitivity, visualize)
+from .zoo import list_models, load_model, model_card
+
+__version__ = "0.1.0"
+__all__ = [
+    "data", "zoo", "Representation", "Result", "frozen", "interpolate", "invert", "manipulate", "objectives",
+    "optimize", "sensitivity", "visualize", "list_models", "load_model", "model_card", "__version__",
+]

@@ -1,0 +1,17 @@
+"""The core: representation access, geometry, parameterisations, objectives and the one loop.
+
+Imports nothing from the rest of art_reps.
+"""
+from . import objectives
+from .geometry import Geometry, L2Ball, LinfBall, Unconstrained, make_geometry
+from .optimize import Result, constant, linear_decay, optimize, piecewise, step_halving
+from .param import Fourier, Pixel
+from .representation import Representation
+from .state import frozen
+from .tasks import STARTS, interpolate, invert, make_start, manipulate, sensitivity, visualize
+
+__all__ = [
+    "objectives", "Geometry", "L2Ball", "LinfBall", "Unconstrained", "make_geometry", "Result", "constant",
+    "linear_decay", "optimize", "piecewise", "step_halving", "Fourier", "Pixel", "Representation", "frozen",
+    "STARTS", "interpolate", "invert", "make_start", "manipulate", "sensitivity", "visualize",
+]

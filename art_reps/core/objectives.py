@@ -1,0 +1,154 @@
+"""Per-sample objectives, minimised, composable by arithmetic.
+
+An objective maps ``(activations: dict[layer, Tensor], images: (N, C, H, W))`` to a loss of
+shape (N,). Activation objectives are negated so that minimising maximises the activation.
+
+Example:
+    >>> obj = channel("layer3", 5) + 1e-2 * total_variation()
+    >>> sorted(obj.layers)
+    ['layer3']
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+class Objective:
+    """A per-sample loss ``fn(acts, images) -> (N,)`` needing the activations of ``layers``."""
+
+    def __init__(self, fn: Callable, layers=(), name: str = "objective"):
+        self.fn = fn
+        self.layers = frozenset(layers)
+        self.name = name
+
+    def __call__(self, acts: dict, images: torch.Tensor) -> torch.Tensor:
+        return self.fn(acts, images)
+
+    def __add__(self, other):
+        if isinstance(other, (int, float)):
+            return Objective(lambda a, x: self(a, x) + other, self.layers, f"{self.name} + {other}")
+        other = _as_objective(other)
+        return Objective(lambda a, x: self(a, x) + other(a, x), self.layers | other.layers, f"{self.name} + {other.name}")
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Objective(lambda a, x: -self(a, x), self.layers, f"-({self.name})")
+
+    def __sub__(self, other):
+        return self + (-_as_objective(other) if isinstance(other, Objective) else -other)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, scale):
+        if not isinstance(scale, (int, float)):
+            raise TypeError(f"objectives are scaled by numbers, got {type(scale).__name__}")
+        return Objective(lambda a, x: scale * self(a, x), self.layers, f"{scale} * {self.name}")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, scale):
+        return self * (1.0 / scale)
+
+    def __repr__(self) -> str:
+        return f"Objective({self.name})"
+
+
+def _as_objective(obj) -> Objective:
+    if not isinstance(obj, Objective):
+        raise TypeError(f"expected an Objective or a number, got {type(obj).__name__}")
+    return obj
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1)
+
+
+def inversion(layer: str, target: torch.Tensor) -> Objective:
+    """``||R(x) - R_t||_2 / ||R_t||_2`` per sample; ``target`` (N, ...) or (1, ...) representations."""
+    target = _flat(target.detach())
+    norm = target.norm(dim=1).clamp_min(1e-12)
+
+    def fn(acts, images):
+        return (_flat(acts[layer]) - target).norm(dim=1) / norm
+
+    return Objective(fn, [layer], f"inversion({layer!r})")
+
+
+def neuron(layer: str, index) -> Objective:
+    """Minus one unit: ``index`` into the flattened activation (int) or a (c, y, x) tuple."""
+
+    def fn(acts, images):
+        a = acts[layer]
+        return -(a.flatten(1)[:, index] if isinstance(index, int) else a[(slice(None), *index)])
+
+    return Objective(fn, [layer], f"neuron({layer!r}, {index})")
+
+
+def channel(layer: str, index) -> Objective:
+    """Minus the spatial mean of channel ``index`` (an int, or a (N,) tensor: one per sample).
+    On a (N, K) output such as logits, the channel is the column ``index``."""
+
+    def fn(acts, images):
+        a = acts[layer]
+        a = a.flatten(2).mean(2) if a.dim() > 2 else a
+        if isinstance(index, torch.Tensor):
+            return -a.gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
+        return -a[:, index]
+
+    return Objective(fn, [layer], f"channel({layer!r}, {index if isinstance(index, int) else '...'})")
+
+
+def direction(layer: str, vector: torch.Tensor) -> Objective:
+    """Minus the projection onto ``vector`` (of C entries: channel means; else the flattened activation)."""
+    vector = vector.detach().flatten()
+    vector = vector / vector.norm().clamp_min(1e-12)
+
+    def fn(acts, images):
+        a = acts[layer]
+        a = a.flatten(2).mean(2) if a.dim() > 2 and a.shape[1] == vector.numel() else a.flatten(1)
+        return -(a @ vector.to(a.device, a.dtype))
+
+    return Objective(fn, [layer], f"direction({layer!r})")
+
+
+def feature_addition(layer: str, index, cap: float = 1.0) -> Objective:
+    """``relu(cap - R_i)``: pushes unit ``index`` up until it reaches ``cap`` (Engstrom et al.)."""
+    unit = neuron(layer, index)
+    return Objective(lambda a, x: F.relu(cap + unit(a, x)), unit.layers, f"feature_addition({layer!r}, {index})")
+
+
+def total_variation(beta: float = 2.0) -> Objective:
+    """``sum_pixels (dx^2 + dy^2)^(beta/2)`` per sample (Mahendran & Vedaldi)."""
+
+    def fn(acts, images):
+        dx = images[..., :-1, 1:] - images[..., :-1, :-1]
+        dy = images[..., 1:, :-1] - images[..., :-1, :-1]
+        return ((dx ** 2 + dy ** 2).sum(1) + 1e-12).pow(beta / 2).flatten(1).sum(1)
+
+    return Objective(fn, [], f"total_variation({beta})")
+
+
+def alpha_norm(alpha: float = 6.0, center: float = 0.5) -> Objective:
+    """``sum |x - center|^alpha`` per sample."""
+    return Objective(lambda a, x: (x - center).abs().pow(alpha).flatten(1).sum(1), [], f"alpha_norm({alpha})")
+
+
+def blur(kernel_size: int = 3) -> Objective:
+    """``0.5 ||x - box_blur(x)||^2`` per sample: penalises high frequencies."""
+
+    def fn(acts, images):
+        blurred = F.avg_pool2d(F.pad(images, [kernel_size // 2] * 4, mode="replicate"), kernel_size, stride=1)
+        return 0.5 * (images - blurred).pow(2).flatten(1).sum(1)
+
+    return Objective(fn, [], f"blur({kernel_size})")
+
+
+def image_distance(distance: Callable, reference: torch.Tensor, name: str = "distance") -> Objective:
+    """``distance(x, reference) -> (N,)`` from any image distance (LPIPS, SSIM, a judge's features)."""
+    reference = reference.detach()
+    return Objective(lambda a, x: distance(x, reference.to(x.device)).reshape(x.shape[0]), [], name)

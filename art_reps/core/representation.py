@@ -1,0 +1,150 @@
+"""Read named layers of any ``nn.Module``, with explicit normalisation and a scoped fake ReLU."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from .checks import check_images, expected_channels, model_device, resolve_layer
+from .state import frozen
+
+
+class _Captured(Exception):
+    """Raised by a hook once every requested layer has run: the rest of the forward is skipped."""
+
+
+class _FakeReLU(torch.autograd.Function):
+    """ReLU forward, identity backward (Engstrom et al.)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def _as_channel_vector(values, name: str) -> torch.Tensor | None:
+    if values is None:
+        return None
+    t = torch.as_tensor(values, dtype=torch.float32).flatten()
+    if t.numel() == 0 or not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be a non-empty sequence of finite numbers, got {values!r}")
+    if name == "std" and bool((t <= 0).any()):
+        raise ValueError(f"std must be > 0 everywhere, got {values!r}")
+    return t.view(1, -1, 1, 1)
+
+
+class Representation:
+    """The activations of one or several named layers of ``model``.
+
+    Images go in as (N, C, H, W) in [0, 1]; ``mean``/``std`` (per channel) are applied before
+    the model. ``layer`` ``""`` is the model's output. The forward stops as soon as every
+    requested layer has run. ``fake_relu`` replaces named ``nn.ReLU`` modules' backward by the
+    identity; ``True`` picks the last ReLU up to the deepest requested layer. Nothing is left
+    on the model: hooks live only inside :meth:`attached` (or one ``__call__``).
+
+    Example:
+        >>> from art_reps.zoo.architectures import SmallResNet
+        >>> rep = Representation(SmallResNet(), ["layer2", "avgpool"])
+        >>> {k: tuple(v.shape) for k, v in rep(torch.rand(2, 3, 32, 32)).items()}
+        {'layer2': (2, 64, 16, 16), 'avgpool': (2, 128, 1, 1)}
+    """
+
+    def __init__(self, model: nn.Module, layers: str | Sequence[str], *, mean=None, std=None,
+                 fake_relu: bool | str | Sequence[str] = False):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = model
+        self.layers = (layers,) if isinstance(layers, str) else tuple(layers)
+        if not self.layers:
+            raise ValueError("layers must name at least one layer")
+        self._modules = {name: resolve_layer(model, name) for name in self.layers}
+        self.mean = _as_channel_vector(mean, "mean")
+        self.std = _as_channel_vector(std, "std")
+        self.channels = expected_channels(model)
+        for name, v in (("mean", self.mean), ("std", self.std)):
+            if v is not None and self.channels is not None and v.shape[1] not in (1, self.channels):
+                raise ValueError(f"{name} has {v.shape[1]} entries but the model takes {self.channels} channels")
+        self.fake_relu = self._fake_relu_modules(fake_relu)
+        self.device = model_device(model)
+
+    def _fake_relu_modules(self, fake_relu) -> dict[str, nn.Module]:
+        if fake_relu is False or fake_relu is None:
+            return {}
+        if fake_relu is True:
+            names = [n for n, _ in self.model.named_modules()]
+            last = max(i for i, n in enumerate(names)
+                       if any(n == layer or n.startswith(layer + ".") or not layer for layer in self.layers))
+            relus = [n for n, m in list(self.model.named_modules())[:last + 1] if isinstance(m, nn.ReLU)]
+            if not relus:
+                raise ValueError("fake_relu=True but no nn.ReLU module runs up to the requested layers")
+            fake_relu = [relus[-1]]
+        elif isinstance(fake_relu, str):
+            fake_relu = [fake_relu]
+        modules = {name: resolve_layer(self.model, name) for name in fake_relu}
+        for name, m in modules.items():
+            if not isinstance(m, nn.ReLU):
+                raise ValueError(f"fake_relu names {name!r}, a {type(m).__name__}, not an nn.ReLU module")
+        return modules
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        if self.mean is not None:
+            images = images - self.mean.to(images.device, images.dtype)
+        if self.std is not None:
+            images = images / self.std.to(images.device, images.dtype)
+        return images
+
+    @contextmanager
+    def attached(self):
+        """Within: the model frozen (eval, no parameter grads) and hooked; yields ``read(images)``."""
+        acts: dict[str, torch.Tensor] = {}
+        stash: dict[int, torch.Tensor] = {}
+        handles = []
+
+        def capture(name):
+            def hook(module, inputs, output):
+                acts.setdefault(name, output)
+                if len(acts) == len(self.layers):
+                    raise _Captured
+
+            return hook
+
+        def keep_input(module, inputs):
+            stash[id(module)] = inputs[0]
+            return (inputs[0].clone(),)  # an in-place ReLU must not overwrite the pre-activation
+
+        def fake(module, inputs, output):
+            return _FakeReLU.apply(stash.pop(id(module)))
+
+        def read(images: torch.Tensor) -> dict[str, torch.Tensor]:
+            acts.clear()
+            try:
+                self.model(self.normalize(images))
+            except _Captured:
+                pass
+            missing = [n for n in self.layers if n not in acts]
+            if missing:
+                raise RuntimeError(f"layers {missing} never ran in {type(self.model).__name__}.forward")
+            return dict(acts)
+
+        with frozen(self.model):
+            try:
+                for m in self.fake_relu.values():
+                    handles.append(m.register_forward_pre_hook(keep_input))
+                    handles.append(m.register_forward_hook(fake))
+                for name, m in self._modules.items():
+                    handles.append(m.register_forward_hook(capture(name)))
+                yield read
+            finally:
+                for h in handles:
+                    h.remove()
+
+    def __call__(self, images: torch.Tensor, *, grad: bool = False) -> dict[str, torch.Tensor]:
+        """One read of validated ``images`` (moved to the model's device), detached unless ``grad``."""
+        check_images(images, channels=self.channels)
+        with self.attached() as read, torch.set_grad_enabled(grad):
+            return read(images.to(self.device))

@@ -1,0 +1,179 @@
+"""The public functions: each is an objective, a start and a geometry handed to :func:`optimize`."""
+from __future__ import annotations
+
+import torch
+
+from . import objectives as O
+from .checks import check_count, check_images, check_positive, check_same_batch
+from .optimize import Result, optimize
+from .representation import Representation
+
+STARTS = {
+    "noise": lambda shape, g, d: (0.5 + torch.randn(shape, generator=g, device=d) / 20).clamp(0, 1),
+    "super-noise": lambda shape, g, d: torch.randn(shape, generator=g, device=d).clamp(0, 1),
+    "light-noise": lambda shape, g, d: (0.01 * torch.randn(shape, generator=g, device=d)).clamp(0, 1),
+    "uniform": lambda shape, g, d: torch.rand(shape, generator=g, device=d),
+    "gray": lambda shape, g, d: torch.full(shape, 0.5, device=d),
+    "white": lambda shape, g, d: torch.ones(shape, device=d),
+    "black": lambda shape, g, d: torch.zeros(shape, device=d),
+}
+
+
+def make_start(start, shape, *, device=None, seed: int = 0) -> torch.Tensor:
+    """A start image batch: a tensor (N or 1, C, H, W) used as given, or a kind from ``STARTS``
+    ('noise' is Engstrom's ``randn/20 + 0.5``; Nanda's seeds 'super-noise', 'light-noise', ...)."""
+    if isinstance(start, torch.Tensor):
+        check_images(start, "start")
+        return start.expand(shape[0], *start.shape[1:]) if start.shape[0] == 1 else start
+    if start not in STARTS:
+        raise ValueError(f"start must be an image tensor or one of {sorted(STARTS)}, got {start!r}")
+    generator = torch.Generator(device or "cpu").manual_seed(seed)
+    return STARTS[start](tuple(shape), generator, device or "cpu")
+
+
+def _representation_of(model, images, layer, *, mean, std, fake_relu) -> torch.Tensor:
+    return Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)(images)[layer]
+
+
+def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
+           regularizer: O.Objective | None = None, mean=None, std=None, fake_relu=False, seed: int = 0,
+           **options) -> Result:
+    """Representation inversion: images whose ``layer`` representation matches that of ``targets``.
+
+    Minimises ``||R(x) - R(x_t)|| / ||R(x_t)||`` (+ ``regularizer``) from ``start``.
+    targets: (N, C, H, W) in [0, 1]; start: a kind (default Engstrom's noise) or (N, C, H, W).
+    Further ``options`` go to :func:`optimize` (geometry, eps, optimizer, schedule, ...).
+
+    Example:
+        >>> import art_reps
+        >>> model = art_reps.load_model("l2_eps0.25")
+        >>> x = art_reps.data.digits_on_textures("test").images[:4]
+        >>> res = art_reps.invert(model, x, layer="avgpool", steps=10)
+        >>> res.images.shape, res.losses.shape
+        (torch.Size([4, 3, 32, 32]), torch.Size([4]))
+    """
+    check_images(targets, "targets")
+    target_reps = _representation_of(model, targets, layer, mean=mean, std=std, fake_relu=fake_relu)
+    start = make_start(start, targets.shape, device=targets.device, seed=seed)
+    check_same_batch(targets, start, "targets", "start")
+    objective = O.inversion(layer, target_reps)
+    if regularizer is not None:
+        objective = objective + regularizer
+    return optimize(model, objective, start, steps=steps, step_size=step_size, mean=mean, std=std,
+                    fake_relu=fake_relu, seed=seed, **options)
+
+
+def _feature_objective(layer, feature, kind):
+    if kind == "direction":
+        if not isinstance(feature, torch.Tensor):
+            raise TypeError("kind='direction' needs feature as a tensor (the direction)")
+        return O.direction(layer, feature)
+    if kind not in ("channel", "neuron"):
+        raise ValueError(f"kind must be 'channel', 'neuron' or 'direction', got {kind!r}")
+    if kind == "channel" and isinstance(feature, (list, tuple, torch.Tensor)):
+        return O.channel(layer, torch.as_tensor(feature, dtype=torch.long))
+    if isinstance(feature, bool) or not isinstance(feature, (int, tuple)):
+        raise TypeError(f"feature must be an int (or a (c, y, x) tuple for kind='neuron'), got {feature!r}")
+    return O.channel(layer, feature) if kind == "channel" else O.neuron(layer, feature)
+
+
+def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise", n: int = 1,
+              size=(3, 32, 32), steps: int = 200, step_size: float = 0.1, regularizer: O.Objective | None = None,
+              mean=None, std=None, fake_relu=False, seed: int = 0, **options) -> Result:
+    """Feature visualisation: images that maximise a unit, channel or direction of ``layer``.
+
+    feature: int (channel or flattened unit), a list of channels (one per image), a (c, y, x)
+    tuple with ``kind='neuron'``, or a direction tensor with ``kind='direction'``. start: a kind
+    (``n`` images of ``size``) or (N, C, H, W) images. ``param='fourier'`` via options.
+
+    Example:
+        >>> import art_reps
+        >>> res = art_reps.visualize(art_reps.load_model("l2_eps0.25"), layer="avgpool", feature=[0, 1, 2], steps=10)
+        >>> res.images.shape
+        torch.Size([3, 3, 32, 32])
+    """
+    objective = _feature_objective(layer, feature, kind)
+    if isinstance(feature, (list, tuple)) and kind == "channel" and not isinstance(start, torch.Tensor):
+        n = len(feature)
+    check_count(n, "n")
+    shape = start.shape if isinstance(start, torch.Tensor) else (n, *size)
+    start = make_start(start, shape, seed=seed)
+    if regularizer is not None:
+        objective = objective + regularizer
+    return optimize(model, objective, start, steps=steps, step_size=step_size, mean=mean, std=std,
+                    fake_relu=fake_relu, seed=seed, **options)
+
+
+def manipulate(model, images: torch.Tensor, *, layer: str, feature: int, cap: float = 1.0, eps: float = 2.0,
+               steps: int = 200, step_size: float = 0.05, mean=None, std=None, fake_relu=False, seed: int = 0,
+               **options) -> Result:
+    """Feature addition: raise unit ``feature`` of ``layer`` up to ``cap`` within an L2 ball of
+    radius ``eps`` around ``images`` (N, C, H, W) (Engstrom et al.'s ``min(R_i - cap, 0)``).
+
+    Example:
+        >>> import art_reps
+        >>> x = art_reps.data.digits_on_textures("test").images[:2]
+        >>> res = art_reps.manipulate(art_reps.load_model("l2_eps0.25"), x, layer="avgpool", feature=7, steps=10)
+        >>> bool(((res.images - x).flatten(1).norm(dim=1) <= 2.0 + 1e-4).all())
+        True
+    """
+    check_images(images, "images")
+    options.setdefault("geometry", "l2")
+    return optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
+                    eps=check_positive(eps, "eps"), mean=mean, std=std, fake_relu=fake_relu, seed=seed, **options)
+
+
+def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int = 8, steps: int = 400,
+                step_size: float = 0.05, mean=None, std=None, fake_relu=False, seed: int = 0, **options) -> Result:
+    """Interpolation in representation space: invert ``(1-l) R(a) + l R(b)`` for ``n`` values of
+    ``l`` in [0, 1], starting from the pixel interpolation. a, b: (N, C, H, W).
+    Returns images (N, n, C, H, W), losses (N, n), history (T, N * n).
+
+    Example:
+        >>> import art_reps
+        >>> x = art_reps.data.digits_on_textures("test").images
+        >>> res = art_reps.interpolate(art_reps.load_model("l2_eps0.25"), x[:1], x[1:2], layer="avgpool", n=4, steps=5)
+        >>> res.images.shape
+        torch.Size([1, 4, 3, 32, 32])
+    """
+    check_images(a, "a")
+    check_images(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    n = check_count(n, "n", minimum=2)
+    lam = torch.linspace(0, 1, n, device=a.device).view(1, n, 1, 1, 1)
+    reps = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
+    ra, rb = reps(a)[layer].flatten(1), reps(b)[layer].flatten(1)
+    lam_r = lam.view(1, n, 1).to(ra.device)
+    targets = ((1 - lam_r) * ra[:, None] + lam_r * rb[:, None]).flatten(0, 1)
+    start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)
+    res = optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, mean=mean,
+                   std=std, fake_relu=fake_relu, seed=seed, **options)
+    shape = (a.shape[0], n)
+    return Result(res.images.view(*shape, *a.shape[1:]), res.losses.view(shape), res.history)
+
+
+def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: str = "class", mean=None, std=None,
+                fake_relu=False) -> torch.Tensor:
+    """Gradient of a class logit (``layer=''``, target: int or (N,) labels) or of a feature
+    (``kind`` 'channel' / 'neuron' / 'direction' at ``layer``) with respect to the input.
+    images: (N, C, H, W) in [0, 1]. Returns (N, C, H, W) on the images' device.
+
+    Example:
+        >>> import art_reps
+        >>> x = art_reps.data.digits_on_textures("test")
+        >>> art_reps.sensitivity(art_reps.load_model("l2_eps0.25"), x.images[:3], x.labels[:3]).shape
+        torch.Size([3, 3, 32, 32])
+    """
+    if kind == "class":
+        if isinstance(target, torch.Tensor) and target.dim() == 1 and target.shape[0] != images.shape[0]:
+            raise ValueError(f"target has {target.shape[0]} labels for {images.shape[0]} images")
+        objective = O.channel(layer, target)
+    else:
+        objective = _feature_objective(layer, target, kind)
+    rep = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
+    check_images(images, "images", channels=rep.channels)
+    x = images.detach().to(rep.device).requires_grad_(True)
+    with rep.attached() as read:
+        (grad,) = torch.autograd.grad(-objective(read(x), x).sum(), x)
+    return grad.to(images.device)

@@ -1,0 +1,117 @@
+"""Safe loading of weights: safetensors, ``weights_only`` torch files, torchvision and MadryLab models."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_MADRY_PREFIXES = ("module.model.", "model.")
+_MADRY_SKIP = ("module.attacker.", "attacker.", "module.normalizer.", "normalizer.")
+
+
+class LoadedModel(NamedTuple):
+    """A model with the normalisation it expects (pass ``mean``/``std`` to art_reps functions)."""
+
+    model: nn.Module
+    mean: tuple[float, ...] | None
+    std: tuple[float, ...] | None
+
+
+def load_state_dict(path) -> dict[str, torch.Tensor]:
+    """Tensors from a ``.safetensors`` file or a torch file readable with ``weights_only=True``.
+
+    A file that needs arbitrary unpickling (dill, custom classes) is refused, never unpickled.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise ValueError(f"checkpoint {str(path)!r} is not a readable safetensors file (truncated or corrupt): {e}") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except __import__("pickle").UnpicklingError as e:
+        raise ValueError(
+            f"checkpoint {str(path)!r} cannot be loaded without unpickling arbitrary Python objects, which "
+            f"art_reps refuses (torch.load(weights_only=True) said: {str(e).splitlines()[0]}). If you trust the "
+            "file, re-save its tensors once: torch.save(torch.load(f, weights_only=False)['model'], 'clean.pt')"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise ValueError(f"checkpoint {str(path)!r} is not a readable torch checkpoint (truncated or not a "
+                         f"checkpoint): {str(e).splitlines()[0]}") from None
+
+
+def _checked_load(model: nn.Module, state: dict, source: str) -> nn.Module:
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(f"{source} does not fit {type(model).__name__}: missing keys {result.missing_keys[:5]}, "
+                         f"unexpected keys {result.unexpected_keys[:5]}")
+    return model.eval()
+
+
+def load_torchvision(name: str, *, weights=None, num_classes: int = 1000, mean=IMAGENET_MEAN,
+                     std=IMAGENET_STD) -> LoadedModel:
+    """Any torchvision classifier by name, with weights from a local file (no download) and
+    its normalisation.
+
+    Example:
+        >>> m = load_torchvision("resnet18", num_classes=10)
+        >>> m.mean
+        (0.485, 0.456, 0.406)
+    """
+    import torchvision
+
+    if name not in torchvision.models.list_models(module=torchvision.models):
+        raise ValueError(f"{name!r} is not a torchvision classifier; see torchvision.models.list_models()")
+    model = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
+    if weights is not None:
+        _checked_load(model, load_state_dict(weights), str(weights))
+    return LoadedModel(model.eval(), tuple(mean), tuple(std))
+
+
+def load_madrylab(path, architecture: nn.Module | str, *, num_classes: int | None = None) -> LoadedModel:
+    """A MadryLab ``robustness`` checkpoint: the state dict under ``model`` or ``state_dict``,
+    keys ``module.model.*`` kept, ``module.attacker.*`` dropped, mean/std read from
+    ``module.normalizer.new_mean/new_std``. ``architecture``: a module or a torchvision name.
+    """
+    raw = load_state_dict(path)
+    state = raw
+    for key in ("model", "state_dict"):
+        if isinstance(raw, dict) and isinstance(raw.get(key), dict):
+            state = raw[key]
+            break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"checkpoint {str(path)!r} holds no state dict under 'model' or 'state_dict'")
+    weights = {}
+    for key, value in state.items():
+        if key.startswith(_MADRY_SKIP):
+            continue
+        for prefix in _MADRY_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+                break
+        weights[key] = value
+    mean = std = None
+    for prefix in ("module.normalizer.", "normalizer."):
+        if prefix + "new_mean" in state:
+            mean = tuple(state[prefix + "new_mean"].flatten().tolist())
+            std = tuple(state[prefix + "new_std"].flatten().tolist())
+    if isinstance(architecture, str):
+        import torchvision
+
+        if num_classes is None:
+            num_classes = weights["fc.weight"].shape[0] if "fc.weight" in weights else 1000
+        architecture = torchvision.models.get_model(architecture, weights=None, num_classes=num_classes)
+    else:
+        architecture = copy.deepcopy(architecture)
+    return LoadedModel(_checked_load(architecture, weights, str(path)), mean, std)
