@@ -143,8 +143,8 @@ class Representation:
                 for h in handles:
                     h.remove()
 
-    def __call__(self, images: torch.Tensor, *, grad: bool = False) -> dict[str, torch.Tensor]:
-        """One read of validated ``images`` (moved to the model's device), detached unless ``grad``."""
-        check_images(images, channels=self.channels)
+    def __call__(self, images: torch.Tensor, *, grad: bool = False, name: str = "images") -> dict[str, torch.Tensor]:
+        """One read of ``images`` (validated under ``name``, moved to the model's device), detached unless ``grad``."""
+        check_images(images, name, channels=self.channels)
         with self.attached() as read, torch.set_grad_enabled(grad):
             return read(images.to(self.device))

@@ -31,8 +31,8 @@ def make_start(start, shape, *, device=None, seed: int = 0) -> torch.Tensor:
     return STARTS[start](tuple(shape), generator, device or "cpu")
 
 
-def _representation_of(model, images, layer, *, mean, std, fake_relu) -> torch.Tensor:
-    return Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)(images)[layer]
+def _representation_of(model, images, layer, name, *, mean, std, fake_relu) -> torch.Tensor:
+    return Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)(images, name=name)[layer]
 
 
 def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
@@ -52,8 +52,7 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
         >>> res.images.shape, res.losses.shape
         (torch.Size([4, 3, 32, 32]), torch.Size([4]))
     """
-    check_images(targets, "targets")
-    target_reps = _representation_of(model, targets, layer, mean=mean, std=std, fake_relu=fake_relu)
+    target_reps = _representation_of(model, targets, layer, "targets", mean=mean, std=std, fake_relu=fake_relu)
     start = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, start, "targets", "start")
     objective = O.inversion(layer, target_reps)
@@ -136,14 +135,12 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
         >>> res.images.shape
         torch.Size([1, 4, 3, 32, 32])
     """
-    check_images(a, "a")
-    check_images(b, "b")
-    if a.shape != b.shape:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     n = check_count(n, "n", minimum=2)
-    lam = torch.linspace(0, 1, n, device=a.device).view(1, n, 1, 1, 1)
     reps = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
-    ra, rb = reps(a)[layer].flatten(1), reps(b)[layer].flatten(1)
+    ra, rb = reps(a, name="a")[layer].flatten(1), reps(b, name="b")[layer].flatten(1)
+    lam = torch.linspace(0, 1, n, device=a.device).view(1, n, 1, 1, 1)
     lam_r = lam.view(1, n, 1).to(ra.device)
     targets = ((1 - lam_r) * ra[:, None] + lam_r * rb[:, None]).flatten(0, 1)
     start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)

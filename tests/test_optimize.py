@@ -1,0 +1,121 @@
+import pytest
+import torch
+
+from art_reps.core import L2Ball, Representation, optimize, step_halving
+from art_reps.core import objectives as O
+from art_reps.core.optimize import linear_decay, piecewise
+
+
+def _target(net, images):
+    return Representation(net, "avgpool")(images)["avgpool"]
+
+
+def count_passes(model):
+    """Count model forwards and backwards through the input."""
+    counts = {"forward": 0, "backward": 0}
+
+    def pre(module, inputs):
+        counts["forward"] += 1
+        x = inputs[0].view_as(inputs[0])  # a fresh tensor per forward, so each hook fires once
+        if x.requires_grad:
+            x.register_hook(lambda g: counts.__setitem__("backward", counts["backward"] + 1))
+        return (x,)
+
+    return counts, model.register_forward_pre_hook(pre)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_one_forward_and_one_backward_per_step(net, images, optimizer):
+    target = _target(net, images)
+    counts, handle = count_passes(net)
+    optimize(net, O.inversion("avgpool", target), images.flip(0), steps=7, step_size=0.01, optimizer=optimizer)
+    handle.remove()
+    assert counts == {"forward": 7 + 1, "backward": 7}  # + one gradient-free scoring of the last iterate
+
+
+def test_target_representations_are_computed_once(net, images):
+    counts, handle = count_passes(net)
+    from art_reps import invert
+
+    invert(net, images, layer="avgpool", steps=5)
+    handle.remove()
+    assert counts["forward"] == 1 + 5 + 1
+
+
+def test_inversion_reduces_the_loss_and_tracks_the_best(net, images):
+    net.eval()
+    res = optimize(net, O.inversion("avgpool", _target(net, images)), torch.full_like(images, 0.5), steps=60,
+                   step_size=0.05)
+    assert res.history.shape == (60, 4)
+    assert (res.losses < 0.6 * res.history[0]).all()
+    assert torch.allclose(res.losses, torch.minimum(res.history.min(0).values, res.losses))
+    check = O.inversion("avgpool", _target(net, images))({"avgpool": _target(net, res.images)}, res.images)
+    assert torch.allclose(check, res.losses, atol=1e-5)
+
+
+def test_samples_are_independent_of_the_batch(net, images):
+    obj = O.inversion("avgpool", _target(net, images))
+    together = optimize(net, obj, torch.full_like(images, 0.5), steps=10)
+    alone = optimize(net, O.inversion("avgpool", _target(net, images[:1])), torch.full_like(images[:1], 0.5), steps=10)
+    assert torch.allclose(together.images[:1], alone.images, atol=1e-5)
+
+
+def test_deterministic_under_a_seed(net, images):
+    obj = O.inversion("avgpool", _target(net, images))
+    kw = dict(steps=5, geometry="l2", eps=0.5, random_start=True, restarts=1)
+    a, b = optimize(net, obj, images, seed=3, **kw), optimize(net, obj, images, seed=3, **kw)
+    c = optimize(net, obj, images, seed=4, **kw)
+    assert torch.equal(a.images, b.images) and not torch.equal(a.images, c.images)
+
+
+def test_geometry_is_respected(net, images):
+    res = optimize(net, O.channel("layer3", 1), images, steps=20, step_size=0.2, geometry=L2Ball(0.3))
+    assert ((res.images - images).flatten(1).norm(dim=1) <= 0.3 + 1e-5).all()
+    res = optimize(net, O.channel("layer3", 1), images, steps=20, step_size=0.01, geometry="linf", eps=0.02)
+    assert (res.images - images).abs().max() <= 0.02 + 1e-6
+
+
+def test_restarts_never_do_worse_than_a_single_run(net, images):
+    obj = O.channel("layer3", 2)
+    single = optimize(net, obj, images, steps=5, geometry="l2", eps=0.5, step_size=0.1)
+    multi = optimize(net, obj, images, steps=5, geometry="l2", eps=0.5, step_size=0.1, restarts=2)
+    assert multi.history.shape == (15, 4)
+    assert (multi.losses <= single.losses + 1e-6).all()
+
+
+def test_tolerance_stops_early(net, images):
+    res = optimize(net, O.inversion("avgpool", _target(net, images)), images, steps=100, tol=1e-3)
+    assert res.history.shape[0] == 10 and (res.losses <= 1e-3).all()
+
+
+def test_fourier_parameterisation_maximises_a_channel(net, images):
+    res = optimize(net, O.channel("layer3", 0), images, steps=30, step_size=0.05, param="fourier", optimizer="adam")
+    assert res.images.min() >= 0 and res.images.max() <= 1
+    assert res.losses.mean() < res.history[0].mean()
+    with pytest.raises(ValueError, match="geometry='unconstrained'"):
+        optimize(net, O.channel("layer3", 0), images, steps=2, param="fourier", geometry="l2", eps=1.0)
+
+
+def test_schedules():
+    assert [step_halving(2)(t) for t in range(5)] == [1, 1, 0.5, 0.5, 0.25]
+    assert [piecewise((2, 1.0), (1, 0.1))(t) for t in range(4)] == [1.0, 1.0, 0.1, 0.1]
+    assert linear_decay(11, 0.0)(5) == pytest.approx(0.5)
+
+
+def test_result_is_on_the_callers_device_and_dtype(net, images):
+    res = optimize(net, O.channel("layer3", 0), images, steps=2)
+    assert res.images.device == images.device and res.images.dtype == images.dtype
+
+
+def test_autocast_path_runs_and_improves(net, images):
+    res = optimize(net, O.inversion("avgpool", _target(net, images)), torch.full_like(images, 0.5), steps=20,
+                   autocast=True)
+    assert torch.isfinite(res.losses).all() and (res.losses < res.history[0]).all()
+
+
+def test_composed_objective_matches_sum_of_parts(net, images):
+    acts = Representation(net, ["layer3"])(images)
+    a, b = O.channel("layer3", 0), O.total_variation()
+    combined = a - 0.5 * b + 2
+    assert torch.allclose(combined(acts, images), a(acts, images) - 0.5 * b(acts, images) + 2)
+    assert combined.layers == {"layer3"}

@@ -1,0 +1,112 @@
+import pytest
+import torch
+from torch import nn
+
+from art_reps.core import Representation
+from art_reps.core.representation import _FakeReLU
+from conftest import assert_unchanged, snapshot
+
+
+def test_nested_layers_match_a_manual_forward(net, images):
+    net.eval()
+    acts = Representation(net, ["layer2.conv1", "layer3", "avgpool"])(images)
+    with torch.no_grad():
+        l2_in = net.layer1(net.stem(images))
+        expected_conv = net.layer2.conv1(l2_in)
+        expected_l3 = net.layer3(net.layer2(l2_in))
+    assert torch.allclose(acts["layer2.conv1"], expected_conv, atol=1e-5)
+    assert torch.allclose(acts["layer3"], expected_l3, atol=1e-5)
+    assert torch.allclose(acts["avgpool"].flatten(1), expected_l3.mean((2, 3)), atol=1e-5)
+
+
+def test_forward_stops_at_the_deepest_layer(net, images):
+    calls = []
+    net.fc.register_forward_hook(lambda *a: calls.append("fc"))
+    Representation(net, "layer2")(images)
+    assert calls == []
+    Representation(net, "")(images)  # the model output needs the head
+    assert calls == ["fc"]
+
+
+def test_normalisation_is_explicit(net, images):
+    mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
+    rep = Representation(net, "")(images)
+    rep_norm = Representation(net, "", mean=mean, std=std)(images)
+    assert not torch.allclose(rep[""], rep_norm[""])
+    normalised = (images - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(rep_norm[""], net(normalised), atol=1e-5)
+
+
+def test_fake_relu_gives_identity_backward_and_same_forward(net, images):
+    x = images.clone().requires_grad_(True)
+    plain = Representation(net, "layer3")
+    fake = Representation(net, "layer3", fake_relu=True)
+    assert list(fake.fake_relu) == ["layer3.relu2"]
+    with plain.attached() as read:
+        a = read(x)["layer3"]
+        (g_plain,) = torch.autograd.grad(a.sum(), x)
+    with fake.attached() as read:
+        b = read(x)["layer3"]
+        (g_fake,) = torch.autograd.grad(b.sum(), x)
+    assert torch.allclose(a, b)
+    assert not torch.allclose(g_plain, g_fake)
+    # identity backward: the gradient equals that of the pre-activation
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    h = net.layer2(net.layer1(net.stem(x)))
+    pre = net.layer3.bn2(net.layer3.conv2(net.layer3.relu1(net.layer3.bn1(net.layer3.conv1(h))))) + net.layer3.shortcut(h)
+    (g_pre,) = torch.autograd.grad(pre.sum(), x)
+    assert torch.allclose(g_fake, g_pre, atol=1e-4)
+
+
+def test_fake_relu_handles_inplace_relu(images):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=True), nn.Flatten())
+    x = images.clone().requires_grad_(True)
+    with Representation(model, "2", fake_relu=["1"]).attached() as read:
+        out = read(x)["2"]
+        (g,) = torch.autograd.grad(out.sum(), x)
+    (g_pre,) = torch.autograd.grad(model[0](x).sum(), x)
+    assert (out >= 0).all() and torch.allclose(g, g_pre, atol=1e-5)
+
+
+def test_fake_relu_function():
+    x = torch.tensor([-1.0, 2.0], requires_grad=True)
+    y = _FakeReLU.apply(x)
+    y.sum().backward()
+    assert y.tolist() == [0.0, 2.0] and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_hooks_removed_and_model_restored_when_forward_raises(net, images):
+    before = snapshot(net)
+    rep = Representation(net, "layer3", fake_relu=True)
+    with pytest.raises(RuntimeError, match="boom"):
+        with rep.attached() as read:
+            read(images)
+            raise RuntimeError("boom")
+    assert_unchanged(before, net)
+
+
+def test_unknown_layer_lists_close_names(net):
+    with pytest.raises(ValueError, match=r"layer 'layer3.conv3' does not exist.*layer3.conv"):
+        Representation(net, "layer3.conv3")
+
+
+def test_fake_relu_must_name_a_relu(net):
+    with pytest.raises(ValueError, match="not an nn.ReLU"):
+        Representation(net, "layer3", fake_relu="layer3.conv1")
+
+
+def test_layer_that_never_runs_is_reported(images):
+    class Skips(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used, self.unused = nn.Conv2d(3, 2, 1), nn.Conv2d(2, 2, 1)
+
+        def forward(self, x):
+            return self.used(x)
+
+    with pytest.raises(RuntimeError, match="never ran"):
+        Representation(Skips(), "unused")(images)
