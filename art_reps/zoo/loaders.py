@@ -46,7 +46,7 @@ def load_state_dict(path) -> dict[str, torch.Tensor]:
             f"art_reps refuses (torch.load(weights_only=True) said: {str(e).splitlines()[0]}). If you trust the "
             "file, re-save its tensors once: torch.save(torch.load(f, weights_only=False)['model'], 'clean.pt')"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
+    except Exception as e:  # the unpickler raises many kinds on garbage (IndexError, KeyError, ...)
         raise ValueError(f"checkpoint {str(path)!r} is not a readable torch checkpoint (truncated or not a "
                          f"checkpoint): {str(e).splitlines()[0]}") from None
 
