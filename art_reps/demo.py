@@ -71,6 +71,17 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     intro = (f"Targets: <br><img src='{target_png}'><br>An independent judge network recognises "
              f"<b>{judged['judge']['robust']:.0%}</b> of the robust model's inversions and "
              f"<b>{judged['judge']['standard']:.0%}</b> of the standard model's.")
+    metrics = _rounded(metrics)
     write_json(metrics, out / "metrics.json")
     write_index(out, "art-reps demo: robust vs standard representations", intro, rows, metrics)
     return metrics
+
+
+def _rounded(value, digits: int = 4):
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, digits) for v in value]
+    return value

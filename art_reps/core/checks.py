@@ -21,9 +21,10 @@ def check_images(x, name: str = "images", *, channels: int | None = None) -> tor
         raise ValueError(f"{name} is an empty batch: shape {tuple(x.shape)}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name} has {x.shape[1]} channels but the model expects {channels}: shape {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
+    values = x.detach()
+    if not bool(torch.isfinite(values).all()):
         raise ValueError(f"{name} contains NaN or Inf values")
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = float(values.min()), float(values.max())
     if lo < -1e-6 or hi > 1 + 1e-6:
         raise ValueError(f"{name} must hold values in [0, 1] (normalisation is passed separately as mean/std), "
                          f"got min {lo:.4g}, max {hi:.4g}")

@@ -1,0 +1,46 @@
+"""The `art-reps` command, run as a user runs it."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from art_reps.cli import main
+
+
+def test_demo_writes_a_complete_report(tmp_path):
+    out = tmp_path / "report"
+    assert main(["demo", "--out", str(out), "--steps", "20", "--quiet"]) == 0
+    names = {p.name for p in out.iterdir()}
+    for kind in ("standard", "robust"):
+        assert {f"inversions_{kind}.png", f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
+    assert {"targets.png", "index.html", "metrics.json"} <= names
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["inversion_recognised_by_judge"]) == {"standard", "robust"}
+    assert metrics["steps"] == 20 and metrics["images"] == 20
+    page = (out / "index.html").read_text()
+    assert "inversions_robust.png" in page and "recognises" in page
+
+
+def test_demo_rejects_an_unknown_model(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--model", "resnet9000", "--quiet"]) == 2
+    assert "unknown model 'resnet9000'" in capsys.readouterr().err
+
+
+def test_models_lists_the_cards():
+    result = subprocess.run([sys.executable, "-m", "art_reps.cli", "models"], capture_output=True, text=True,
+                            check=True)
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 4 and any(line.startswith("l2_eps0.25") for line in lines)
+
+
+def test_steps_must_be_positive(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--steps", "0", "--quiet"]) == 2
+    assert "steps must be an int" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2

@@ -1,0 +1,52 @@
+"""The embedded models: registry, cards, and the cards met on the test split."""
+import pytest
+import torch
+
+from art_reps import zoo
+from art_reps.data import digits_on_textures
+from art_reps.train.adversarial import accuracy
+from art_reps.train.zoo import SPECS
+
+RESNETS = [zoo.STANDARD, zoo.LOW_EPS, zoo.ROBUST]
+
+
+def test_registry_lists_every_trained_model():
+    assert zoo.list_models() == sorted(SPECS)
+    with pytest.raises(ValueError, match="unknown model 'resnet50'; embedded models are"):
+        zoo.load_model("resnet50")
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    return digits_on_textures("test")
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_clean_accuracy_meets_the_card(name, test_split):
+    card = zoo.model_card(name)
+    model = zoo.load_model(name)
+    assert card["command"] == f"python -m art_reps.train.zoo {name}"
+    assert card["training"]["eps"] == SPECS[name]["eps"] and card["training"]["seed"] == SPECS[name]["seed"]
+    assert accuracy(model, test_split.images, test_split.labels) == pytest.approx(card["clean_accuracy"], abs=0.002)
+
+
+@pytest.mark.parametrize("name", RESNETS)
+def test_pgd_accuracy_meets_the_card(name, test_split):
+    card = zoo.model_card(name)
+    entry = next(p for p in card["pgd_accuracy"] if p["eps"] == 0.25)
+    measured = accuracy(zoo.load_model(name), test_split.images[:500], test_split.labels[:500], eps=0.25)
+    # the card is measured on all 1000 test images; this checks the first 500 (binomial noise < 0.03)
+    assert measured == pytest.approx(entry["accuracy"], abs=0.04)
+
+
+def test_robustness_orders_the_sweep():
+    pgd = {n: next(p["accuracy"] for p in zoo.model_card(n)["pgd_accuracy"] if p["eps"] == 0.25) for n in RESNETS}
+    assert pgd[zoo.STANDARD] < pgd[zoo.LOW_EPS] < pgd[zoo.ROBUST]
+
+
+def test_loaded_model_is_fresh_and_in_eval_mode():
+    a, b = zoo.load_model(zoo.ROBUST), zoo.load_model(zoo.ROBUST)
+    assert not a.training
+    with torch.no_grad():
+        a.fc.weight.zero_()
+    assert b.fc.weight.abs().sum() > 0
