@@ -47,3 +47,18 @@ def test_unconstrained_only_clamps(x0):
 def test_make_geometry_rejects_bad_arguments(args):
     with pytest.raises(ValueError, match="eps|geometry"):
         make_geometry(*args)
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=40, deadline=None)
+@given(eps=st.floats(0.01, 3.0), scale=st.floats(0.0, 10.0), seed=st.integers(0, 2**16), linf=st.booleans())
+def test_projection_lands_in_the_ball_and_is_idempotent(eps, scale, seed, linf):
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(3, 2, 4, 4, generator=g)
+    ball = LinfBall(eps) if linf else L2Ball(eps)
+    x = ball.project(x0 + scale * torch.randn(x0.shape, generator=g), x0)
+    dist = (x - x0).abs().flatten(1).amax(1) if linf else (x - x0).flatten(1).norm(dim=1)
+    assert (dist <= eps + 1e-5).all() and x.min() >= 0 and x.max() <= 1
+    assert torch.allclose(ball.project(x, x0), x, atol=1e-6)

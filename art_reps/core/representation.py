@@ -41,8 +41,8 @@ def _as_channel_vector(values, name: str) -> torch.Tensor | None:
 class Representation:
     """The activations of one or several named layers of ``model``.
 
-    Images go in as (N, C, H, W) in [0, 1]; ``mean``/``std`` (per channel) are applied before
-    the model. ``layer`` ``""`` is the model's output. The forward stops as soon as every
+    Images go in as (N, C, H, W) in [0, 1]; ``transform`` (any differentiable callable, e.g. an
+    adapter's preprocessing) and then ``mean``/``std`` (per channel) are applied before the model. ``layer`` ``""`` is the model's output. The forward stops as soon as every
     requested layer has run. ``fake_relu`` replaces named ``nn.ReLU`` modules' backward by the
     identity; ``True`` picks the last ReLU up to the deepest requested layer. Nothing is left
     on the model: hooks live only inside :meth:`attached` (or one ``__call__``).
@@ -55,7 +55,7 @@ class Representation:
     """
 
     def __init__(self, model: nn.Module, layers: str | Sequence[str], *, mean=None, std=None,
-                 fake_relu: bool | str | Sequence[str] = False):
+                 fake_relu: bool | str | Sequence[str] = False, transform=None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -63,6 +63,9 @@ class Representation:
         if not self.layers:
             raise ValueError("layers must name at least one layer")
         self._modules = {name: resolve_layer(model, name) for name in self.layers}
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+        self.transform = transform
         self.mean = _as_channel_vector(mean, "mean")
         self.std = _as_channel_vector(std, "std")
         self.channels = expected_channels(model)
@@ -92,6 +95,8 @@ class Representation:
         return modules
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        if self.transform is not None:
+            images = self.transform(images)
         if self.mean is not None:
             images = images - self.mean.to(images.device, images.dtype)
         if self.std is not None:

@@ -31,18 +31,21 @@ def make_start(start, shape, *, device=None, seed: int = 0) -> torch.Tensor:
     return STARTS[start](tuple(shape), generator, device or "cpu")
 
 
-def _representation_of(model, images, layer, name, *, mean, std, fake_relu) -> torch.Tensor:
-    return Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)(images, name=name)[layer]
+REPRESENTATION_OPTIONS = ("mean", "std", "fake_relu", "transform")
+
+
+def _representation(model, layer, options) -> Representation:
+    """The representation that ``optimize`` will see, built from the same ``options``."""
+    return Representation(model, layer, **{k: options[k] for k in REPRESENTATION_OPTIONS if k in options})
 
 
 def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
-           regularizer: O.Objective | None = None, mean=None, std=None, fake_relu=False, seed: int = 0,
-           **options) -> Result:
+           regularizer: O.Objective | None = None, seed: int = 0, **options) -> Result:
     """Representation inversion: images whose ``layer`` representation matches that of ``targets``.
 
     Minimises ``||R(x) - R(x_t)|| / ||R(x_t)||`` (+ ``regularizer``) from ``start``.
     targets: (N, C, H, W) in [0, 1]; start: a kind (default Engstrom's noise) or (N, C, H, W).
-    Further ``options`` go to :func:`optimize` (geometry, eps, optimizer, schedule, ...).
+    Further ``options`` go to :func:`optimize` (geometry, eps, optimizer, schedule, mean, std, ...).
 
     Example:
         >>> import art_reps
@@ -52,14 +55,13 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
         >>> res.images.shape, res.losses.shape
         (torch.Size([4, 3, 32, 32]), torch.Size([4]))
     """
-    target_reps = _representation_of(model, targets, layer, "targets", mean=mean, std=std, fake_relu=fake_relu)
+    target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     start = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, start, "targets", "start")
     objective = O.inversion(layer, target_reps)
     if regularizer is not None:
         objective = objective + regularizer
-    return optimize(model, objective, start, steps=steps, step_size=step_size, mean=mean, std=std,
-                    fake_relu=fake_relu, seed=seed, **options)
+    return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
 def _feature_objective(layer, feature, kind):
@@ -78,7 +80,7 @@ def _feature_objective(layer, feature, kind):
 
 def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise", n: int = 1,
               size=(3, 32, 32), steps: int = 200, step_size: float = 0.1, regularizer: O.Objective | None = None,
-              mean=None, std=None, fake_relu=False, seed: int = 0, **options) -> Result:
+              seed: int = 0, **options) -> Result:
     """Feature visualisation: images that maximise a unit, channel or direction of ``layer``.
 
     feature: int (channel or flattened unit), a list of channels (one per image), a (c, y, x)
@@ -99,13 +101,11 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     start = make_start(start, shape, seed=seed)
     if regularizer is not None:
         objective = objective + regularizer
-    return optimize(model, objective, start, steps=steps, step_size=step_size, mean=mean, std=std,
-                    fake_relu=fake_relu, seed=seed, **options)
+    return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
 def manipulate(model, images: torch.Tensor, *, layer: str, feature: int, cap: float = 1.0, eps: float = 2.0,
-               steps: int = 200, step_size: float = 0.05, mean=None, std=None, fake_relu=False, seed: int = 0,
-               **options) -> Result:
+               steps: int = 200, step_size: float = 0.05, seed: int = 0, **options) -> Result:
     """Feature addition: raise unit ``feature`` of ``layer`` up to ``cap`` within an L2 ball of
     radius ``eps`` around ``images`` (N, C, H, W) (Engstrom et al.'s ``min(R_i - cap, 0)``).
 
@@ -119,11 +119,11 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature: int, cap: fl
     check_images(images, "images")
     options.setdefault("geometry", "l2")
     return optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
-                    eps=check_positive(eps, "eps"), mean=mean, std=std, fake_relu=fake_relu, seed=seed, **options)
+                    eps=check_positive(eps, "eps"), seed=seed, **options)
 
 
 def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int = 8, steps: int = 400,
-                step_size: float = 0.05, mean=None, std=None, fake_relu=False, seed: int = 0, **options) -> Result:
+                step_size: float = 0.05, seed: int = 0, **options) -> Result:
     """Interpolation in representation space: invert ``(1-l) R(a) + l R(b)`` for ``n`` values of
     ``l`` in [0, 1], starting from the pixel interpolation. a, b: (N, C, H, W).
     Returns images (N, n, C, H, W), losses (N, n), history (T, N * n).
@@ -138,22 +138,22 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     n = check_count(n, "n", minimum=2)
-    reps = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
+    reps = _representation(model, layer, options)
     ra, rb = reps(a, name="a")[layer].flatten(1), reps(b, name="b")[layer].flatten(1)
     lam = torch.linspace(0, 1, n, device=a.device).view(1, n, 1, 1, 1)
     lam_r = lam.view(1, n, 1).to(ra.device)
     targets = ((1 - lam_r) * ra[:, None] + lam_r * rb[:, None]).flatten(0, 1)
     start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)
-    res = optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, mean=mean,
-                   std=std, fake_relu=fake_relu, seed=seed, **options)
+    res = optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, seed=seed, **options)
     shape = (a.shape[0], n)
     return Result(res.images.view(*shape, *a.shape[1:]), res.losses.view(shape), res.history)
 
 
-def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: str = "class", mean=None, std=None,
-                fake_relu=False) -> torch.Tensor:
+def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: str = "class",
+                **representation_options) -> torch.Tensor:
     """Gradient of a class logit (``layer=''``, target: int or (N,) labels) or of a feature
-    (``kind`` 'channel' / 'neuron' / 'direction' at ``layer``) with respect to the input.
+    (``kind`` 'channel' / 'neuron' / 'direction' at ``layer``) with respect to the input;
+    ``mean``/``std``/``fake_relu``/``transform`` as in :class:`Representation`.
     images: (N, C, H, W) in [0, 1]. Returns (N, C, H, W) on the images' device.
 
     Example:
@@ -168,7 +168,7 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
         objective = O.channel(layer, target)
     else:
         objective = _feature_objective(layer, target, kind)
-    rep = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
+    rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)
     x = images.detach().to(rep.device).requires_grad_(True)
     with rep.attached() as read:
