@@ -102,9 +102,10 @@ def test_schedules():
     assert linear_decay(11, 0.0)(5) == pytest.approx(0.5)
 
 
-def test_result_is_on_the_callers_device_and_dtype(net, images):
+def test_result_is_plain_data_on_the_callers_device(net, images):
     res = optimize(net, O.channel("layer3", 0), images, steps=2)
     assert res.images.device == images.device and res.images.dtype == images.dtype
+    assert not (res.images.requires_grad or res.losses.requires_grad or res.history.requires_grad)
 
 
 def test_autocast_path_runs_and_improves(net, images):

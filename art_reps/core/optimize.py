@@ -134,6 +134,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     best_losses = torch.full((x0.shape[0],), float("inf"), device=rep.device)
     history = []
 
+    @torch.no_grad()
     def keep_better(images, losses):
         better = losses < best_losses
         best_losses.copy_(torch.where(better, losses, best_losses))

@@ -170,7 +170,13 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
         objective = _feature_objective(layer, target, kind)
     rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)
-    x = images.detach().to(rep.device).requires_grad_(True)
-    with rep.attached() as read:
+    return input_gradient(rep, objective, images)
+
+
+def input_gradient(rep: Representation, objective: O.Objective, inputs: torch.Tensor) -> torch.Tensor:
+    """Gradient of ``-objective`` (what the objective rewards) w.r.t. ``inputs``, unvalidated: for
+    adapters whose inputs may leave [0, 1] (noise tunnels, normalised data). Same device as inputs."""
+    x = inputs.detach().to(rep.device).requires_grad_(True)
+    with rep.attached() as read, torch.enable_grad():
         (grad,) = torch.autograd.grad(-objective(read(x), x).sum(), x)
-    return grad.to(images.device)
+    return grad.to(inputs.device)

@@ -1,0 +1,266 @@
+"""ART evasion attacks on representations, over any PyTorch estimator (e.g. ``PyTorchClassifier``).
+
+Numpy in and out in the dtype of ``x``; the estimator's preprocessing, ``clip_values``, device and
+``channels_first`` are respected; ``eps`` and ``step_size`` are in the estimator's input units.
+Layers are named as in ``model.named_modules()`` (``"layer3.1"``), which ART's own
+``FeatureAdversaries`` cannot do. Every algorithm lives in :mod:`art_reps.core`.
+
+Example:
+    >>> from art.estimators.classification import PyTorchClassifier
+    >>> import art_reps, numpy as np, torch
+    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> clf = PyTorchClassifier(model, torch.nn.CrossEntropyLoss(), (3, 32, 32), 10, clip_values=(0, 1))
+    >>> x = art_reps.data.digits_on_textures("test").images[:4].numpy()
+    >>> adv = RepresentationPGD(clf, layer="avgpool", eps=0.5, max_iter=5, verbose=False).generate(x)
+    >>> adv.shape, adv.dtype
+    ((4, 3, 32, 32), dtype('float32'))
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from art.attacks.attack import EvasionAttack
+from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
+from tqdm.auto import tqdm
+
+from .core import make_start, objectives as O, optimize
+from .core.checks import resolve_layer
+from .core.representation import Representation
+from .core.tasks import _feature_objective
+
+NORMS = {2: "l2", "2": "l2", np.inf: "linf", "inf": "linf", "unconstrained": "unconstrained"}
+
+
+class _CoreAttack(EvasionAttack):
+    """Shared ART plumbing: parameter checks, numpy <-> core conversion, batching, progress."""
+
+    attack_params = EvasionAttack.attack_params + [
+        "layer", "norm", "eps", "step_size", "max_iter", "optimizer", "fake_relu", "batch_size", "verbose", "seed",
+    ]
+    _estimator_requirements = (BaseEstimator, NeuralNetworkMixin)
+    _default_norm = "unconstrained"
+
+    def __init__(self, estimator, *, layer: str, norm=None, eps: float | None = None, step_size: float = 0.05,
+                 max_iter: int = 200, optimizer: str = "sgd", fake_relu=False, batch_size: int = 32,
+                 verbose: bool = True, seed: int = 0):
+        super().__init__(estimator=estimator)
+        self.layer, self.norm, self.eps = layer, self._default_norm if norm is None else norm, eps
+        self.step_size, self.max_iter, self.optimizer = step_size, max_iter, optimizer
+        self.fake_relu, self.batch_size, self.verbose, self.seed = fake_relu, batch_size, verbose, seed
+        self._check_params()
+
+    # -- parameters ------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        model = getattr(self.estimator, "model", None)
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError("The estimator must wrap a torch.nn.Module (e.g. art's PyTorchClassifier).")
+        resolve_layer(model, self.layer)
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of 2, np.inf or 'unconstrained', got {self.norm!r}.")
+        if NORMS[self.norm] != "unconstrained":
+            _positive(self.eps, "eps")
+        elif self.eps is not None:
+            raise ValueError("eps is only meaningful with norm 2 or np.inf.")
+        _positive(self.step_size, "step_size")
+        for name in ("max_iter", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not isinstance(self.verbose, bool):
+            raise ValueError("The argument `verbose` has to be of type bool.")
+        if self.optimizer not in ("sgd", "momentum", "adam"):
+            raise ValueError(f"optimizer must be 'sgd', 'momentum' or 'adam', got {self.optimizer!r}.")
+
+    # -- conversions -----------------------------------------------------------------------
+    @property
+    def _range(self) -> tuple[float, float]:
+        clip = self.estimator.clip_values
+        return (0.0, 1.0) if clip is None else (float(np.min(clip[0])), float(np.max(clip[1])))
+
+    def _to_core(self, x, name: str = "x") -> torch.Tensor:
+        """(N, *input_shape) array in estimator units -> (N, C, H, W) tensor in [0, 1] on its device."""
+        if not isinstance(x, np.ndarray):
+            raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}.")
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"{name} must have a floating dtype, got {x.dtype}.")
+        if x.ndim < 2 or x.shape[0] == 0 or tuple(x.shape[1:]) != tuple(self.estimator.input_shape):
+            raise ValueError(f"{name} must have shape (N, *{tuple(self.estimator.input_shape)}) with N > 0, "
+                             f"got {x.shape}.")
+        lo, hi = self._range
+        t = torch.as_tensor((x.astype(np.float32) - lo) / (hi - lo), device=self.estimator.device)
+        if not np.isfinite(x).all() or t.min() < -1e-6 or t.max() > 1 + 1e-6:
+            raise ValueError(f"{name} must be finite and inside clip_values {self._range}.")
+        t = t.clamp(0, 1)
+        return t if self.estimator.channels_first else t.permute(0, 3, 1, 2)
+
+    def _from_core(self, t: torch.Tensor, like: np.ndarray) -> np.ndarray:
+        lo, hi = self._range
+        t = t if self.estimator.channels_first else t.permute(0, 2, 3, 1)
+        return (lo + (hi - lo) * t.detach().cpu().numpy()).astype(like.dtype)
+
+    def _transform(self, x01: torch.Tensor) -> torch.Tensor:
+        """Core images in [0, 1] -> what the estimator's model takes (clip range, layout, preprocessing)."""
+        lo, hi = self._range
+        x = lo + (hi - lo) * x01
+        if not self.estimator.channels_first:
+            x = x.permute(0, 2, 3, 1)
+        x, _ = self.estimator._apply_preprocessing(x, y=None, fit=False, no_grad=False)
+        return x
+
+    def _core_options(self) -> dict:
+        lo, hi = self._range
+        geometry = NORMS[self.norm]
+        return dict(geometry=geometry, eps=None if geometry == "unconstrained" else self.eps / (hi - lo),
+                    step_size=self.step_size / (hi - lo), steps=self.max_iter, optimizer=self.optimizer,
+                    fake_relu=self.fake_relu, transform=self._transform)
+
+    def _representation(self, images: torch.Tensor) -> torch.Tensor:
+        rep = Representation(self.estimator.model, self.layer, fake_relu=self.fake_relu, transform=self._transform)
+        return torch.cat([rep(images[i:i + self.batch_size])[self.layer]
+                          for i in range(0, len(images), self.batch_size)])
+
+    def _optimize(self, objective_for, start: torch.Tensor, **extra) -> torch.Tensor:
+        """Run the core loop batch by batch; ``objective_for(slice)`` builds each batch's objective."""
+        options = {**self._core_options(), **extra}
+        out = []
+        for i in tqdm(range(0, len(start), self.batch_size), desc=type(self).__name__, disable=not self.verbose):
+            batch = slice(i, i + self.batch_size)
+            out.append(optimize(self.estimator.model, objective_for(batch), start[batch], seed=self.seed + i,
+                                **options).images)
+        return torch.cat(out)
+
+
+def _positive(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
+
+
+class RepresentationInversion(_CoreAttack):
+    """Images whose ``layer`` representation matches that of ``targets`` (or given representations),
+    starting from ``x``. ``y`` may hold labels: it is ignored.
+
+    ``generate(x, y=None, *, targets=None, target_representations=None)``.
+    """
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        start = self._to_core(x)
+        reps = self._target_representations(len(start), **kwargs)
+        return self._from_core(self._optimize(lambda b: O.inversion(self.layer, reps[b]), start), x)
+
+    def _target_representations(self, n: int, targets=None, target_representations=None) -> torch.Tensor:
+        if (targets is None) == (target_representations is None):
+            raise ValueError("Pass exactly one of targets= (images) or target_representations=.")
+        if targets is not None:
+            reps = self._representation(self._to_core(targets, "targets"))
+        else:
+            reps = torch.as_tensor(np.asarray(target_representations, dtype=np.float32), device=self.estimator.device)
+        if reps.shape[0] != n:
+            raise ValueError(f"targets must match x in batch size: {reps.shape[0]} targets for {n} inputs.")
+        return reps
+
+
+class IRIGenerator(RepresentationInversion):
+    """Identically represented inputs (Nanda et al.): from ``seeds`` (a kind such as 'super-noise',
+    or images), inputs whose ``layer`` representation equals that of the targets ``x``.
+    ``loss='regularizer-free'`` is ``||R(x) - R(x_t)|| / ||R(x_t)||``.
+
+    ``generate(x, y=None, *, seeds=None)`` returns one IRI per target.
+    """
+
+    attack_params = RepresentationInversion.attack_params + ["loss", "seed_kind"]
+    LOSSES = ("regularizer-free",)
+
+    def __init__(self, estimator, *, layer: str, loss: str = "regularizer-free", seed_kind: str = "super-noise",
+                 **kwargs):
+        self.loss, self.seed_kind = loss, seed_kind
+        super().__init__(estimator, layer=layer, **kwargs)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.loss not in self.LOSSES:
+            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}.")
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        targets = self._to_core(x)
+        seeds = kwargs.get("seeds")
+        if seeds is None:
+            start = make_start(self.seed_kind, targets.shape, device=targets.device, seed=self.seed)
+        else:
+            start = self._to_core(seeds, "seeds")
+            if len(start) != len(targets):
+                raise ValueError(f"seeds must match x in batch size: {len(start)} seeds for {len(targets)} targets.")
+        reps = self._representation(targets)
+        return self._from_core(self._optimize(lambda b: O.inversion(self.layer, reps[b]), start), x)
+
+
+class FeatureVisualization(_CoreAttack):
+    """Maximise a ``feature`` (channel, neuron or direction of ``layer``) starting from ``x``."""
+
+    attack_params = _CoreAttack.attack_params + ["feature", "kind"]
+
+    def __init__(self, estimator, *, layer: str, feature, kind: str = "channel", step_size: float = 0.1, **kwargs):
+        self.feature, self.kind = feature, kind
+        super().__init__(estimator, layer=layer, step_size=step_size, **kwargs)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        _feature_objective(self.layer, self.feature, self.kind)
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        objective = _feature_objective(self.layer, self.feature, self.kind)
+        return self._from_core(self._optimize(lambda b: objective, self._to_core(x)), x)
+
+
+class FeatureManipulation(_CoreAttack):
+    """Feature addition: push unit ``feature`` of ``layer`` up to ``cap`` within an ``eps``-ball of ``x``."""
+
+    attack_params = _CoreAttack.attack_params + ["feature", "cap"]
+    _default_norm = 2
+
+    def __init__(self, estimator, *, layer: str, feature: int, eps: float = 2.0, cap: float = 1.0, **kwargs):
+        self.feature, self.cap = feature, cap
+        super().__init__(estimator, layer=layer, eps=eps, **kwargs)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if isinstance(self.feature, bool) or not isinstance(self.feature, numbers.Integral):
+            raise ValueError(f"feature must be an int unit index, got {self.feature!r}.")
+        if not isinstance(self.cap, numbers.Real):
+            raise ValueError(f"cap must be a number, got {self.cap!r}.")
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        objective = O.feature_addition(self.layer, int(self.feature), float(self.cap))
+        return self._from_core(self._optimize(lambda b: objective, self._to_core(x)), x)
+
+
+class RepresentationPGD(_CoreAttack):
+    """Untargeted, label-free PGD on representations: maximise ``||R(x') - R(x)|| / ||R(x)||`` for
+    ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``, from a random start.
+
+    ``y`` may hold labels (one-hot or indices, as ART's ``AdversarialTrainer`` passes) and is ignored.
+    """
+
+    attack_params = _CoreAttack.attack_params + ["random_start"]
+    _default_norm = 2
+
+    def __init__(self, estimator, *, layer: str, eps: float = 0.5, norm=2, step_size: float | None = None,
+                 max_iter: int = 10, random_start: bool = True, **kwargs):
+        self.random_start = random_start
+        step_size = 2.5 * eps / max_iter if step_size is None else step_size
+        super().__init__(estimator, layer=layer, eps=eps, norm=norm, step_size=step_size, max_iter=max_iter,
+                         **kwargs)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if NORMS[self.norm] == "unconstrained":
+            raise ValueError("RepresentationPGD needs norm 2 or np.inf.")
+        if not isinstance(self.random_start, bool):
+            raise ValueError("random_start must be a bool.")
+
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        clean = self._to_core(x)
+        reps = self._representation(clean)
+        return self._from_core(self._optimize(lambda b: -O.inversion(self.layer, reps[b]), clean,
+                                              random_start=self.random_start), x)

@@ -1,0 +1,98 @@
+"""Captum attribution methods: representation sensitivity maps and feature visualisations.
+
+They follow Captum's ``attribute(inputs, target=None, ...)`` contract, so ``NoiseTunnel``,
+``visualize_image_attr`` and ``captum.metrics`` take them as they take ``Saliency``. ``target``
+selects a feature of ``layer``: an int (channel, or flattened unit with ``kind='neuron'``), a
+list or (N,) tensor of channels (one per example), a (c, y, x) tuple (``kind='neuron'``), or a
+direction tensor (``kind='direction'``). With ``layer=''`` and ``kind='channel'`` the target is a
+class of the model's output. The model's mode is left to the caller, as in Captum.
+
+Example:
+    >>> import art_reps
+    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> x = art_reps.data.digits_on_textures("test").images[:2]
+    >>> RepresentationSensitivity(model, "layer3").attribute(x, target=5).shape
+    torch.Size([2, 3, 32, 32])
+"""
+from __future__ import annotations
+
+import torch
+from captum._utils.common import _format_output, _format_tensor_into_tuples, _is_tuple
+from captum.attr._utils.attribution import Attribution, GradientAttribution
+from captum.log import log_usage
+
+from .core import optimize
+from .core.representation import Representation
+from .core.tasks import _feature_objective, input_gradient
+
+
+def _objective(layer, target, kind):
+    if target is None:
+        raise ValueError("target must select a feature (int, list, tuple or direction tensor), got None")
+    if isinstance(target, torch.Tensor) and kind != "direction":
+        target = target.flatten().long()
+        target = int(target) if target.numel() == 1 else target
+    return _feature_objective(layer, target, kind)
+
+
+class _RepresentationMethod:
+    def __init__(self, model: torch.nn.Module, layer: str = "", *, kind: str = "channel", mean=None, std=None,
+                 fake_relu=False):
+        self.representation = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
+        self.layer, self.kind = layer, kind
+
+    @staticmethod
+    def _single_input(inputs, additional_forward_args):
+        if additional_forward_args is not None:
+            raise ValueError("additional_forward_args is not supported: the model is called as model(inputs)")
+        is_tuple, inputs = _is_tuple(inputs), _format_tensor_into_tuples(inputs)
+        if len(inputs) != 1:
+            raise ValueError(f"inputs must be one image tensor (N, C, H, W), got a tuple of {len(inputs)}")
+        return is_tuple, inputs[0]
+
+
+class RepresentationSensitivity(_RepresentationMethod, GradientAttribution):
+    """Gradient of a feature of ``layer`` with respect to the input: a sensitivity map
+    (Engstrom et al.); with ``layer=''`` a class-sensitivity map, which through a (low-eps)
+    robust model localises objects (Aggarwal et al.). ``fake_relu`` as in the core.
+
+    ``attribute(inputs (N, C, H, W), target, abs=False) -> (N, C, H, W)``.
+    """
+
+    def __init__(self, model, layer: str = "", **kwargs):
+        GradientAttribution.__init__(self, model)
+        _RepresentationMethod.__init__(self, model, layer, **kwargs)
+
+    @log_usage()
+    def attribute(self, inputs, target=None, abs: bool = False, additional_forward_args=None):
+        is_tuple, x = self._single_input(inputs, additional_forward_args)
+        grad = input_gradient(self.representation, _objective(self.layer, target, self.kind), x)
+        return _format_output(is_tuple, (grad.abs() if abs else grad,))
+
+    def attribute_future(self):
+        raise NotImplementedError("attribute_future is not implemented for RepresentationSensitivity")
+
+
+class FeatureVisualization(_RepresentationMethod, Attribution):
+    """The input optimised, from ``inputs``, to maximise the ``target`` feature of ``layer``: its
+    "attribution" is the image the feature wants. Options of :func:`art_reps.core.optimize`
+    (steps, step_size, geometry, eps, param, optimizer, ...) go to ``attribute``.
+
+    ``attribute(inputs (N, C, H, W) in [0, 1], target, **options) -> (N, C, H, W)``.
+    """
+
+    def __init__(self, model, layer: str, **kwargs):
+        Attribution.__init__(self, model)
+        _RepresentationMethod.__init__(self, model, layer, **kwargs)
+
+    @log_usage()
+    def attribute(self, inputs, target=None, additional_forward_args=None, **options):
+        is_tuple, x = self._single_input(inputs, additional_forward_args)
+        rep = self.representation
+        options = {"steps": 200, "step_size": 0.1, **options}
+        res = optimize(rep.model, _objective(self.layer, target, self.kind), x, mean=rep.mean, std=rep.std,
+                       fake_relu=list(rep.fake_relu) or False, **options)
+        return _format_output(is_tuple, (res.images,))
+
+    def attribute_future(self):
+        raise NotImplementedError("attribute_future is not implemented for FeatureVisualization")

@@ -1,0 +1,76 @@
+"""torchattacks attacks on representations: ``RepPGD`` and ``RepInversion``.
+
+They behave as the library's own attacks: ``attack(images, labels)`` with images in [0, 1] (or
+normalised, after ``set_normalization_used``), outputs on ``attack.device``, usable in
+``MultiAttack``, ``save()`` and adversarial-training loops. Labels are accepted and ignored.
+Every algorithm lives in :mod:`art_reps.core`.
+
+Example:
+    >>> import art_reps, torch
+    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> atk = RepPGD(model, layer="avgpool", eps=0.5, steps=5)
+    >>> x = art_reps.data.digits_on_textures("test").images[:4]
+    >>> atk(x, torch.zeros(4, dtype=torch.long)).shape
+    torch.Size([4, 3, 32, 32])
+"""
+from __future__ import annotations
+
+import torch
+from torchattacks.attack import Attack
+
+from .core import make_start, objectives as O, optimize
+from .core.checks import check_count, check_positive, resolve_layer
+from .core.representation import Representation
+
+
+class _CoreAttack(Attack):
+    def __init__(self, name: str, model: torch.nn.Module, layer: str, steps: int, fake_relu, seed: int):
+        super().__init__(name, model)
+        resolve_layer(model, layer)
+        self.layer, self.steps, self.fake_relu, self.seed = layer, check_count(steps, "steps"), fake_relu, seed
+        self.supported_mode = ["default"]
+
+    def _options(self) -> dict:
+        # inside torchattacks' __call__ images are in [0, 1]; normalise only if the attack must
+        transform = self.normalize if self._normalization_applied is False else None
+        return dict(transform=transform, fake_relu=self.fake_relu, seed=self.seed, steps=self.steps)
+
+    def _representation(self, images: torch.Tensor) -> torch.Tensor:
+        options = self._options()
+        rep = Representation(self.model, self.layer, fake_relu=options["fake_relu"], transform=options["transform"])
+        return rep(images)[self.layer]
+
+
+class RepPGD(_CoreAttack):
+    """Untargeted representation PGD: maximise ``||R(x') - R(x)|| / ||R(x)||`` within an ``eps``-ball
+    (``norm`` 'l2' or 'linf'), step ``alpha`` (default 2.5·eps/steps), random start."""
+
+    def __init__(self, model, *, layer: str, eps: float = 0.5, alpha: float | None = None, steps: int = 10,
+                 norm: str = "l2", random_start: bool = True, fake_relu=False, seed: int = 0):
+        super().__init__("RepPGD", model, layer, steps, fake_relu, seed)
+        if norm not in ("l2", "linf"):
+            raise ValueError(f"norm must be 'l2' or 'linf', got {norm!r}")
+        self.eps, self.norm, self.random_start = check_positive(eps, "eps"), norm, bool(random_start)
+        self.alpha = check_positive(2.5 * eps / steps if alpha is None else alpha, "alpha")
+
+    def forward(self, images, labels=None):
+        images = images.clone().detach().to(self.device)
+        reps = self._representation(images)
+        return optimize(self.model, -O.inversion(self.layer, reps), images, geometry=self.norm, eps=self.eps,
+                        step_size=self.alpha, random_start=self.random_start, **self._options()).images
+
+
+class RepInversion(_CoreAttack):
+    """Representation inversion of ``images`` from ``start`` (a kind such as Engstrom's 'noise')."""
+
+    def __init__(self, model, *, layer: str, steps: int = 400, step_size: float = 0.05, start: str = "noise",
+                 fake_relu=False, seed: int = 0):
+        super().__init__("RepInversion", model, layer, steps, fake_relu, seed)
+        self.step_size, self.start = check_positive(step_size, "step_size"), start
+
+    def forward(self, images, labels=None):
+        images = images.clone().detach().to(self.device)
+        reps = self._representation(images)
+        start = make_start(self.start, images.shape, device=images.device, seed=self.seed)
+        return optimize(self.model, O.inversion(self.layer, reps), start, step_size=self.step_size,
+                        **self._options()).images
