@@ -63,7 +63,8 @@ class _CoreAttack(EvasionAttack):
             _positive(self.eps, "eps")
         elif self.eps is not None:
             raise ValueError("eps is only meaningful with norm 2 or np.inf.")
-        _positive(self.step_size, "step_size")
+        if self.step_size is not None or not isinstance(self, RepresentationPGD):
+            _positive(self.step_size, "step_size")
         for name in ("max_iter", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
@@ -113,8 +114,12 @@ class _CoreAttack(EvasionAttack):
         lo, hi = self._range
         geometry = NORMS[self.norm]
         return dict(geometry=geometry, eps=None if geometry == "unconstrained" else self.eps / (hi - lo),
-                    step_size=self.step_size / (hi - lo), steps=self.max_iter, optimizer=self.optimizer,
+                    step_size=self._step_size / (hi - lo), steps=self.max_iter, optimizer=self.optimizer,
                     fake_relu=self.fake_relu, transform=self._transform)
+
+    @property
+    def _step_size(self) -> float:
+        return self.step_size
 
     def _representation(self, images: torch.Tensor) -> torch.Tensor:
         rep = Representation(self.estimator.model, self.layer, fake_relu=self.fake_relu, transform=self._transform)
@@ -240,6 +245,7 @@ class RepresentationPGD(_CoreAttack):
     ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``, from a random start.
 
     ``y`` may hold labels (one-hot or indices, as ART's ``AdversarialTrainer`` passes) and is ignored.
+    ``step_size`` defaults to 2.5·eps/max_iter.
     """
 
     attack_params = _CoreAttack.attack_params + ["random_start"]
@@ -248,9 +254,12 @@ class RepresentationPGD(_CoreAttack):
     def __init__(self, estimator, *, layer: str, eps: float = 0.5, norm=2, step_size: float | None = None,
                  max_iter: int = 10, random_start: bool = True, **kwargs):
         self.random_start = random_start
-        step_size = 2.5 * eps / max_iter if step_size is None else step_size
         super().__init__(estimator, layer=layer, eps=eps, norm=norm, step_size=step_size, max_iter=max_iter,
                          **kwargs)
+
+    @property
+    def _step_size(self) -> float:
+        return 2.5 * self.eps / self.max_iter if self.step_size is None else self.step_size
 
     def _check_params(self) -> None:
         super()._check_params()

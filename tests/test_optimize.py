@@ -120,3 +120,8 @@ def test_composed_objective_matches_sum_of_parts(net, images):
     combined = a - 0.5 * b + 2
     assert torch.allclose(combined(acts, images), a(acts, images) - 0.5 * b(acts, images) + 2)
     assert combined.layers == {"layer3"}
+
+
+def test_float64_inputs_come_back_float64(net, images):
+    res = optimize(net, O.channel("layer3", 0), images.double(), steps=2)
+    assert res.images.dtype == torch.float64 and torch.isfinite(res.images).all()

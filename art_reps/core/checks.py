@@ -69,6 +69,14 @@ def expected_channels(model: nn.Module) -> int | None:
     return None
 
 
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of the model's first floating parameter (float32 if it has none)."""
+    for t in model.parameters():
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
 def model_device(model: nn.Module) -> torch.device:
     for t in model.parameters():
         return t.device

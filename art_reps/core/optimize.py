@@ -126,7 +126,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
 
     rep = Representation(model, sorted(objective.layers), mean=mean, std=std, fake_relu=fake_relu, transform=transform)
     check_images(start, "start", channels=rep.channels)
-    x0 = start.detach().to(rep.device)
+    x0 = start.detach().to(rep.device, rep.dtype)
     generator = torch.Generator(rep.device).manual_seed(seed)
     amp = torch.autocast(rep.device.type, dtype=torch.bfloat16 if rep.device.type == "cpu" else torch.float16) \
         if autocast else contextlib.nullcontext()
@@ -171,4 +171,4 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
                 image, loss = evaluate(read, leaf, to_image)
             keep_better(image, loss)
     device = start.device
-    return Result(best_images.to(device), best_losses.to(device), torch.stack(history).to(device))
+    return Result(best_images.to(device, start.dtype), best_losses.to(device), torch.stack(history).to(device))

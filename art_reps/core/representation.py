@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from .checks import check_images, expected_channels, model_device, resolve_layer
+from .checks import check_images, expected_channels, model_device, model_dtype, resolve_layer
 from .state import frozen
 
 
@@ -73,7 +73,7 @@ class Representation:
             if v is not None and self.channels is not None and v.shape[1] not in (1, self.channels):
                 raise ValueError(f"{name} has {v.shape[1]} entries but the model takes {self.channels} channels")
         self.fake_relu = self._fake_relu_modules(fake_relu)
-        self.device = model_device(model)
+        self.device, self.dtype = model_device(model), model_dtype(model)
 
     def _fake_relu_modules(self, fake_relu) -> dict[str, nn.Module]:
         if fake_relu is False or fake_relu is None:
@@ -149,7 +149,8 @@ class Representation:
                     h.remove()
 
     def __call__(self, images: torch.Tensor, *, grad: bool = False, name: str = "images") -> dict[str, torch.Tensor]:
-        """One read of ``images`` (validated under ``name``, moved to the model's device), detached unless ``grad``."""
+        """One read of ``images`` (validated under ``name``, moved to the model's device and dtype),
+        detached unless ``grad``."""
         check_images(images, name, channels=self.channels)
         with self.attached() as read, torch.set_grad_enabled(grad):
-            return read(images.to(self.device))
+            return read(images.to(self.device, self.dtype))

@@ -176,7 +176,7 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
 def input_gradient(rep: Representation, objective: O.Objective, inputs: torch.Tensor) -> torch.Tensor:
     """Gradient of ``-objective`` (what the objective rewards) w.r.t. ``inputs``, unvalidated: for
     adapters whose inputs may leave [0, 1] (noise tunnels, normalised data). Same device as inputs."""
-    x = inputs.detach().to(rep.device).requires_grad_(True)
+    x = inputs.detach().to(rep.device, rep.dtype).requires_grad_(True)
     with rep.attached() as read, torch.enable_grad():
         (grad,) = torch.autograd.grad(-objective(read(x), x).sum(), x)
-    return grad.to(inputs.device)
+    return grad.to(inputs.device, inputs.dtype)

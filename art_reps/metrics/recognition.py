@@ -13,7 +13,7 @@ def predict(model: torch.nn.Module, images: torch.Tensor, *, mean=None, std=None
     rep = Representation(model, "", mean=mean, std=std)
     check_images(images, "images", channels=rep.channels)
     with rep.attached() as read, torch.no_grad():
-        return torch.cat([read(images[i:i + batch_size].to(rep.device))[""].argmax(1).to(images.device)
+        return torch.cat([read(images[i:i + batch_size].to(rep.device, rep.dtype))[""].argmax(1).to(images.device)
                           for i in range(0, len(images), batch_size)])
 
 

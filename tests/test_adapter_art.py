@@ -1,0 +1,135 @@
+"""ART adapter with real ART estimators, attacks and trainers."""
+import numpy as np
+import pytest
+import torch
+from art.attacks.evasion import FeatureAdversariesPyTorch, ProjectedGradientDescent
+from art.estimators.classification import PyTorchClassifier
+
+import art_reps
+from art_reps.art import (FeatureManipulation, FeatureVisualization, IRIGenerator, RepresentationInversion,
+                          RepresentationPGD)
+from art_reps.core import Representation, objectives as O, optimize
+from conftest import assert_unchanged, snapshot
+
+
+def classifier(model, **kw):
+    kw.setdefault("clip_values", (0.0, 1.0))
+    return PyTorchClassifier(model, torch.nn.CrossEntropyLoss(), (3, 32, 32), 10, device_type="cpu", **kw)
+
+
+@pytest.fixture
+def x():
+    return art_reps.data.digits_on_textures("test").images[:4].numpy()
+
+
+def test_inversion_matches_the_core_exactly(net, x):
+    net.eval()
+    start = np.full_like(x, 0.5)
+    ours = RepresentationInversion(classifier(net), layer="layer3.relu2", max_iter=6, verbose=False)
+    adv = ours.generate(start, y=np.eye(10)[[0, 1, 2, 3]], targets=x)
+    target = Representation(net, "layer3.relu2")(torch.from_numpy(x))["layer3.relu2"]
+    core = optimize(net, O.inversion("layer3.relu2", target), torch.from_numpy(start), steps=6, step_size=0.05)
+    assert adv.dtype == np.float32 and np.allclose(adv, core.images.numpy(), atol=1e-6)
+
+
+def test_preprocessing_clip_values_and_channels_last_are_respected(net, x):
+    """A [0, 255] channels-last estimator whose preprocessing feeds the model the same normalised
+    input gives the same inversion, in its own units, layout and dtype."""
+    net.eval()
+    mean, std = np.array([0.4, 0.5, 0.6]), np.array([0.2, 0.3, 0.25])
+    unit = classifier(net, preprocessing=(mean, std))
+    byte = PyTorchClassifier(torch.nn.Sequential(_NHWCtoNCHW(), net), torch.nn.CrossEntropyLoss(), (32, 32, 3), 10,
+                             clip_values=(0, 255), channels_first=False, preprocessing=(255 * mean, 255 * std),
+                             device_type="cpu")
+    a = RepresentationInversion(unit, layer="avgpool", max_iter=5, verbose=False).generate(
+        np.full_like(x, 0.5), targets=x)
+    x255 = (x.transpose(0, 2, 3, 1) * 255).astype(np.float64)
+    b = RepresentationInversion(byte, layer="1.avgpool", max_iter=5, step_size=0.05 * 255, verbose=False).generate(
+        np.full_like(x255, 127.5), targets=x255)
+    assert b.dtype == np.float64 and b.shape == x255.shape
+    assert np.allclose(b.transpose(0, 3, 1, 2) / 255, a, atol=1e-4)
+    no_preprocessing = RepresentationInversion(classifier(net), layer="avgpool", max_iter=5, verbose=False).generate(
+        np.full_like(x, 0.5), targets=x)
+    assert not np.allclose(a, no_preprocessing, atol=1e-4)
+
+
+class _NHWCtoNCHW(torch.nn.Module):
+    def forward(self, x):
+        return x.permute(0, 3, 1, 2)
+
+
+def test_representation_pgd_stays_in_the_ball_and_moves_the_representation(net, x):
+    net.eval()
+    clf = classifier(net)
+    adv = RepresentationPGD(clf, layer="avgpool", eps=0.5, max_iter=5, verbose=False).generate(x, np.eye(10)[[1] * 4])
+    assert (np.linalg.norm((adv - x).reshape(4, -1), axis=1) <= 0.5 + 1e-4).all()
+    rep = Representation(net, "avgpool")
+    moved = (rep(torch.from_numpy(adv))["avgpool"] - rep(torch.from_numpy(x))["avgpool"]).norm(dim=1)
+    noise = (x + 0.5 * np.random.default_rng(0).standard_normal(x.shape) / np.sqrt(x[0].size)).astype(np.float32)
+    moved_noise = (rep(torch.from_numpy(noise.clip(0, 1)))["avgpool"] - rep(torch.from_numpy(x))["avgpool"]).norm(dim=1)
+    assert (moved > 3 * moved_noise).all()
+
+
+@pytest.mark.parametrize("make", [
+    lambda clf: RepresentationPGD(clf, layer="layer2", eps=0.3, max_iter=3, verbose=False),
+    lambda clf: IRIGenerator(clf, layer="avgpool", max_iter=3, verbose=False),
+    lambda clf: FeatureVisualization(clf, layer="layer3", feature=2, max_iter=3, verbose=False),
+    lambda clf: FeatureManipulation(clf, layer="avgpool", feature=2, max_iter=3, verbose=False),
+])
+def test_every_attack_leaves_the_model_as_it_was(net, x, make):
+    clf = classifier(net)
+    net.train()
+    before = snapshot(net)
+    out = make(clf).generate(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert_unchanged(before, net)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(layer="layer9"), "layer 'layer9' does not exist"),
+    (dict(layer="avgpool", eps=-1.0), "eps must be a positive finite number"),
+    (dict(layer="avgpool", max_iter=0), "max_iter must be a positive integer"),
+    (dict(layer="avgpool", norm=1), "norm must be one of"),
+    (dict(layer="avgpool", verbose="yes"), "verbose"),
+    (dict(layer="avgpool", batch_size=2.5), "batch_size must be a positive integer"),
+])
+def test_bad_parameters_raise_value_error(net, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        RepresentationPGD(classifier(net), **kwargs)
+    attack = RepresentationPGD(classifier(net), layer="avgpool")
+    with pytest.raises(ValueError, match="max_iter"):
+        attack.set_params(max_iter=-3)
+
+
+def test_bad_inputs_raise_value_error(net, x):
+    attack = RepresentationInversion(classifier(net), layer="avgpool", max_iter=2, verbose=False)
+    with pytest.raises(ValueError, match="exactly one of targets"):
+        attack.generate(x)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, \*\(3, 32, 32\)\)"):
+        attack.generate(x[:, :2], targets=x)
+    with pytest.raises(ValueError, match="floating dtype"):
+        attack.generate((x * 255).astype(np.uint8), targets=x)
+    with pytest.raises(ValueError, match="inside clip_values"):
+        attack.generate(x * 3, targets=x)
+    with pytest.raises(ValueError, match="targets must match x in batch size"):
+        attack.generate(x, targets=x[:2])
+
+
+def test_head_to_head_with_feature_adversaries(net, x):
+    """Same layer, same steps, same Linf ball: our inversion gets at least as close, leaves no hook."""
+    net.eval()
+    clf = classifier(net)
+    guide = x[::-1].copy()
+    theirs = FeatureAdversariesPyTorch(clf, delta=8 / 255, layer="layer3", max_iter=20, step_size=1 / 255,
+                                       verbose=False).generate(x, guide)
+    hooks_before = snapshot(net)["hooks"]
+    ours = RepresentationInversion(clf, layer="layer3", norm=np.inf, eps=8 / 255, step_size=1 / 255, max_iter=20,
+                                   verbose=False).generate(x, targets=guide)
+    rep = Representation(net, "layer3")
+    target = rep(torch.from_numpy(guide))["layer3"]
+
+    def distance(a):
+        return (rep(torch.from_numpy(a))["layer3"] - target).flatten(1).norm(dim=1)
+
+    assert (distance(ours) <= distance(theirs) + 1e-4).all()
+    assert snapshot(net)["hooks"] == hooks_before
