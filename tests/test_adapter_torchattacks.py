@@ -1,0 +1,96 @@
+"""torchattacks adapter with real torchattacks objects."""
+import pytest
+import torch
+import torchattacks
+
+import art_reps
+from art_reps.core import Representation, objectives as O, optimize
+from art_reps.torchattacks import RepInversion, RepPGD
+from conftest import assert_unchanged, snapshot
+
+MEAN, STD = (0.4, 0.5, 0.6), (0.2, 0.3, 0.25)
+
+
+@pytest.fixture
+def data():
+    d = art_reps.data.digits_on_textures("test")
+    return d.images[:6], d.labels[:6]
+
+
+def test_inversion_matches_the_core_exactly(net, data):
+    net.eval()
+    x, y = data
+    ours = RepInversion(net, layer="layer3", steps=5, start="gray")(x, y)
+    target = Representation(net, "layer3")(x)["layer3"]
+    core = optimize(net, O.inversion("layer3", target), torch.full_like(x, 0.5), steps=5, step_size=0.05)
+    assert torch.equal(ours, core.images)
+
+
+def test_rep_pgd_in_multiattack_alongside_pgd(net, data):
+    net.eval()
+    x, y = data
+    pgd, rep = torchattacks.PGD(net, eps=4 / 255, steps=3), RepPGD(net, layer="avgpool", eps=0.5, steps=3)
+    adv = torchattacks.MultiAttack([pgd, rep])(x, y)
+    assert adv.shape == x.shape and adv.device == x.device
+    delta = (adv - x).flatten(1)
+    # each image comes from PGD (Linf 4/255) or, where PGD failed, from RepPGD (L2 0.5)
+    assert ((delta.abs().amax(1) <= 4 / 255 + 1e-5) | (delta.norm(dim=1) <= 0.5 + 1e-4)).all()
+
+
+def test_rep_pgd_respects_set_normalization_used(net, data):
+    """With normalisation set, inputs and outputs are normalised and the model sees normalised data."""
+    net.eval()
+    x, y = data
+    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+    atk = RepPGD(net, layer="avgpool", eps=0.5, steps=4)
+    atk.set_normalization_used(MEAN, STD)
+    adv_normalised = atk((x - mean) / std, y)
+    adv = adv_normalised * std + mean
+    assert ((adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-4).all()
+    seen = ((x - mean) / std) * std + mean  # what torchattacks hands to forward() after inverse_normalize
+    core = optimize(net, -O.inversion("avgpool", Representation(net, "avgpool", mean=MEAN, std=STD)(seen)["avgpool"]),
+                    seen, steps=4, geometry="l2", eps=0.5, step_size=2.5 * 0.5 / 4, mean=MEAN, std=STD, random_start=True)
+    assert torch.allclose(adv, core.images, atol=1e-5)
+    plain = RepPGD(net, layer="avgpool", eps=0.5, steps=4)(x, y)
+    assert not torch.allclose(plain, adv, atol=1e-4)
+
+
+def test_adversarial_training_loop_and_model_state(net, data):
+    x, y = data
+    net.train()
+    atk = RepPGD(net, layer="layer2", eps=0.5, steps=2)
+    before = snapshot(net)
+    adv = atk(x, y)
+    assert_unchanged(before, net)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    loss = torch.nn.functional.cross_entropy(net(adv), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss)
+
+
+def test_save_writes_adversarial_examples(tmp_path, net, data):
+    net.eval()
+    x, y = data
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=3)
+    path = tmp_path / "adv.pt"
+    RepPGD(net, layer="avgpool", eps=0.5, steps=2).save(loader, save_path=str(path), verbose=False)
+    saved = torch.load(path, weights_only=True)
+    assert saved["adv_inputs"].shape == x.shape
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(layer="layer7"), "layer 'layer7' does not exist"),
+    (dict(layer="avgpool", eps=0.0), "eps must be a finite number > 0"),
+    (dict(layer="avgpool", steps=0), "steps must be an int"),
+    (dict(layer="avgpool", norm="l1"), "norm must be 'l2' or 'linf'"),
+])
+def test_bad_arguments(net, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        RepPGD(net, **kwargs)
+
+
+def test_bad_images(net, data):
+    with pytest.raises(ValueError, match="contains NaN or Inf"):
+        RepPGD(net, layer="avgpool", steps=2)(torch.full((2, 3, 32, 32), float("nan")), torch.zeros(2))
