@@ -33,11 +33,14 @@ class _CoreAttack(Attack):
     def _options(self) -> dict:
         # inside torchattacks' __call__ images are in [0, 1]; normalise only if the attack must
         transform = self.normalize if self._normalization_applied is False else None
-        return dict(transform=transform, fake_relu=self.fake_relu, seed=self.seed, steps=self.steps)
+        # set_model_training_mode(): torchattacks has set the modes; keep them if training was asked for
+        return dict(transform=transform, fake_relu=self.fake_relu, keep_mode=self._model_training, seed=self.seed,
+                    steps=self.steps)
 
     def _representation(self, images: torch.Tensor) -> torch.Tensor:
         options = self._options()
-        rep = Representation(self.model, self.layer, fake_relu=options["fake_relu"], transform=options["transform"])
+        rep = Representation(self.model, self.layer, fake_relu=options["fake_relu"], transform=options["transform"],
+                             keep_mode=options["keep_mode"])
         return rep(images)[self.layer]
 
 

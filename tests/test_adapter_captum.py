@@ -1,5 +1,4 @@
 """Captum adapter with real Captum tools."""
-import numpy as np
 import pytest
 import torch
 from captum.attr import NoiseTunnel, Saliency, visualization

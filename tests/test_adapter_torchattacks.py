@@ -94,3 +94,21 @@ def test_bad_arguments(net, kwargs, pattern):
 def test_bad_images(net, data):
     with pytest.raises(ValueError, match="contains NaN or Inf"):
         RepPGD(net, layer="avgpool", steps=2)(torch.full((2, 3, 32, 32), float("nan")), torch.zeros(2))
+
+
+def test_set_model_training_mode_is_honoured(net, data):
+    """As for torchattacks' own attacks: by default the attack runs in eval mode; with
+    model_training=True (BatchNorm kept in eval) dropout-free models see train-mode modules."""
+    x, y = data
+    seen = []
+    net.layer1.conv1.register_forward_pre_hook(lambda m, i: seen.append(net.layer1.training))
+    atk = RepPGD(net, layer="avgpool", eps=0.5, steps=1)
+    net.eval()
+    atk(x, y)
+    assert not any(seen) and not net.training
+    seen.clear()
+    atk.set_model_training_mode(model_training=True, batchnorm_training=False)
+    before = snapshot(net)
+    atk(x, y)
+    assert all(seen) and not net.layer1.bn1.training
+    assert torch.equal(net.layer1.bn1.running_mean, before["state"]["layer1.bn1.running_mean"])

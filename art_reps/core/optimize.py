@@ -87,14 +87,14 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
              step_size: float = 0.05, geometry: str | Geometry = "unconstrained", eps: float | None = None,
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
              restarts: int = 0, random_start: bool = False, use_best: bool = True, tol: float | None = None,
-             mean=None, std=None, fake_relu=False, transform=None, seed: int = 0, progress: bool = False,
-             autocast: bool = False) -> Result:
+             mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
+             progress: bool = False, autocast: bool = False) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
     ``geometry`` ('unconstrained', 'l2', 'linf' with ``eps``) bounds the images around ``start``;
     ``step_size`` is a step's length in that geometry's norm (Adam: its learning rate), times
-    ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``mean``/``std``/``transform``/``fake_relu``
-    as in :class:`Representation`. ``restarts`` extra runs from random starts
+    ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``mean``/``std``/``transform``/``fake_relu``/
+    ``keep_mode`` as in :class:`Representation`. ``restarts`` extra runs from random starts
     in the ball; ``tol`` stops once every sample's best loss is below it (checked every 10 steps).
 
     Example:
@@ -124,7 +124,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
         raise ValueError("restarts need a random element: use geometry 'l2' or 'linf', or param='fourier'")
     schedule = schedule or constant()
 
-    rep = Representation(model, sorted(objective.layers), mean=mean, std=std, fake_relu=fake_relu, transform=transform)
+    rep = Representation(model, sorted(objective.layers), mean=mean, std=std, fake_relu=fake_relu, transform=transform,
+                         keep_mode=keep_mode)
     check_images(start, "start", channels=rep.channels)
     x0 = start.detach().to(rep.device, rep.dtype)
     generator = torch.Generator(rep.device).manual_seed(seed)

@@ -45,7 +45,8 @@ class Representation:
     adapter's preprocessing) and then ``mean``/``std`` (per channel) are applied before the model. ``layer`` ``""`` is the model's output. The forward stops as soon as every
     requested layer has run. ``fake_relu`` replaces named ``nn.ReLU`` modules' backward by the
     identity; ``True`` picks the last ReLU up to the deepest requested layer. Nothing is left
-    on the model: hooks live only inside :meth:`attached` (or one ``__call__``).
+    on the model: hooks live only inside :meth:`attached` (or one ``__call__``), during which the
+    model is in eval mode, unless ``keep_mode=True`` leaves its modes as the caller set them.
 
     Example:
         >>> from art_reps.zoo.architectures import SmallResNet
@@ -55,7 +56,7 @@ class Representation:
     """
 
     def __init__(self, model: nn.Module, layers: str | Sequence[str], *, mean=None, std=None,
-                 fake_relu: bool | str | Sequence[str] = False, transform=None):
+                 fake_relu: bool | str | Sequence[str] = False, transform=None, keep_mode: bool = False):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -65,7 +66,7 @@ class Representation:
         self._modules = {name: resolve_layer(model, name) for name in self.layers}
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
-        self.transform = transform
+        self.transform, self.keep_mode = transform, bool(keep_mode)
         self.mean = _as_channel_vector(mean, "mean")
         self.std = _as_channel_vector(std, "std")
         self.channels = expected_channels(model)
@@ -136,7 +137,7 @@ class Representation:
                 raise RuntimeError(f"layers {missing} never ran in {type(self.model).__name__}.forward")
             return dict(acts)
 
-        with frozen(self.model):
+        with frozen(self.model, eval_mode=not self.keep_mode):
             try:
                 for m in self.fake_relu.values():
                     handles.append(m.register_forward_pre_hook(keep_input))

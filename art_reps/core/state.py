@@ -7,8 +7,9 @@ from torch import nn
 
 
 @contextmanager
-def frozen(model: nn.Module):
-    """Eval mode and ``requires_grad=False`` on every parameter inside; all restored after.
+def frozen(model: nn.Module, *, eval_mode: bool = True):
+    """Eval mode (unless ``eval_mode=False``: the modes as they are) and ``requires_grad=False``
+    on every parameter inside; all restored after.
 
     Each submodule's own ``training`` flag and each parameter's ``requires_grad`` come back
     as they were, also when the body raises. BatchNorm statistics cannot move in eval mode,
@@ -27,7 +28,8 @@ def frozen(model: nn.Module):
     modes = [(m, m.training) for m in model.modules()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
     try:
-        model.eval()
+        if eval_mode:
+            model.eval()
         for p, _ in flags:
             p.requires_grad_(False)
         yield model

@@ -31,7 +31,7 @@ def make_start(start, shape, *, device=None, seed: int = 0) -> torch.Tensor:
     return STARTS[start](tuple(shape), generator, device or "cpu")
 
 
-REPRESENTATION_OPTIONS = ("mean", "std", "fake_relu", "transform")
+REPRESENTATION_OPTIONS = ("mean", "std", "fake_relu", "transform", "keep_mode")
 
 
 def _representation(model, layer, options) -> Representation:
