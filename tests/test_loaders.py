@@ -16,6 +16,13 @@ def resnet_state():
     return load_torchvision("resnet18", num_classes=10).model.state_dict()
 
 
+def _write(path, state):
+    if path.suffix == ".pt":
+        torch.save(state, path)
+    else:
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+
+
 def _same_outputs(a, b):
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
@@ -25,10 +32,7 @@ def _same_outputs(a, b):
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_torchvision_weights_round_trip(tmp_path, resnet_state, suffix):
     path = tmp_path / f"resnet18{suffix}"
-    if suffix == ".pt":
-        torch.save(resnet_state, path)
-    else:
-        save_file({k: v.contiguous() for k, v in resnet_state.items()}, str(path))
+    _write(path, resnet_state)
     loaded = load_torchvision("resnet18", weights=path, num_classes=10)
     reference = load_torchvision("resnet18", num_classes=10).model
     reference.load_state_dict(resnet_state)
@@ -64,10 +68,7 @@ def test_checkpoint_needing_full_unpickling_is_refused(tmp_path, resnet_state):
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_truncated_checkpoint(tmp_path, resnet_state, suffix):
     path = tmp_path / f"cut{suffix}"
-    if suffix == ".pt":
-        torch.save(resnet_state, path)
-    else:
-        save_file({k: v.contiguous() for k, v in resnet_state.items()}, str(path))
+    _write(path, resnet_state)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="truncated"):

@@ -42,8 +42,7 @@ class Fourier:
         n, c, h, w = start.shape
         fy = torch.fft.fftfreq(h, device=start.device)[:, None]
         fx = torch.fft.rfftfreq(w, device=start.device)[None, :]
-        scale = 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / max(h, w)) ** self.decay
-        scale = scale * (h * w) ** 0.5 / 4.0  # "magic constant" from Lucid keeps early steps tame
+        scale = 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / max(h, w)) ** self.decay / 4.0  # Lucid's 4
         shape = (n, c, h, w // 2 + 1, 2)
         leaf = self.sd * torch.randn(shape, generator=generator, device=start.device, dtype=start.dtype)
         color = _COLOR_SQRT_COV.to(start.device, start.dtype)

@@ -42,9 +42,11 @@ class Representation:
     """The activations of one or several named layers of ``model``.
 
     Images go in as (N, C, H, W) in [0, 1]; ``transform`` (any differentiable callable, e.g. an
-    adapter's preprocessing) and then ``mean``/``std`` (per channel) are applied before the model. ``layer`` ``""`` is the model's output. The forward stops as soon as every
-    requested layer has run. ``fake_relu`` replaces named ``nn.ReLU`` modules' backward by the
-    identity; ``True`` picks the last ReLU up to the deepest requested layer. Nothing is left
+    adapter's preprocessing) and then ``mean``/``std`` (per channel) are applied before the model.
+    ``layer`` ``""`` is the model's output. The forward stops as soon as every requested layer
+    has run (a module called twice is read at its first call). ``fake_relu`` replaces named
+    ``nn.ReLU`` modules' backward by the identity; ``True`` picks the last ReLU up to the deepest
+    requested layer. Nothing is left
     on the model: hooks live only inside :meth:`attached` (or one ``__call__``), during which the
     model is in eval mode, unless ``keep_mode=True`` leaves its modes as the caller set them.
 
