@@ -16,14 +16,26 @@ def _demo(args) -> int:
     return 0
 
 
-def _models(args) -> int:
+def models_table() -> str:
+    """The embedded models' cards as a markdown table (the README shows this output)."""
     from . import zoo
 
+    rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | train time | command |",
+            "|---|---|---|---|---|---|---|---|"]
     for name in zoo.list_models():
-        card = zoo.model_card(name)
-        pgd = ", ".join(f"L2 {p['eps']}: {p['accuracy']:.3f}" for p in card["pgd_accuracy"])
-        print(f"{name:12s} {card['architecture']:12s} train eps {card['training']['eps']:<5} "
-              f"clean {card['clean_accuracy']:.3f}  PGD-20 {pgd or '-'}")
+        card, pgd = zoo.model_card(name), {p["eps"]: p["accuracy"] for p in zoo.model_card(name)["pgd_accuracy"]}
+        t = card["training"]
+        training = (f"L2 PGD-{t['attack_steps']} eps {t['eps']}" if t["eps"] else
+                    f"standard{', noise sd ' + str(t['noise_std']) if t['noise_std'] else ''}")
+        training += f", {t['epochs']} epochs, seed {t['seed']}"
+        cells = [f"{pgd[e]:.3f}" if e in pgd else "-" for e in (0.25, 0.5)]
+        rows.append(f"| `{name}` | {card['architecture']} | {training} | {card['clean_accuracy']:.3f} | "
+                    f"{cells[0]} | {cells[1]} | {t['seconds'] / 60:.0f} min | `{card['command']}` |")
+    return "\n".join(rows)
+
+
+def _models(args) -> int:
+    print(models_table())
     return 0
 
 

@@ -1,5 +1,6 @@
 """The `art-reps` command, run as a user runs it."""
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -27,11 +28,13 @@ def test_demo_rejects_an_unknown_model(tmp_path, capsys):
     assert "unknown model 'resnet9000'" in capsys.readouterr().err
 
 
-def test_models_lists_the_cards():
+def test_models_lists_the_cards_and_the_readme_shows_them():
     result = subprocess.run([sys.executable, "-m", "art_reps.cli", "models"], capture_output=True, text=True,
                             check=True)
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 4 and any(line.startswith("l2_eps0.25") for line in lines)
+    assert len(lines) == 2 + 4 and any(line.startswith("| `l2_eps0.25` |") for line in lines)
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert result.stdout.strip() in readme, "README's model table is not the output of `art-reps models`"
 
 
 def test_steps_must_be_positive(tmp_path, capsys):

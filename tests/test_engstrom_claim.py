@@ -23,7 +23,9 @@ def judged():
     models = {"standard": zoo.load_model(zoo.STANDARD), "robust": zoo.load_model(zoo.ROBUST)}
     inversions = {k: core.invert(m, images, layer="avgpool", steps=STEPS, step_size=0.05,
                                  schedule=core.linear_decay(STEPS)).images for k, m in models.items()}
-    return cross_judge({"judge": zoo.load_model(zoo.JUDGE), **models}, inversions, labels)
+    judged = cross_judge({"judge": zoo.load_model(zoo.JUDGE), **models}, inversions, labels)
+    print("\naccuracy of each judge (rows) on each model's inversions (columns):", judged)
+    return judged
 
 
 def test_judge_recognises_robust_inversions_and_not_standard_ones(judged):

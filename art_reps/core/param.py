@@ -4,7 +4,7 @@ A parameterisation is called as ``param(start, generator) -> (leaf, to_image)`` 
 is the tensor optimised and ``to_image(leaf)`` gives (N, C, H, W) images in [0, 1].
 
 Example:
-    >>> leaf, to_image = fourier()(torch.rand(2, 3, 16, 16), None)
+    >>> leaf, to_image = Fourier()(torch.rand(2, 3, 16, 16), None)
     >>> to_image(leaf).shape
     torch.Size([2, 3, 16, 16])
 """
