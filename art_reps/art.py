@@ -41,6 +41,7 @@ class _CoreAttack(EvasionAttack):
     ]
     _estimator_requirements = (BaseEstimator, NeuralNetworkMixin)
     _default_norm = "unconstrained"
+    _default_step_size = False  # whether step_size=None means a default derived from eps
 
     def __init__(self, estimator, *, layer: str, norm=None, eps: float | None = None, step_size: float = 0.05,
                  max_iter: int = 200, optimizer: str = "sgd", fake_relu=False, batch_size: int = 32,
@@ -63,7 +64,7 @@ class _CoreAttack(EvasionAttack):
             _positive(self.eps, "eps")
         elif self.eps is not None:
             raise ValueError("eps is only meaningful with norm 2 or np.inf.")
-        if self.step_size is not None or not isinstance(self, RepresentationPGD):
+        if self.step_size is not None or not self._default_step_size:
             _positive(self.step_size, "step_size")
         for name in ("max_iter", "batch_size"):
             value = getattr(self, name)
@@ -250,6 +251,7 @@ class RepresentationPGD(_CoreAttack):
 
     attack_params = _CoreAttack.attack_params + ["random_start"]
     _default_norm = 2
+    _default_step_size = True
 
     def __init__(self, estimator, *, layer: str, eps: float = 0.5, norm=2, step_size: float | None = None,
                  max_iter: int = 10, random_start: bool = True, **kwargs):
