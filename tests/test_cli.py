@@ -19,6 +19,7 @@ def test_demo_writes_a_complete_report(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["inversion_recognised_by_judge"]) == {"standard", "robust"}
     assert metrics["steps"] == 20 and metrics["images"] == 20
+    assert 0 <= metrics["sensitivity_pointing_game"]["standard"] <= 1
     page = (out / "index.html").read_text()
     assert "inversions_robust.png" in page and "recognises" in page
 
