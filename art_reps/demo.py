@@ -41,8 +41,8 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
                           schedule=core.linear_decay(steps), seed=seed, progress=progress)
         inversions[kind], fidelity[kind] = res.images, res.losses.mean().item()
         stages.update(1)
-        vis = core.visualize(model, layer=layer, feature=list(FEATURES), steps=steps // 2, step_size=0.1, seed=seed,
-                             progress=progress)
+        vis = core.visualize(model, layer=layer, feature=list(FEATURES), steps=max(1, steps // 2), step_size=0.1,
+                             seed=seed, progress=progress)
         features[kind], activation[kind] = vis.images, (-vis.losses).tolist()
         stages.update(1)
         grad = core.sensitivity(model, images, labels)
