@@ -153,7 +153,10 @@ class RepresentationInversion(_CoreAttack):
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         start = self._to_core(x)
         reps = self._target_representations(len(start), **kwargs)
-        return self._from_core(self._optimize(lambda b: O.inversion(self.layer, reps[b]), start), x)
+        return self._invert(start, reps, x)
+
+    def _invert(self, start: torch.Tensor, reps: torch.Tensor, like: np.ndarray) -> np.ndarray:
+        return self._from_core(self._optimize(lambda b: O.inversion(self.layer, reps[b]), start), like)
 
     def _target_representations(self, n: int, targets=None, target_representations=None) -> torch.Tensor:
         if (targets is None) == (target_representations is None):
@@ -198,7 +201,7 @@ class IRIGenerator(RepresentationInversion):
             if len(start) != len(targets):
                 raise ValueError(f"seeds must match x in batch size: {len(start)} seeds for {len(targets)} targets.")
         reps = self._representation(targets)
-        return self._from_core(self._optimize(lambda b: O.inversion(self.layer, reps[b]), start), x)
+        return self._invert(start, reps, x)
 
 
 class FeatureVisualization(_CoreAttack):

@@ -23,7 +23,8 @@ def models_table() -> str:
     rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | train time | command |",
             "|---|---|---|---|---|---|---|---|"]
     for name in zoo.list_models():
-        card, pgd = zoo.model_card(name), {p["eps"]: p["accuracy"] for p in zoo.model_card(name)["pgd_accuracy"]}
+        card = zoo.model_card(name)
+        pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
         t = card["training"]
         training = (f"L2 PGD-{t['attack_steps']} eps {t['eps']}" if t["eps"] else
                     f"standard{', noise sd ' + str(t['noise_std']) if t['noise_std'] else ''}")
