@@ -16,6 +16,26 @@ def _demo(args) -> int:
     return 0
 
 
+def _method(args) -> int:
+    from .commands import METHODS, run_method
+
+    settings = {k: getattr(args, k) for k in METHODS[args.command][1] if getattr(args, k, None) is not None}
+    summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
+                         ood=args.ood, device=args.device, seed=args.seed, progress=not args.quiet, **settings)
+    losses = summary["losses"]
+    print(json.dumps({"grid": f"{args.out or 'art_reps_' + args.command}/{summary['png']}", "images": summary["images"],
+                      "mean_loss": round(sum(losses) / len(losses), 4)}, indent=2))
+    return 0
+
+
+def _reproduce(args) -> int:
+    from .reproduce import results_table, run_reproduce
+
+    results = run_reproduce(args.out, device=args.device, seed=args.seed, progress=not args.quiet)
+    print(results_table(results))
+    return 0
+
+
 def models_table() -> str:
     """The embedded models' cards as a markdown table (the README shows this output)."""
     from . import zoo
@@ -40,6 +60,38 @@ def _models(args) -> int:
     return 0
 
 
+def _add_run_options(parser) -> None:
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+HELP = {"invert": "invert test images (or --ood photographs and faces) from noise",
+        "visualize": "maximise channels of a layer from noise", "interpolate": "interpolate between image pairs "
+        "in representation space", "manipulate": "add a feature to test images within an L2 ball",
+        "sensitivity": "class-sensitivity maps (input gradients)"}
+
+
+def _add_methods(sub) -> None:
+    from .commands import METHODS
+
+    for name, (_, defaults) in METHODS.items():
+        p = sub.add_parser(name, help=HELP[name] + " through an embedded model; writes a PNG grid and summary.json")
+        p.add_argument("--model", default="l2_eps0.25", help="embedded model (default: %(default)s)")
+        p.add_argument("--layer", default="avgpool", help="layer name (default: %(default)s)")
+        p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
+        p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
+        p.add_argument("--out", default=None, help=f"output folder (default: art_reps_{name})")
+        for key, value in defaults.items():
+            flag = "--" + key.replace("_", "-")
+            if isinstance(value, tuple):
+                p.add_argument(flag, type=int, nargs="+", default=None, help=f"(default: {' '.join(map(str, value))})")
+            else:
+                p.add_argument(flag, type=type(value), default=None, help=f"(default: {value})")
+        _add_run_options(p)
+        p.set_defaults(func=_method)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="art-reps", description="Robust representations, on the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,12 +100,15 @@ def main(argv=None) -> int:
     demo.add_argument("--model", default="l2_eps0.25", help="robust embedded model (default: %(default)s)")
     demo.add_argument("--standard", default="standard", help="standard embedded model (default: %(default)s)")
     demo.add_argument("--steps", type=int, default=400, help="optimisation steps (default: %(default)s)")
-    demo.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_run_options(demo)
     demo.set_defaults(func=_demo)
     models = sub.add_parser("models", help="list the embedded models and their cards")
     models.set_defaults(func=_models)
+    reproduce = sub.add_parser("reproduce", help="every Engstrom and Aggarwal result: tables and figures")
+    reproduce.add_argument("--out", default="art_reps_results", help="results folder (default: %(default)s)")
+    _add_run_options(reproduce)
+    reproduce.set_defaults(func=_reproduce)
+    _add_methods(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 from . import core, zoo
 from .data import digits_on_textures
 from .metrics import cross_judge, localization_scores
-from .report import saliency_to_image, save_grid, write_index, write_json
+from .report import rounded, saliency_to_image, save_grid, write_index, write_json
 
 FEATURES = (0, 1, 2, 3, 4, 5, 6, 7)
 
@@ -76,17 +76,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     intro = (f"Targets: <br><img src='{target_png}'><br>An independent judge network recognises "
              f"<b>{judged['judge']['robust']:.0%}</b> of the robust model's inversions and "
              f"<b>{judged['judge']['standard']:.0%}</b> of the standard model's.")
-    metrics = _rounded(metrics)
+    metrics = rounded(metrics)
     write_json(metrics, out / "metrics.json")
     write_index(out, "art-reps demo: robust vs standard representations", intro, rows, metrics)
     return metrics
-
-
-def _rounded(value, digits: int = 4):
-    if isinstance(value, float):
-        return round(value, digits)
-    if isinstance(value, dict):
-        return {k: _rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v, digits) for v in value]
-    return value

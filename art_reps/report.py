@@ -49,3 +49,14 @@ img{{image-rendering:pixelated;max-width:520px}} pre{{background:#f4f4f4;padding
 <body><h1>{html.escape(title)}</h1><p>{intro}</p>{cells}
 <h2>metrics.json</h2><pre>{html.escape(json.dumps(metrics, indent=2))}</pre></body></html>"""
     (out / "index.html").write_text(page)
+
+
+def rounded(value, digits: int = 4):
+    """``value`` with every float in it (nested dicts and lists too) rounded to ``digits``."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    return value

@@ -80,13 +80,16 @@ def inversion(layer: str, target: torch.Tensor) -> Objective:
 
 
 def neuron(layer: str, index) -> Objective:
-    """Minus one unit: ``index`` into the flattened activation (int) or a (c, y, x) tuple."""
+    """Minus one unit: ``index`` into the flattened activation (an int, or a (N,) tensor: one per
+    sample) or a (c, y, x) tuple."""
 
     def fn(acts, images):
         a = acts[layer]
+        if isinstance(index, torch.Tensor):
+            return -a.flatten(1).gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
         return -(a.flatten(1)[:, index] if isinstance(index, int) else a[(slice(None), *index)])
 
-    return Objective(fn, [layer], f"neuron({layer!r}, {index})")
+    return Objective(fn, [layer], f"neuron({layer!r}, {index if not isinstance(index, torch.Tensor) else '...'})")
 
 
 def channel(layer: str, index) -> Objective:
@@ -116,10 +119,16 @@ def direction(layer: str, vector: torch.Tensor) -> Objective:
     return Objective(fn, [layer], f"direction({layer!r})")
 
 
-def feature_addition(layer: str, index, cap: float = 1.0) -> Objective:
-    """``relu(cap - R_i)``: pushes unit ``index`` up until it reaches ``cap`` (Engstrom et al.)."""
+def feature_addition(layer: str, index, cap=1.0) -> Objective:
+    """``relu(cap - R_i)``: pushes unit ``index`` up until it reaches ``cap`` (Engstrom et al.);
+    index and cap: one for all samples, or (N,) tensors."""
     unit = neuron(layer, index)
-    return Objective(lambda a, x: F.relu(cap + unit(a, x)), unit.layers, f"feature_addition({layer!r}, {index})")
+
+    def fn(acts, images):
+        r = -unit(acts, images)
+        return F.relu(torch.as_tensor(cap, device=r.device, dtype=r.dtype) - r)
+
+    return Objective(fn, unit.layers, f"feature_addition({layer!r}, {unit.name[len('neuron('):-1]})")
 
 
 def total_variation(beta: float = 2.0) -> Objective:

@@ -104,10 +104,11 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
-def manipulate(model, images: torch.Tensor, *, layer: str, feature: int, cap: float = 1.0, eps: float = 2.0,
+def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps: float = 2.0,
                steps: int = 200, step_size: float = 0.05, seed: int = 0, **options) -> Result:
-    """Feature addition: raise unit ``feature`` of ``layer`` up to ``cap`` within an L2 ball of
-    radius ``eps`` around ``images`` (N, C, H, W) (Engstrom et al.'s ``min(R_i - cap, 0)``).
+    """Feature addition: raise unit ``feature`` of ``layer`` (flattened index) up to ``cap`` within
+    an L2 ball of radius ``eps`` around ``images`` (N, C, H, W) (Engstrom et al.'s ``min(R_i - cap, 0)``).
+    feature and cap: one for all images, or (N,) tensors (one per image).
 
     Example:
         >>> import art_reps
@@ -117,15 +118,21 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature: int, cap: fl
         True
     """
     check_images(images, "images")
+    for value, name in ((feature, "feature"), (cap, "cap")):
+        if isinstance(value, torch.Tensor) and value.shape != (images.shape[0],):
+            raise ValueError(f"{name} must be a number or a ({images.shape[0]},) tensor, got shape {tuple(value.shape)}")
+    if not isinstance(feature, (int, torch.Tensor)) or isinstance(feature, bool):
+        raise TypeError(f"feature must be an int or a (N,) tensor of unit indices, got {feature!r}")
     options.setdefault("geometry", "l2")
     return optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
                     eps=check_positive(eps, "eps"), seed=seed, **options)
 
 
-def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int = 8, steps: int = 400,
+def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int = 8, start="lerp", steps: int = 400,
                 step_size: float = 0.05, seed: int = 0, **options) -> Result:
     """Interpolation in representation space: invert ``(1-l) R(a) + l R(b)`` for ``n`` values of
-    ``l`` in [0, 1], starting from the pixel interpolation. a, b: (N, C, H, W).
+    ``l`` in [0, 1]. a, b: (N, C, H, W). start: ``'lerp'`` (Engstrom's pixel interpolation
+    ``(1-l) a + l b``), or a kind from ``STARTS`` such as ``'noise'`` (each point made from scratch).
     Returns images (N, n, C, H, W), losses (N, n), history (T, N * n).
 
     Example:
@@ -143,7 +150,10 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     lam = torch.linspace(0, 1, n, device=a.device).view(1, n, 1, 1, 1)
     lam_r = lam.view(1, n, 1).to(ra.device)
     targets = ((1 - lam_r) * ra[:, None] + lam_r * rb[:, None]).flatten(0, 1)
-    start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)
+    if isinstance(start, str) and start == "lerp":
+        start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)
+    else:
+        start = make_start(start, targets.shape[:1] + a.shape[1:], device=a.device, seed=seed)
     res = optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, seed=seed, **options)
     shape = (a.shape[0], n)
     return Result(res.images.view(*shape, *a.shape[1:]), res.losses.view(shape), res.history)

@@ -3,17 +3,43 @@ from __future__ import annotations
 
 import torch
 
-from ..core.checks import check_images
+from ..core.checks import check_images, check_same_batch
 
 
-def predict(model: torch.nn.Module, images: torch.Tensor, *, mean=None, std=None, batch_size: int = 256) -> torch.Tensor:
+def probabilities(model: torch.nn.Module, images: torch.Tensor, *, mean=None, std=None,
+                  batch_size: int = 256) -> torch.Tensor:
+    """Softmax probabilities (N, K) for images (N, C, H, W) in [0, 1]; the model comes back as it was."""
+    return _batched(model, "", images, mean, std, batch_size).softmax(1)
+
+
+def predict(model: torch.nn.Module, images: torch.Tensor, **kwargs) -> torch.Tensor:
     """Predicted classes (N,) for images (N, C, H, W) in [0, 1]; the model comes back as it was."""
+    return probabilities(model, images, **kwargs).argmax(1)
+
+
+def feature_similarity(judge: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, *, layer: str = "features",
+                       batch_size: int = 256) -> torch.Tensor:
+    """Cosine similarity (N,) of the judge's ``layer`` features of paired images a, b (N, C, H, W):
+    how much of an image's content (for the judge) a synthesised image keeps.
+
+    Example:
+        >>> import art_reps
+        >>> x = art_reps.data.digits_on_textures("test").images[:3]
+        >>> feature_similarity(art_reps.load_model("judge"), x, x).round(decimals=4).tolist()
+        [1.0, 1.0, 1.0]
+    """
+    check_same_batch(a, b, "a", "b")
+    fa, fb = (_batched(judge, layer, x, None, None, batch_size).flatten(1) for x in (a, b))
+    return torch.nn.functional.cosine_similarity(fa, fb, dim=1)
+
+
+def _batched(model, layer, images, mean, std, batch_size) -> torch.Tensor:
     from ..core.representation import Representation
 
-    rep = Representation(model, "", mean=mean, std=std)
+    rep = Representation(model, layer, mean=mean, std=std)
     check_images(images, "images", channels=rep.channels)
     with rep.attached() as read, torch.no_grad():
-        return torch.cat([read(images[i:i + batch_size].to(rep.device, rep.dtype))[""].argmax(1).to(images.device)
+        return torch.cat([read(images[i:i + batch_size].to(rep.device, rep.dtype))[layer].float().to(images.device)
                           for i in range(0, len(images), batch_size)])
 
 

@@ -18,9 +18,12 @@ from .adversarial import accuracy, train_classifier
 
 SPECS = {
     "standard": dict(architecture="SmallResNet", eps=0.0, seed=0),
+    "l2_eps0.02": dict(architecture="SmallResNet", eps=0.02, seed=0),
     "l2_eps0.05": dict(architecture="SmallResNet", eps=0.05, seed=0),
+    "l2_eps0.1": dict(architecture="SmallResNet", eps=0.1, seed=0),
     "l2_eps0.25": dict(architecture="SmallResNet", eps=0.25, seed=0),
     "judge": dict(architecture="JudgeNet", eps=0.0, seed=1234, noise_std=0.1),
+    "judge_robust": dict(architecture="JudgeNet", eps=0.25, seed=1234),
 }
 EPOCHS = 10
 ATTACK_STEPS = 3
@@ -54,7 +57,7 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int = EPOCHS, progr
         "pgd_accuracy": [
             {"norm": "l2", "eps": e, "steps": 20, "step_size": "2.5*eps/20",
              "accuracy": round(accuracy(model, test.images, test.labels, eps=e), 4)}
-            for e in (EVAL_EPS if spec["architecture"] != "JudgeNet" else ())
+            for e in (EVAL_EPS if spec["architecture"] != "JudgeNet" or spec["eps"] else ())
         ],
         "command": f"python -m art_reps.train.zoo {name}",
     }

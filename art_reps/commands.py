@@ -1,0 +1,91 @@
+"""One ``art-reps`` subcommand per method, on the embedded default: each writes a PNG grid
+(inputs above results) and ``summary.json`` (settings, per-image losses) to its folder.
+
+Example:
+    >>> from art_reps.commands import run_method
+    >>> summary = run_method("invert", out=getfixture("tmp_path"), steps=5, per_class=1, progress=False)
+    >>> summary["images"], summary["png"]
+    (10, 'invert.png')
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from . import core, zoo
+from .data import lfw_faces, natural_photos
+from .demo import one_per_class
+from .metrics import predict
+from .report import rounded, saliency_to_image, save_grid, write_json
+
+
+def _inputs(per_class: int, ood: bool):
+    """(images, labels): ``per_class`` test images of each class, or the photographs and faces (no labels)."""
+    return (torch.cat([natural_photos(), lfw_faces(n=6)]), None) if ood else one_per_class(per_class)
+
+
+def _invert(model, x, y, a):
+    res = core.invert(model, x, layer=a["layer"], start=a["start"], steps=a["steps"], step_size=a["step_size"],
+                      schedule=core.linear_decay(a["steps"]), seed=a["seed"], progress=a["progress"])
+    return res, torch.cat([x, res.images]), len(x)
+
+
+def _visualize(model, x, y, a):
+    res = core.visualize(model, layer=a["layer"], feature=list(a["features"]), start=a["start"], steps=a["steps"],
+                         step_size=a["step_size"], seed=a["seed"], progress=a["progress"])
+    return res, res.images, len(res.images)
+
+
+def _interpolate(model, x, y, a):
+    res = core.interpolate(model, x[0::2], x[1::2], layer=a["layer"], n=a["n"], start=a["start"], steps=a["steps"],
+                           step_size=a["step_size"], schedule=core.linear_decay(a["steps"]), seed=a["seed"],
+                           progress=a["progress"])
+    return core.Result(res.images.flatten(0, 1), res.losses.flatten(), res.history), res.images.flatten(0, 1), a["n"]
+
+
+def _manipulate(model, x, y, a):
+    res = core.manipulate(model, x, layer=a["layer"], feature=a["feature"], cap=a["cap"], eps=a["eps"],
+                          steps=a["steps"], step_size=a["step_size"], seed=a["seed"], progress=a["progress"])
+    return res, torch.cat([x, res.images]), len(x)
+
+
+def _sensitivity(model, x, y, a):
+    grad = core.sensitivity(model, x, predict(model, x) if y is None else y)
+    maps = saliency_to_image(grad)
+    return core.Result(maps, grad.abs().flatten(1).sum(1), None), torch.cat([x, maps.expand_as(x)]), len(x)
+
+
+METHODS = {
+    "invert": (_invert, dict(start="noise", steps=300, step_size=0.05)),
+    "visualize": (_visualize, dict(start="noise", steps=200, step_size=0.1, features=tuple(range(10)))),
+    "interpolate": (_interpolate, dict(start="lerp", steps=300, step_size=0.05, n=8)),
+    "manipulate": (_manipulate, dict(steps=100, step_size=0.05, feature=0, cap=1.0, eps=1.0)),
+    "sensitivity": (_sensitivity, dict()),
+}
+
+
+def run_method(method: str, *, out=None, model: str = zoo.ROBUST, layer: str = zoo.REPRESENTATION_LAYER,
+               per_class: int = 1, ood: bool = False, device: str = "cpu", seed: int = 0, progress: bool = True,
+               **settings) -> dict:
+    """Run ``method`` (a key of ``METHODS``) through an embedded model on one test image per class
+    (or, ``ood=True``, the bundled photographs and faces); ``settings`` override the method's defaults."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    run, defaults = METHODS[method]
+    unknown = set(settings) - set(defaults)
+    if unknown:
+        raise ValueError(f"{method} takes no setting(s) {sorted(unknown)}; it takes {sorted(defaults)}")
+    args = {**defaults, **{k: v for k, v in settings.items() if v is not None}, "layer": layer, "seed": seed,
+            "progress": progress}
+    out = Path(out or f"art_reps_{method}")
+    out.mkdir(parents=True, exist_ok=True)
+    net = zoo.load_model(model, device=device)
+    x, y = _inputs(per_class, ood)
+    res, grid, nrow = run(net, x.to(device), y, args)
+    summary = rounded({"method": method, "model": model, "layer": layer, "images": len(res.images),
+                       "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in args.items()
+                                    if k != "progress"},
+                       "losses": res.losses.tolist(), "png": save_grid(grid, out / f"{method}.png", nrow=nrow)})
+    write_json(summary, out / "summary.json")
+    return summary

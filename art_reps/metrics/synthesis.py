@@ -1,0 +1,104 @@
+"""Scores for what synthesised images show: maximising inputs, interpolation paths, manipulations.
+
+Each score takes what a judge (a network not under test) said about the images, so that the same
+function serves any judge.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..core.representation import Representation
+
+
+@dataclass
+class SelectiveChannels:
+    """Per class ``c``: the channel most selective for ``c`` and what the test images say about it.
+
+    channels (K,), top_indices (top, K) test images with the highest activation, top_class (K,)
+    the majority class among them, max_activation (K,) the highest test activation.
+    """
+
+    channels: torch.Tensor
+    top_indices: torch.Tensor
+    top_class: torch.Tensor
+    max_activation: torch.Tensor
+
+
+def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, layer: str, top: int = 10,
+                       batch_size: int = 500, **representation_options) -> SelectiveChannels:
+    """For each class, the channel of ``layer`` whose mean activation on that class stands out most
+    (z-score of the class mean against all images), with its ``top`` most-activating images.
+
+    Example:
+        >>> import art_reps
+        >>> test = art_reps.data.digits_on_textures("test")[:200]
+        >>> sel = selective_channels(art_reps.load_model("standard"), test.images, test.labels, layer="avgpool")
+        >>> sel.channels.shape, sel.top_indices.shape
+        (torch.Size([10]), torch.Size([10, 10]))
+    """
+    acts = channel_activations(Representation(model, layer, **representation_options), images, batch_size)
+    classes = labels.unique().cpu()
+    means = torch.stack([acts[labels.cpu() == c].mean(0) for c in classes])
+    channels = ((means - acts.mean(0)) / (acts.std(0) + 1e-6)).argmax(1)
+    top_indices = acts[:, channels].topk(min(top, len(images)), dim=0).indices
+    return SelectiveChannels(channels, top_indices, labels.cpu()[top_indices].mode(0).values,
+                             acts[:, channels].max(0).values)
+
+
+def channel_activations(rep: Representation, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """(N, C) activations of ``rep``'s layer (spatially averaged when it has a map), on the CPU."""
+    (layer,) = rep.layers
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            a = rep(images[i:i + batch_size], name="images")[layer]
+            out.append((a.flatten(2).mean(2) if a.dim() == 4 else a.flatten(1)).cpu())
+    return torch.cat(out)
+
+
+def path_scores(path_labels: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> dict:
+    """Judge labels along interpolation paths (N, n) from class ``start`` (N,) to ``end`` (N,).
+
+    ``single_switch``: share of paths labelled start, ..., start, end, ..., end (one change, only
+    the two endpoint classes); ``changes``: mean number of label changes (ideal 1);
+    ``endpoint_classes``: share of all path images given one of the two endpoint classes.
+
+    Example:
+        >>> path_scores(torch.tensor([[3, 3, 5, 5], [3, 5, 3, 5]]), torch.tensor([3, 3]), torch.tensor([5, 5]))
+        {'single_switch': 0.5, 'changes': 2.0, 'endpoint_classes': 1.0}
+    """
+    if path_labels.dim() != 2 or path_labels.shape[0] != start.shape[0] or start.shape != end.shape:
+        raise ValueError(f"path_labels must be (N, n) with start and end (N,), got {tuple(path_labels.shape)}, "
+                         f"{tuple(start.shape)} and {tuple(end.shape)}")
+    changes = (path_labels[:, 1:] != path_labels[:, :-1]).sum(1)
+    in_ends = (path_labels == start[:, None]) | (path_labels == end[:, None])
+    monotone = (path_labels[:, 0] == start) & (path_labels[:, -1] == end) & (changes == 1)
+    return {"single_switch": monotone.float().mean().item(), "changes": changes.float().mean().item(),
+            "endpoint_classes": in_ends.float().mean().item()}
+
+
+def manipulation_scores(before: torch.Tensor, after: torch.Tensor, labels: torch.Tensor,
+                        added: torch.Tensor, *, visible: float = 0.05) -> dict:
+    """Judge probabilities (N, K) before and after adding the feature of class ``added`` (N,) to
+    images of class ``labels`` (N,).
+
+    ``class_kept``: the judge still says ``labels``; ``feature_visible``: the judge's probability of
+    ``added`` rose by at least ``visible``; ``success``: both; ``added_probability_rise``: its mean rise.
+
+    Example:
+        >>> b = torch.tensor([[0.9, 0.1, 0.0]]); a = torch.tensor([[0.6, 0.4, 0.0]])
+        >>> manipulation_scores(b, a, torch.tensor([0]), torch.tensor([1]))["success"]
+        1.0
+    """
+    if before.shape != after.shape or before.dim() != 2 or labels.shape != (before.shape[0],) or \
+            added.shape != labels.shape:
+        raise ValueError(f"before and after must be (N, K) with labels and added (N,), got {tuple(before.shape)}, "
+                         f"{tuple(after.shape)}, {tuple(labels.shape)} and {tuple(added.shape)}")
+    rows = torch.arange(len(labels))
+    kept = after.argmax(1) == labels
+    rise = after[rows, added] - before[rows, added]
+    return {"class_kept": kept.float().mean().item(), "feature_visible": (rise >= visible).float().mean().item(),
+            "success": (kept & (rise >= visible)).float().mean().item(),
+            "added_probability_rise": rise.mean().item()}
