@@ -2,8 +2,9 @@
 (inputs above results) and ``summary.json`` (settings, per-image losses) to its folder.
 
 Example:
+    >>> import tempfile
     >>> from art_reps.commands import run_method
-    >>> summary = run_method("invert", out=getfixture("tmp_path"), steps=5, per_class=1, progress=False)
+    >>> summary = run_method("invert", out=tempfile.mkdtemp(), steps=5, per_class=1, progress=False)
     >>> summary["images"], summary["png"]
     (10, 'invert.png')
 """
