@@ -24,6 +24,10 @@ def test_activation_objectives_are_negated_activations():
 def test_feature_addition_saturates_at_the_cap():
     acts = {"r": torch.tensor([[0.2, 5.0], [2.0, 0.0]])}
     assert O.feature_addition("r", 0, cap=1.0)(acts, None).tolist() == pytest.approx([0.8, 0.0])
+    # one unit and one cap per sample
+    per_sample = O.feature_addition("r", torch.tensor([1, 0]), cap=torch.tensor([6.0, 1.0]))
+    assert per_sample(acts, None).tolist() == pytest.approx([1.0, 0.0])
+    assert O.neuron("r", torch.tensor([1, 1]))(acts, None).tolist() == pytest.approx([-5.0, 0.0])
 
 
 def test_image_priors_on_known_images():

@@ -68,6 +68,29 @@ def test_manipulate_eps_and_visualize_feature(net, images):
         art_reps.visualize(net, layer="avgpool", feature=1, kind="pixel")
 
 
+def test_manipulate_per_image_features_and_caps(net, images):
+    res = art_reps.manipulate(net, images, layer="avgpool", feature=torch.tensor([0, 1, 2, 3]),
+                              cap=torch.full((4,), 9.0), steps=2)
+    assert res.images.shape == images.shape
+    with pytest.raises(ValueError, match=r"feature must be a number or a \(4,\) tensor"):
+        art_reps.manipulate(net, images, layer="avgpool", feature=torch.tensor([0, 1]), steps=2)
+    with pytest.raises(ValueError, match=r"cap must be a number or a \(4,\) tensor"):
+        art_reps.manipulate(net, images, layer="avgpool", feature=1, cap=torch.ones(3), steps=2)
+    with pytest.raises(TypeError, match="feature must be an int or a"):
+        art_reps.manipulate(net, images, layer="avgpool", feature=1.5, steps=2)
+
+
+def test_interpolate_from_noise_starts_every_point_afresh(net, images):
+    lerp = art_reps.interpolate(net, images[:2], images[2:], layer="avgpool", n=3, steps=1, step_size=1e-6)
+    noise = art_reps.interpolate(net, images[:2], images[2:], layer="avgpool", n=3, start="noise", steps=1,
+                                 step_size=1e-6)
+    assert torch.allclose(lerp.images[:, 0], images[:2], atol=1e-4)  # the pixel path starts at a
+    assert (noise.images[:, 0] - images[:2]).abs().mean() > 0.1
+    assert (noise.images - 0.5).abs().mean() < 0.1                   # Engstrom's randn/20 + 0.5
+    with pytest.raises(ValueError, match="start must be an image tensor or one of"):
+        art_reps.interpolate(net, images[:2], images[2:], layer="avgpool", start="lerpp")
+
+
 def test_interpolate_needs_matching_shapes(net, images):
     with pytest.raises(ValueError, match="a and b must have the same shape"):
         art_reps.interpolate(net, images[:2], images[:3], layer="avgpool")
