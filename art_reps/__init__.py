@@ -10,12 +10,12 @@ Example:
     torch.Size([4, 3, 32, 32])
 """
 from . import data, zoo
-from .core import (Representation, Result, frozen, interpolate, invert, manipulate, objectives, optimize,
+from .core import (Representation, Result, frozen, interpolate, invert, iris, manipulate, objectives, optimize,
                    sensitivity, visualize)
 from .zoo import list_models, load_model, model_card
 
 __version__ = "0.1.0"
 __all__ = [
-    "data", "zoo", "Representation", "Result", "frozen", "interpolate", "invert", "manipulate", "objectives",
+    "data", "zoo", "Representation", "Result", "frozen", "interpolate", "invert", "iris", "manipulate", "objectives",
     "optimize", "sensitivity", "visualize", "list_models", "load_model", "model_card", "__version__",
 ]

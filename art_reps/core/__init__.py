@@ -3,6 +3,7 @@
 Imports nothing from the rest of art_reps.
 """
 from . import objectives
+from .iris import LOSSES as IRI_LOSSES, iri_objective, iris
 from .geometry import Geometry, L2Ball, LinfBall, Unconstrained, make_geometry
 from .optimize import Result, constant, linear_decay, optimize, piecewise, step_halving
 from .param import Fourier, Pixel
@@ -13,5 +14,5 @@ from .tasks import STARTS, interpolate, invert, make_start, manipulate, sensitiv
 __all__ = [
     "objectives", "Geometry", "L2Ball", "LinfBall", "Unconstrained", "make_geometry", "Result", "constant",
     "linear_decay", "optimize", "piecewise", "step_halving", "Fourier", "Pixel", "Representation", "frozen",
-    "STARTS", "interpolate", "invert", "make_start", "manipulate", "sensitivity", "visualize",
+    "STARTS", "IRI_LOSSES", "iri_objective", "iris", "interpolate", "invert", "make_start", "manipulate", "sensitivity", "visualize",
 ]

@@ -131,15 +131,19 @@ def feature_addition(layer: str, index, cap=1.0) -> Objective:
     return Objective(fn, unit.layers, f"feature_addition({layer!r}, {unit.name[len('neuron('):-1]})")
 
 
-def total_variation(beta: float = 2.0) -> Objective:
-    """``sum_pixels (dx^2 + dy^2)^(beta/2)`` per sample (Mahendran & Vedaldi)."""
+def total_variation(beta: float = 2.0, per_pixel: bool = True) -> Objective:
+    """``sum_pixels (dx^2 + dy^2)^(beta/2)`` per sample (Mahendran & Vedaldi), or with
+    ``per_pixel=False`` the power of the whole sum, ``(sum dx^2 + sum dy^2)^(beta/2)`` (Nanda et al.)."""
 
     def fn(acts, images):
         dx = images[..., :-1, 1:] - images[..., :-1, :-1]
         dy = images[..., 1:, :-1] - images[..., :-1, :-1]
-        return ((dx ** 2 + dy ** 2).sum(1) + 1e-12).pow(beta / 2).flatten(1).sum(1)
+        squares = (dx ** 2 + dy ** 2).sum(1).flatten(1)
+        if per_pixel:
+            return (squares + 1e-12).pow(beta / 2).sum(1)
+        return (squares.sum(1) + 1e-12).pow(beta / 2)
 
-    return Objective(fn, [], f"total_variation({beta})")
+    return Objective(fn, [], f"total_variation({beta}{'' if per_pixel else ', global'})")
 
 
 def alpha_norm(alpha: float = 6.0, center: float = 0.5) -> Objective:

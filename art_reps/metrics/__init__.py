@@ -1,11 +1,15 @@
 """Measures of what synthesised images and maps show, by judges that are not the models under test."""
+from .alignment import alignment_hits, alignment_score, bootstrap_ci, metamer_success, spearman
 from .localization import (box_iou, calibrate_threshold, localization_scores, localize_model, saliency_boxes,
                            saliency_points)
 from .recognition import cross_judge, feature_similarity, judge_accuracy, predict, probabilities
+from .similarity import CKA, linear_cka, rbf_cka
+from .stir import stir
 from .synthesis import (SelectiveChannels, channel_activations, manipulation_scores, path_scores,
                         selective_channels)
 
-__all__ = ["SelectiveChannels", "box_iou", "calibrate_threshold", "channel_activations", "cross_judge",
+__all__ = ["CKA", "alignment_hits", "alignment_score", "bootstrap_ci", "linear_cka", "metamer_success", "rbf_cka",
+           "spearman", "stir", "SelectiveChannels", "box_iou", "calibrate_threshold", "channel_activations", "cross_judge",
            "feature_similarity", "judge_accuracy", "localization_scores", "localize_model",
            "manipulation_scores", "path_scores", "predict", "probabilities", "saliency_boxes", "saliency_points",
            "selective_channels"]

@@ -1,0 +1,109 @@
+"""Does a model's invariance look like ours? Alignment of IRIs (Nanda et al.) and metamer success
+(Feather et al.), with bootstrap confidence intervals."""
+from __future__ import annotations
+
+import torch
+
+from ..core.checks import check_count, check_images, check_same_batch
+from ..core.representation import Representation
+from .recognition import predict
+
+
+def bootstrap_ci(hits: torch.Tensor, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple:
+    """Percentile bootstrap interval of the mean of ``hits`` (N,) (or of the row means of (N, J)).
+
+    Example:
+        >>> lo, hi = bootstrap_ci(torch.tensor([1.0] * 30 + [0.0] * 10))
+        >>> lo < 0.75 < hi
+        True
+    """
+    check_count(n_boot, "n_boot")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    values = hits.double().view(hits.shape[0], -1).mean(1)
+    g = torch.Generator().manual_seed(seed)
+    means = values[torch.randint(len(values), (n_boot, len(values)), generator=g)].mean(1)
+    q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
+    lo, hi = torch.quantile(means, q).tolist()
+    return lo, hi
+
+
+def alignment_hits(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tensor, distance,
+                   batch_size: int = 64) -> torch.Tensor:
+    """(N,) booleans: ``D(IRI, target) <= D(IRI, seed)`` (the IRI looks more like its target)."""
+    check_same_batch(iris, targets, "iris", "targets")
+    seeds = seeds.expand_as(iris) if seeds.shape[0] == 1 else seeds
+    check_same_batch(iris, seeds, "iris", "seeds")
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(iris), batch_size):
+            x = iris[i:i + batch_size]
+            out.append((distance(x, targets[i:i + batch_size]) <= distance(x, seeds[i:i + batch_size])).cpu())
+    return torch.cat(out)
+
+
+def alignment_score(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tensor, distances: dict, *,
+                    n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+    """Share of IRIs (N, C, H, W) nearer their targets than their seeds, per distance in
+    ``distances`` (name -> d(x, y) -> (N,)) and averaged over them, each with a bootstrap interval.
+
+    Returns ``{name: {"score", "low", "high", "n"}, ..., "mean": {...}}``.
+
+    Example:
+        >>> from art_reps.distances import ssim_distance
+        >>> t = torch.rand(8, 3, 16, 16); s = torch.rand(8, 3, 16, 16)
+        >>> alignment_score(t, t, s, {"ssim": ssim_distance})["ssim"]["score"]
+        1.0
+    """
+    if not distances:
+        raise ValueError("distances must name at least one distance")
+    hits = {name: alignment_hits(iris, targets, seeds, d).double() for name, d in distances.items()}
+    result = {}
+    for name, h in list(hits.items()) + [("mean", torch.stack(list(hits.values()), 1))]:
+        lo, hi = bootstrap_ci(h, n_boot=n_boot, level=level, seed=seed)
+        result[name] = {"score": h.mean().item(), "low": lo, "high": hi, "n": len(h)}
+    return result
+
+
+def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise Spearman rank correlation (N,) of a, b (N, D) (ties broken by order).
+
+    Example:
+        >>> spearman(torch.tensor([[1., 2, 3]]), torch.tensor([[10., 20, 30]])).tolist()
+        [1.0]
+    """
+    ra = a.flatten(1).argsort(1).argsort(1).double()
+    rb = b.flatten(1).argsort(1).argsort(1).double()
+    ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
+    return (ra * rb).sum(1) / (ra.norm(dim=1) * rb.norm(dim=1)).clamp_min(1e-12)
+
+
+def metamer_success(model, metamers: torch.Tensor, originals: torch.Tensor, *, layer: str,
+                    null_images: torch.Tensor, null_pairs: int = 2000, seed: int = 0) -> dict:
+    """Feather et al.'s criteria for metamers (N, C, H, W) of ``originals``: the model predicts the
+    same class, and the Spearman rho between metamer and original ``layer`` activations exceeds the
+    largest rho of ``null_pairs`` random pairs of ``null_images`` (natural images).
+
+    Returns rates ``same_class``, ``above_null`` and ``success`` (both), the per-metamer ``rho``
+    and the ``null_max``.
+    """
+    check_images(null_images, "null_images")
+    check_same_batch(metamers, originals, "metamers", "originals")
+    rep = Representation(model, layer)
+    flat = lambda x: _flat_acts(rep, layer, x)  # noqa: E731
+    rho = spearman(flat(metamers), flat(originals))
+    g = torch.Generator().manual_seed(seed)
+    i, j = torch.randint(len(null_images), (2, null_pairs), generator=g)
+    keep = i != j
+    acts = flat(null_images)
+    null_max = spearman(acts[i[keep]], acts[j[keep]]).max().item()
+    same = predict(model, metamers) == predict(model, originals)
+    above = rho > null_max
+    return {"same_class": same.float().mean().item(), "above_null": above.float().mean().item(),
+            "success": (same & above).float().mean().item(), "rho": rho.tolist(), "null_max": null_max}
+
+
+def _flat_acts(rep: Representation, layer: str, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([rep(images[k:k + batch_size], name="images")[layer].flatten(1).cpu()
+                          for k in range(0, len(images), batch_size)])

@@ -1,0 +1,49 @@
+"""STIR (Nanda et al.): how far one model shares another's invariances.
+
+``STIR(m2 | m1) = CKA(m2(X), m2(X'))`` where X' are IRIs of m1 for X: inputs that m1 represents
+as it represents X. High when m2 also treats them alike (m2 shares m1's invariances).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..core.representation import Representation
+from ..core.tasks import invert, make_start
+from .similarity import CKA
+
+
+def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str | None = None,
+         start="super-noise", steps: int = 300, step_size: float = 0.5, kind: str = "linear",
+         batch_size: int = 64, seed: int = 0, **options) -> dict:
+    """STIR in both directions and the plain representational similarity, over ``inputs`` (N, C, H, W).
+
+    Returns ``{"m2_given_m1": STIR(m2|m1), "m1_given_m2": STIR(m1|m2), "cka": CKA(m1(X), m2(X))}``.
+    IRIs are inverted at ``layer_1`` / ``layer_2`` from ``start`` (Nanda's 'super-noise' = randn);
+    the seed images are drawn once for all N inputs, and CKA (``kind`` 'linear' or 'rbf') is
+    accumulated over the ``batch_size`` batches, so the value does not depend on the batching.
+    ``options`` go to :func:`art_reps.invert` for both models (geometry, schedule, mean, std, ...).
+
+    Example:
+        >>> import art_reps
+        >>> x = art_reps.data.digits_on_textures("test").images[:8]
+        >>> s = stir(art_reps.load_model("standard"), art_reps.load_model("l2_eps0.25"), x, layer_1="avgpool", steps=5)
+        >>> sorted(s)
+        ['cka', 'm1_given_m2', 'm2_given_m1']
+    """
+    layer_2 = layer_1 if layer_2 is None else layer_2
+    seeds = make_start(start, inputs.shape, device=inputs.device, seed=seed)
+    reps = {1: Representation(model_1, layer_1), 2: Representation(model_2, layer_2)}
+    layers = {1: layer_1, 2: layer_2}
+    models = {1: model_1, 2: model_2}
+    scores = {"m2_given_m1": CKA(kind), "m1_given_m2": CKA(kind), "cka": CKA(kind)}
+    for i in range(0, len(inputs), batch_size):
+        x, s = inputs[i:i + batch_size], seeds[i:i + batch_size]
+        with torch.no_grad():
+            on = {k: reps[k](x, name="inputs")[layers[k]] for k in (1, 2)}
+        scores["cka"].update(on[1], on[2])
+        for src, dst, key in ((1, 2, "m2_given_m1"), (2, 1, "m1_given_m2")):
+            iris = invert(models[src], x, layer=layers[src], start=s, steps=steps, step_size=step_size, seed=seed,
+                          **options).images
+            with torch.no_grad():
+                scores[key].update(on[dst], reps[dst](iris)[layers[dst]])
+    return {k: v.compute() for k, v in scores.items()}

@@ -1,0 +1,91 @@
+"""CKA and STIR: batching-invariant, and known values on constructed representations."""
+import pytest
+import torch
+from torch import nn
+
+from art_reps.metrics import CKA, linear_cka, rbf_cka, stir
+from conftest import assert_unchanged, snapshot
+
+g = torch.Generator().manual_seed(0)
+X = torch.randn(300, 12, generator=g)
+ROTATION = torch.linalg.qr(torch.randn(12, 12, generator=g))[0]
+
+
+@pytest.mark.parametrize("kind", ["linear", "rbf"])
+def test_one_batch_and_many_batches_give_the_same_value(kind):
+    y = torch.tanh(X @ torch.randn(12, 7, generator=g)) + 0.3 * torch.randn(300, 7, generator=g)
+    whole = CKA(kind).update(X, y).compute()
+    for size in (1 + 1, 7, 64, 299):
+        batched = CKA(kind)
+        for i in range(0, 300, size):
+            batched.update(X[i:i + size], y[i:i + size])
+        assert batched.compute() == pytest.approx(whole, abs=1e-5)
+    assert 0.1 < whole < 0.95
+
+
+@pytest.mark.parametrize("cka", [linear_cka, rbf_cka])
+def test_known_values(cka):
+    assert cka(X, X) == pytest.approx(1.0, abs=1e-6)                    # identical
+    assert cka(X, X @ ROTATION) == pytest.approx(1.0, abs=1e-6)         # rotated
+    assert cka(X, 3.5 * X + 2.0) == pytest.approx(1.0, abs=1e-6)        # scaled and shifted
+    independent = torch.randn(300, 12, generator=torch.Generator().manual_seed(9))
+    assert cka(X, independent) < 0.1                                    # independent
+    assert cka(X[:, :6], X) == pytest.approx(linear_cka(X[:, :6], X), abs=0.2)
+
+
+def test_linear_cka_of_a_subspace_has_the_closed_form_value():
+    # isotropic 12-d X against its first 3 coordinates: ||X3'X||^2 / (||X3'X3|| ||X'X||) -> sqrt(3/12)
+    x = torch.linalg.qr(torch.randn(5000, 12, generator=g))[0] * 70  # exactly orthogonal columns
+    x = x - x.mean(0)
+    assert linear_cka(x[:, :3], x) == pytest.approx((3 / 12) ** 0.5, abs=1e-3)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="same non-zero number of rows"):
+        CKA().update(X[:3], X[:4])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        CKA().update(X[:1], X[:1]).compute()
+    with pytest.raises(ValueError, match="finite"):
+        linear_cka(torch.full((3, 2), float("nan")), X[:3])
+    with pytest.raises(ValueError, match="kind must be"):
+        CKA("cosine")
+
+
+class Pixels(nn.Module):
+    """Representation = a fixed linear read-out of some of the pixels."""
+
+    def __init__(self, pixels: slice, dim: int = 24):
+        super().__init__()
+        self.pixels = pixels
+        self.read = nn.Linear(3 * 8 * 8 if pixels == slice(None) else len(range(192)[pixels]), dim)
+        torch.nn.init.orthogonal_(self.read.weight)
+
+    def forward(self, x):
+        return self.read(x.flatten(1)[:, self.pixels])
+
+
+@pytest.fixture
+def images():
+    return torch.rand(20, 3, 8, 8, generator=torch.Generator().manual_seed(3)) * 0.6 + 0.2
+
+
+def test_stir_sees_who_is_invariant_to_what(images):
+    torch.manual_seed(0)
+    images.view(20, -1)[:, :96] = 0.5 + 0.1 * (images.view(20, -1)[:, :96] - 0.5)  # most variation in the rest
+    half, whole = Pixels(slice(0, 96)), Pixels(slice(None), dim=192)  # half ignores the last 96 values
+    before = snapshot(half)
+    s = stir(half, whole, images, layer_1="read", steps=150, step_size=0.2, start="uniform", batch_size=20)
+    # IRIs of `whole` reproduce the image, so `half` treats them like the originals: STIR(half|whole) ~ 1;
+    # IRIs of `half` keep random values where it does not look, which `whole` sees: STIR(whole|half) is lower
+    assert s["m1_given_m2"] > 0.97
+    assert s["m2_given_m1"] < s["m1_given_m2"] - 0.1
+    assert_unchanged(before, half)
+
+
+def test_stir_does_not_depend_on_the_batching(images):
+    torch.manual_seed(0)
+    a, b = Pixels(slice(0, 96)), Pixels(slice(48, 192))
+    one = stir(a, b, images, layer_1="read", steps=20, step_size=0.2, batch_size=20)
+    many = stir(a, b, images, layer_1="read", steps=20, step_size=0.2, batch_size=6)
+    for key in one:
+        assert many[key] == pytest.approx(one[key], abs=1e-5), key
