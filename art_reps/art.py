@@ -25,8 +25,9 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
 from tqdm.auto import tqdm
 
-from .core import make_start, objectives as O, optimize
-from .core.checks import resolve_layer
+from .core import IRI_LOSSES, iris, make_start, objectives as O, optimize
+from .core.iris import recipe
+from .core.checks import check_positive, resolve_layer
 from .core.representation import Representation
 from .core.tasks import _feature_objective
 
@@ -61,11 +62,11 @@ class _CoreAttack(EvasionAttack):
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of 2, np.inf or 'unconstrained', got {self.norm!r}.")
         if NORMS[self.norm] != "unconstrained":
-            _positive(self.eps, "eps")
+            check_positive(self.eps, "eps")
         elif self.eps is not None:
             raise ValueError("eps is only meaningful with norm 2 or np.inf.")
         if self.step_size is not None or not self._default_step_size:
-            _positive(self.step_size, "step_size")
+            check_positive(self.step_size, "step_size")
         for name in ("max_iter", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
@@ -138,11 +139,6 @@ class _CoreAttack(EvasionAttack):
         return torch.cat(out)
 
 
-def _positive(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-
-
 class RepresentationInversion(_CoreAttack):
     """Images whose ``layer`` representation matches that of ``targets`` (or given representations),
     starting from ``x``. ``y`` may hold labels: it is ignored.
@@ -172,24 +168,34 @@ class RepresentationInversion(_CoreAttack):
 
 class IRIGenerator(RepresentationInversion):
     """Identically represented inputs (Nanda et al.): from ``seeds`` (a kind such as 'super-noise',
-    or images), inputs whose ``layer`` representation equals that of the targets ``x``.
-    ``loss='regularizer-free'`` is ``||R(x) - R(x_t)|| / ||R(x_t)||``.
+    or images), inputs whose ``layer`` representation equals that of the targets ``x``, made with
+    any loss of :mod:`art_reps.core.iris` (``LOSSES``: 'regularizer-free', 'mahendran', Nanda's
+    'freq*' human priors, 'adversarial' with ``distance``/``lam``/``reference``, 'feather').
+    Each loss brings its own schedule (and Mahendran's momentum, Feather's Adam).
 
     ``generate(x, y=None, *, seeds=None)`` returns one IRI per target.
     """
 
-    attack_params = RepresentationInversion.attack_params + ["loss", "seed_kind"]
-    LOSSES = ("regularizer-free",)
+    attack_params = RepresentationInversion.attack_params + ["loss", "seed_kind", "distance", "lam", "reference"]
+    LOSSES = IRI_LOSSES
 
     def __init__(self, estimator, *, layer: str, loss: str = "regularizer-free", seed_kind: str = "super-noise",
-                 **kwargs):
+                 distance=None, lam="auto", reference: str = "target", **kwargs):
         self.loss, self.seed_kind = loss, seed_kind
+        self.distance, self.lam, self.reference = distance, lam, reference
+        own = recipe(loss, 1) if loss in IRI_LOSSES else {}  # the loss's step size and optimiser by default
+        kwargs.setdefault("step_size", own.get("step_size", 0.05))
+        kwargs.setdefault("optimizer", own.get("optimizer", "sgd"))
         super().__init__(estimator, layer=layer, **kwargs)
 
     def _check_params(self) -> None:
         super()._check_params()
         if self.loss not in self.LOSSES:
             raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}.")
+        if self.loss == "adversarial" and not callable(self.distance):
+            raise ValueError("loss='adversarial' needs distance=, a function d(x, y) -> (N,) on images in [0, 1].")
+        if self.reference not in ("target", "seed"):
+            raise ValueError(f"reference must be 'target' or 'seed', got {self.reference!r}.")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         targets = self._to_core(x)
@@ -200,8 +206,15 @@ class IRIGenerator(RepresentationInversion):
             start = self._to_core(seeds, "seeds")
             if len(start) != len(targets):
                 raise ValueError(f"seeds must match x in batch size: {len(start)} seeds for {len(targets)} targets.")
-        reps = self._representation(targets)
-        return self._invert(start, reps, x)
+        options = {**self._core_options(), "schedule": recipe(self.loss, self.max_iter)["schedule"]}
+        del options["steps"]
+        out = []
+        for i in tqdm(range(0, len(start), self.batch_size), desc=type(self).__name__, disable=not self.verbose):
+            b = slice(i, i + self.batch_size)
+            out.append(iris(self.estimator.model, targets[b], layer=self.layer, loss=self.loss, start=start[b],
+                            steps=self.max_iter, distance=self.distance, lam=self.lam, reference=self.reference,
+                            seed=self.seed + i, **options).images)
+        return self._from_core(torch.cat(out), x)
 
 
 class FeatureVisualization(_CoreAttack):

@@ -32,6 +32,18 @@ def test_inversion_matches_the_core_exactly(net, x):
     assert adv.dtype == np.float32 and np.allclose(adv, core.images.numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("loss", art_reps.core.IRI_LOSSES)
+def test_iri_generator_runs_every_loss_as_the_core_does(net, x, loss):
+    net.eval()
+    distance = art_reps.distances.ssim_distance
+    gen = IRIGenerator(classifier(net), layer="avgpool", loss=loss, seed_kind="noise", max_iter=5, distance=distance,
+                       verbose=False)
+    ours = gen.generate(x)
+    core = art_reps.iris(net, torch.from_numpy(x), layer="avgpool", loss=loss, start="noise", steps=5,
+                         distance=distance)
+    assert np.allclose(ours, core.images.numpy(), atol=1e-5), loss
+
+
 def test_preprocessing_clip_values_and_channels_last_are_respected(net, x):
     """A [0, 255] channels-last estimator whose preprocessing feeds the model the same normalised
     input gives the same inversion, in its own units, layout and dtype."""
@@ -87,7 +99,7 @@ def test_every_attack_leaves_the_model_as_it_was(net, x, make):
 
 @pytest.mark.parametrize("kwargs, pattern", [
     (dict(layer="layer9"), "layer 'layer9' does not exist"),
-    (dict(layer="avgpool", eps=-1.0), "eps must be a positive finite number"),
+    (dict(layer="avgpool", eps=-1.0), "eps must be a finite number > 0"),
     (dict(layer="avgpool", max_iter=0), "max_iter must be a positive integer"),
     (dict(layer="avgpool", norm=1), "norm must be one of"),
     (dict(layer="avgpool", verbose="yes"), "verbose"),

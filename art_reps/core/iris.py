@@ -91,7 +91,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     seeds = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, seeds, "targets", "start")
-    for key, value in _recipe(loss, steps).items():
+    for key, value in recipe(loss, steps).items():
         options.setdefault(key, value)
     if step_size is not None:
         options["step_size"] = step_size
@@ -107,7 +107,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     return optimize(model, objective, seeds, steps=steps, seed=seed, **options)
 
 
-def _recipe(loss: str, steps: int) -> dict:
+def recipe(loss: str, steps: int) -> dict:
     """Each loss's optimiser: Mahendran's momentum and piecewise schedule (their 800/500/500/200/100
     split of the steps), Feather's Adam with the step halved eight times, else normalised steps
     decaying linearly (as :func:`invert`)."""
