@@ -36,6 +36,30 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _alignment(args) -> int:
+    from .iri_study import alignment_table, run_alignment
+
+    result = run_alignment(args.models, args.losses, per_class=args.per_class, steps=args.steps, seed=args.seed,
+                           progress=not args.quiet)
+    print(alignment_table(result))
+    return 0
+
+
+def _stir(args) -> int:
+    from .iri_study import run_stir, stir_table
+
+    print(stir_table(run_stir(args.model_1, args.model_2, images=args.images, steps=args.steps, seed=args.seed)))
+    return 0
+
+
+def _metamers(args) -> int:
+    from .iri_study import metamer_table, run_metamers
+
+    print(metamer_table(run_metamers(args.models, args.layers, steps=args.steps, seed=args.seed,
+                                     progress=not args.quiet)))
+    return 0
+
+
 def models_table() -> str:
     """The embedded models' cards as a markdown table (the README shows this output)."""
     from . import zoo
@@ -69,7 +93,8 @@ def _add_run_options(parser) -> None:
 HELP = {"invert": "invert test images (or --ood photographs and faces) from noise",
         "visualize": "maximise channels of a layer from noise", "interpolate": "interpolate between image pairs "
         "in representation space", "manipulate": "add a feature to test images within an L2 ball",
-        "sensitivity": "class-sensitivity maps (input gradients)"}
+        "sensitivity": "class-sensitivity maps (input gradients)",
+        "iris": "identically represented inputs (targets, seeds, IRIs) with any IRI loss"}
 
 
 def _add_methods(sub) -> None:
@@ -92,6 +117,31 @@ def _add_methods(sub) -> None:
         p.set_defaults(func=_method)
 
 
+def _add_iri_study(sub) -> None:
+    from . import iri_study as S
+
+    p = sub.add_parser("alignment", help="IRI alignment for every model x loss x judge, with 95%% intervals")
+    p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS))
+    p.add_argument("--losses", nargs="+", default=list(S.ALIGNMENT_LOSSES))
+    p.add_argument("--per-class", type=int, default=S.ALIGNMENT["per_class"], help="targets per class")
+    p.add_argument("--steps", type=int, default=S.ALIGNMENT["steps"])
+    _add_run_options(p)
+    p.set_defaults(func=_alignment)
+    p = sub.add_parser("stir", help="STIR between two embedded models, both ways")
+    p.add_argument("--model-1", default="standard")
+    p.add_argument("--model-2", default="l2_eps0.25")
+    p.add_argument("--images", type=int, default=S.STIR["images"])
+    p.add_argument("--steps", type=int, default=S.STIR["steps"])
+    _add_run_options(p)
+    p.set_defaults(func=_stir)
+    p = sub.add_parser("metamers", help="Feather et al.'s metamer success per model and layer")
+    p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS))
+    p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS))
+    p.add_argument("--steps", type=int, default=S.METAMERS["steps"])
+    _add_run_options(p)
+    p.set_defaults(func=_metamers)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="art-reps", description="Robust representations, on the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +159,7 @@ def main(argv=None) -> int:
     _add_run_options(reproduce)
     reproduce.set_defaults(func=_reproduce)
     _add_methods(sub)
+    _add_iri_study(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

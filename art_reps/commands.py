@@ -17,6 +17,7 @@ import torch
 from . import core, zoo
 from .data import lfw_faces, natural_photos
 from .demo import one_per_class
+from .distances import JudgeDistance
 from .metrics import predict
 from .report import rounded, saliency_to_image, save_grid, write_json
 
@@ -57,12 +58,21 @@ def _sensitivity(model, x, y, a):
     return core.Result(maps, grad.abs().flatten(1).sum(1), None), torch.cat([x, maps.expand_as(x)]), len(x)
 
 
+def _iris(model, x, y, a):
+    seeds = core.make_start(a["start"], x.shape, device=x.device, seed=a["seed"])
+    distance = JudgeDistance(zoo.load_model(zoo.JUDGE, device=x.device)) if a["loss"] == "adversarial" else None
+    res = core.iris(model, x, layer=a["layer"], loss=a["loss"], start=seeds, steps=a["steps"], distance=distance,
+                    seed=a["seed"], progress=a["progress"])
+    return res, torch.cat([x, seeds, res.images]), len(x)
+
+
 METHODS = {
     "invert": (_invert, dict(start="noise", steps=300, step_size=0.05)),
     "visualize": (_visualize, dict(start="noise", steps=200, step_size=0.1, features=tuple(range(10)))),
     "interpolate": (_interpolate, dict(start="lerp", steps=300, step_size=0.05, n=8)),
     "manipulate": (_manipulate, dict(steps=100, step_size=0.05, feature=0, cap=1.0, eps=1.0)),
     "sensitivity": (_sensitivity, dict()),
+    "iris": (_iris, dict(loss="regularizer-free", start="super-noise", steps=300)),
 }
 
 

@@ -17,6 +17,7 @@ from art_reps.commands import METHODS, run_method
     ("manipulate", ["--steps", "3", "--feature", "7", "--eps", "0.5"], 10, (2, 10)),
     ("sensitivity", [], 10, (2, 10)),
     ("sensitivity", ["--ood", "--model", "standard"], 12, (2, 12)),
+    ("iris", ["--steps", "3", "--loss", "freq", "--start", "light-noise"], 10, (3, 10)),
 ])
 def test_each_method_writes_a_grid_and_a_summary(tmp_path, capsys, method, argv, images, grid):
     out = tmp_path / method
@@ -44,4 +45,4 @@ def test_bad_method_arguments(tmp_path, capsys):
         run_method("invert", out=tmp_path, eps=1.0)
     assert main(["invert", "--out", str(tmp_path), "--layer", "layer9", "--quiet", "--steps", "2"]) == 2
     assert "layer9" in capsys.readouterr().err
-    assert set(METHODS) == {"invert", "visualize", "interpolate", "manipulate", "sensitivity"}
+    assert set(METHODS) == {"invert", "visualize", "interpolate", "manipulate", "sensitivity", "iris"}
