@@ -55,7 +55,8 @@ class JudgeDistance:
     pixel's feature vector, average the squared difference over pixels; sum over layers.
 
     Default: the shipped ``judge`` (a VGG-style JudgeNet: another architecture and seed than the
-    models under test), at its five ReLUs.
+    models under test) at its two deepest ReLUs, where the features describe the digit rather than
+    the texture behind it (at its shallow layers every IRI of a noise seed is nearer the seed).
 
     Example:
         >>> d = JudgeDistance()
@@ -64,7 +65,7 @@ class JudgeDistance:
         [0.0, 0.0]
     """
 
-    LAYERS = ("features.2", "features.5", "features.9", "features.12", "features.16")
+    LAYERS = ("features.12", "features.16")
 
     def __init__(self, model: nn.Module | None = None, layers=None):
         if model is None:

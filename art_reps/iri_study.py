@@ -20,7 +20,7 @@ from .report import rounded
 
 ALIGNMENT_MODELS = ("standard", "l2_eps0.05", "l2_eps0.25")
 ALIGNMENT_LOSSES = ("regularizer-free", "freq", "mahendran", "adversarial")
-ALIGNMENT = {"per_class": 2, "start": "super-noise", "steps": 300}
+ALIGNMENT = {"per_class": 2, "start": "noise", "steps": 300, "step_size": 0.05}
 METAMER_LAYERS = ("layer2", "avgpool")
 METAMERS = {"per_class": 1, "steps": 400, "null_images": 300}
 STIR = {"images": 50, "steps": 200, "start": "super-noise"}
@@ -33,8 +33,8 @@ def judges() -> dict:
 
 
 def run_alignment(models=ALIGNMENT_MODELS, losses=ALIGNMENT_LOSSES, *, per_class: int = ALIGNMENT["per_class"],
-                  steps: int = ALIGNMENT["steps"], start: str = ALIGNMENT["start"], seed: int = 0,
-                  progress: bool = True) -> dict:
+                  steps: int = ALIGNMENT["steps"], step_size: float = ALIGNMENT["step_size"],
+                  start: str = ALIGNMENT["start"], seed: int = 0, progress: bool = True) -> dict:
     """``result[model][loss][judge] = {"score", "low", "high", "n"}`` (plus judge ``"mean"``): the
     share of IRIs nearer their target than their seed, with 95 % bootstrap intervals."""
     targets, _ = one_per_class(per_class)
@@ -46,7 +46,7 @@ def run_alignment(models=ALIGNMENT_MODELS, losses=ALIGNMENT_LOSSES, *, per_class
         model = zoo.load_model(name)
         for loss in losses:
             iris = core.iris(model, targets, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds, steps=steps,
-                             distance=distances["judge"], seed=seed).images
+                             step_size=step_size, distance=distances["judge"], seed=seed).images
             result.setdefault(name, {})[loss] = alignment_score(iris, targets, seeds, distances, seed=seed)
             bar.update(1)
     bar.close()
