@@ -48,17 +48,19 @@ def test_every_figure_is_written(run):
             assert (out / f"{figure}_{model}.png").stat().st_size > 1000
 
 
-# (measure, judge, margin by which the robust model must beat the standard one); the margins are
-# about half the measured gaps in the README table; the sign says which way is better.
+# (measure, judge, margin by which the robust model must beat the standard one): about half the
+# gaps measured in the README table. Maximising inputs are not separated on this data (README), so
+# no margin is asserted for them.
 CLAIMS = [
-    ("inversion_recognised", "judge", 0.3),
-    ("inversion_recognised", "judge_robust", 0.3),
-    ("inversion_judge_similarity", "judge_robust", 0.1),
-    ("ood_inversion_judge_similarity", "judge_robust", 0.05),
-    ("maximizing_shows_top_class", "judge_robust", 0.2),
-    ("interpolation_endpoint_classes", "judge_robust", 0.2),
-    ("manipulation_feature_visible", "judge_robust", 0.2),
-    ("sensitivity_pointing_game", "boxes", 0.15),
+    ("inversion_recognised", "judge", 0.3),                 # measured 0.70 vs 0.12
+    ("inversion_recognised", "judge_robust", 0.3),          # 0.86 vs 0.26
+    ("inversion_judge_similarity", "judge_robust", 0.25),   # 0.93 vs 0.37
+    ("ood_inversion_judge_similarity", "judge_robust", 0.08),  # 0.82 vs 0.63
+    ("interpolation_single_switch", "judge_robust", 0.15),  # 0.30 vs 0.00
+    ("interpolation_endpoint_classes", "judge_robust", 0.2),  # 0.73 vs 0.28
+    ("manipulation_feature_visible", "judge_robust", 0.15),  # 0.43 vs 0.08
+    ("manipulation_success", "judge_robust", 0.05),         # 0.18 vs 0.03
+    ("sensitivity_pointing_game", "boxes", 0.15),           # 0.97 vs 0.67
 ]
 
 
