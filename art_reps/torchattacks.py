@@ -1,4 +1,4 @@
-"""torchattacks attacks on representations: ``RepPGD`` and ``RepInversion``.
+"""torchattacks attacks on representations: ``RepPGD``, ``RepInversion`` and ``RepIRI``.
 
 They behave as the library's own attacks: ``attack(images, labels)`` with images in [0, 1] (or
 normalised, after ``set_normalization_used``), outputs on ``attack.device``, usable in
@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torchattacks.attack import Attack
 
-from .core import make_start, objectives as O, optimize
+from .core import IRI_LOSSES, iris, make_start, objectives as O, optimize
 from .core.checks import check_count, check_positive, resolve_layer
 from .core.representation import Representation
 
@@ -77,3 +77,26 @@ class RepInversion(_CoreAttack):
         start = make_start(self.start, images.shape, device=images.device, seed=self.seed)
         return optimize(self.model, O.inversion(self.layer, reps), start, step_size=self.step_size,
                         **self._options()).images
+
+
+class RepIRI(_CoreAttack):
+    """Identically represented inputs of ``images`` from seeds ``start`` with any IRI ``loss`` of
+    :mod:`art_reps.core.iris` (``distance``/``lam``/``reference`` for 'adversarial'), each loss with
+    its own optimiser and schedule; ``step_size=None`` takes the loss's own."""
+
+    def __init__(self, model, *, layer: str, loss: str = "regularizer-free", steps: int = 400,
+                 step_size: float | None = None, start: str = "super-noise", distance=None, lam="auto",
+                 reference: str = "target", fake_relu=False, seed: int = 0):
+        super().__init__("RepIRI", model, layer, steps, fake_relu, seed)
+        if loss not in IRI_LOSSES:
+            raise ValueError(f"loss must be one of {IRI_LOSSES}, got {loss!r}")
+        self.loss, self.start, self.distance, self.lam, self.reference = loss, start, distance, lam, reference
+        self.step_size = None if step_size is None else check_positive(step_size, "step_size")
+
+    def forward(self, images, labels=None):
+        images = images.clone().detach().to(self.device)
+        options = self._options()
+        steps = options.pop("steps")
+        return iris(self.model, images, layer=self.layer, loss=self.loss, start=self.start, steps=steps,
+                    step_size=self.step_size, distance=self.distance, lam=self.lam, reference=self.reference,
+                    **options).images

@@ -5,7 +5,7 @@ import torchattacks
 
 import art_reps
 from art_reps.core import Representation, objectives as O, optimize
-from art_reps.torchattacks import RepInversion, RepPGD
+from art_reps.torchattacks import RepInversion, RepIRI, RepPGD
 from conftest import assert_unchanged, snapshot
 
 MEAN, STD = (0.4, 0.5, 0.6), (0.2, 0.3, 0.25)
@@ -112,3 +112,15 @@ def test_set_model_training_mode_is_honoured(net, data):
     atk(x, y)
     assert all(seen) and not net.layer1.bn1.training
     assert torch.equal(net.layer1.bn1.running_mean, before["state"]["layer1.bn1.running_mean"])
+
+
+@pytest.mark.parametrize("loss", ["regularizer-free", "mahendran", "freq", "adversarial", "feather"])
+def test_rep_iri_is_the_core_iri(net, loss):
+    net.eval()
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    distance = art_reps.distances.ssim_distance
+    ours = RepIRI(net, layer="avgpool", loss=loss, steps=4, start="noise", distance=distance)(x, torch.zeros(3).long())
+    core = art_reps.iris(net, x, layer="avgpool", loss=loss, start="noise", steps=4, distance=distance)
+    assert torch.allclose(ours, core.images, atol=1e-6), loss
+    with pytest.raises(ValueError, match="loss must be one of"):
+        RepIRI(net, layer="avgpool", loss="lpips")
