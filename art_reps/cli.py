@@ -135,7 +135,7 @@ def _add_iri_study(sub) -> None:
     _add_run_options(p)
     p.set_defaults(func=_stir)
     p = sub.add_parser("metamers", help="Feather et al.'s metamer success per model and layer")
-    p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS))
+    p.add_argument("--models", nargs="+", default=list(S.METAMER_MODELS))
     p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS))
     p.add_argument("--steps", type=int, default=S.METAMERS["steps"])
     _add_run_options(p)

@@ -21,6 +21,7 @@ from .report import rounded
 ALIGNMENT_MODELS = ("standard", "l2_eps0.05", "l2_eps0.25")
 ALIGNMENT_LOSSES = ("regularizer-free", "freq", "mahendran", "adversarial")
 ALIGNMENT = {"per_class": 2, "start": "noise", "steps": 300, "step_size": 0.05}
+METAMER_MODELS = ("standard", "l2_eps0.02", "l2_eps0.05", "l2_eps0.1", "l2_eps0.25")
 METAMER_LAYERS = ("layer2", "avgpool")
 METAMERS = {"per_class": 1, "steps": 400, "null_images": 300}
 STIR = {"images": 50, "steps": 200, "start": "super-noise"}
@@ -73,7 +74,7 @@ def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, images: 
     return rounded({"model_1": model_1, "model_2": model_2, **scores})
 
 
-def run_metamers(models=ALIGNMENT_MODELS, layers=METAMER_LAYERS, *, per_class: int = METAMERS["per_class"],
+def run_metamers(models=METAMER_MODELS, layers=METAMER_LAYERS, *, per_class: int = METAMERS["per_class"],
                  steps: int = METAMERS["steps"], seed: int = 0, progress: bool = True) -> dict:
     """``result[model][layer]``: Feather et al.'s metamer success (same class and Spearman rho above
     the largest of a null from random pairs of test images) for metamers made from noise."""

@@ -146,6 +146,7 @@ MEASURES = {
     "manipulation_success": "feature addition (L2 eps 0.75): feature visible and class kept",
     "manipulation_class_kept": "feature addition: class kept",
     "manipulation_feature_visible": "feature addition: added class probability rose >= 0.05",
+    "manipulation_added_probability_rise": "feature addition: mean rise of the added class probability",
     "sensitivity_pointing_game": "sensitivity map: maximum inside the digit's box (1000 test images)",
 }
 

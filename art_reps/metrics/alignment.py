@@ -69,7 +69,7 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-wise Spearman rank correlation (N,) of a, b (N, D) (ties broken by order).
 
     Example:
-        >>> spearman(torch.tensor([[1., 2, 3]]), torch.tensor([[10., 20, 30]])).tolist()
+        >>> spearman(torch.tensor([[1., 2, 3]]), torch.tensor([[10., 20, 30]])).round(decimals=6).tolist()
         [1.0]
     """
     ra = a.flatten(1).argsort(1).argsort(1).double()

@@ -17,9 +17,10 @@ class CKA:
 
     Example:
         >>> x = torch.randn(100, 8, generator=torch.Generator().manual_seed(0))
+        >>> rotation = torch.linalg.qr(torch.randn(8, 8))[0]
         >>> cka = CKA()
         >>> for i in range(0, 100, 30):
-        ...     cka.update(x[i:i + 30], 2 * x[i:i + 30] @ torch.linalg.qr(torch.randn(8, 8))[0])
+        ...     _ = cka.update(x[i:i + 30], 2 * x[i:i + 30] @ rotation)
         >>> round(cka.compute(), 6)
         1.0
     """
