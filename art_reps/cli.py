@@ -39,8 +39,8 @@ def _reproduce(args) -> int:
 def _alignment(args) -> int:
     from .iri_study import alignment_table, run_alignment
 
-    result = run_alignment(args.models, args.losses, per_class=args.per_class, steps=args.steps, seed=args.seed,
-                           progress=not args.quiet)
+    result = run_alignment(args.models, args.losses, per_class=args.per_class, steps=args.steps,
+                           step_size=args.step_size, start=args.start, seed=args.seed, progress=not args.quiet)
     print(alignment_table(result))
     return 0
 
@@ -125,6 +125,8 @@ def _add_iri_study(sub) -> None:
     p.add_argument("--losses", nargs="+", default=list(S.ALIGNMENT_LOSSES))
     p.add_argument("--per-class", type=int, default=S.ALIGNMENT["per_class"], help="targets per class")
     p.add_argument("--steps", type=int, default=S.ALIGNMENT["steps"])
+    p.add_argument("--step-size", type=float, default=S.ALIGNMENT["step_size"])
+    p.add_argument("--start", default=S.ALIGNMENT["start"], help="seed kind (default: %(default)s)")
     _add_run_options(p)
     p.set_defaults(func=_alignment)
     p = sub.add_parser("stir", help="STIR between two embedded models, both ways")
