@@ -29,7 +29,7 @@ STIR = {"images": 50, "steps": 200, "start": "super-noise"}
 
 def judges() -> dict:
     """The perceptual distances that judge IRIs: name -> d(x, y) -> (N,)."""
-    return {"ssim": ssim_distance, "judge": JudgeDistance(zoo.load_model(zoo.JUDGE)),
+    return {"ssim": ssim_distance, "judge": JudgeDistance(),
             "judge_robust": JudgeDistance(zoo.load_model("judge_robust"))}
 
 

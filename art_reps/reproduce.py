@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 from . import core, zoo
 from .data import digits_on_textures, lfw_faces, natural_photos
 from .demo import one_per_class
-from .metrics import (feature_similarity, localize_model, manipulation_scores, path_scores, predict, probabilities,
-                      selective_channels)
+from .metrics import (feature_similarity, judge_accuracy, localize_model, manipulation_scores, path_scores, predict,
+                      probabilities, selective_channels)
 from .report import rounded, save_grid, write_json
 
 JUDGES = ("judge", "judge_robust")
@@ -69,8 +69,7 @@ def _engstrom_one(model, name: str, judges: dict, out: Path, seed: int, steps) -
     inv = core.invert(model, images, layer=LAYER, steps=s["inversion"]["steps"], step_size=s["inversion"]["step_size"],
                       schedule=core.linear_decay(s["inversion"]["steps"]), seed=seed)
     save_grid(torch.cat([images[::5], inv.images[::5]]), out / f"inversion_{name}.png", nrow=10)
-    result["inversion_recognised"] = {j: (predict(m, inv.images) == labels).float().mean().item()
-                                      for j, m in judges.items()}
+    result["inversion_recognised"] = {j: judge_accuracy(m, inv.images, labels) for j, m in judges.items()}
     result["inversion_judge_similarity"] = {j: feature_similarity(m, inv.images, images).mean().item()
                                             for j, m in judges.items()}
     result["inversion_representation_distance"] = {"-": inv.losses.mean().item()}
@@ -91,8 +90,7 @@ def _engstrom_one(model, name: str, judges: dict, out: Path, seed: int, steps) -
                          step_size=fv["step_size"], seed=seed)
     save_grid(torch.cat([test.images[sel.top_indices[0]], vis.images]), out / f"maximizing_inputs_{name}.png", nrow=10)
     result["maximizing_activation_vs_top_test"] = {"-": ((-vis.losses) / sel.max_activation).mean().item()}
-    result["maximizing_shows_top_class"] = {j: (predict(m, vis.images) == sel.top_class).float().mean().item()
-                                            for j, m in judges.items()}
+    result["maximizing_shows_top_class"] = {j: judge_accuracy(m, vis.images, sel.top_class) for j, m in judges.items()}
     steps.update(1)
 
     ip = s["interpolation"]
@@ -129,8 +127,8 @@ def _aggarwal_one(name: str, device) -> dict:
     model = zoo.load_model(name, device=device)
     test = digits_on_textures("test")
     pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
-    return {"eps": card["training"]["eps"], "clean_accuracy": (predict(model, test.images) == test.labels)
-            .float().mean().item(), "pgd_accuracy_0.25": pgd.get(0.25),
+    return {"eps": card["training"]["eps"], "clean_accuracy": judge_accuracy(model, test.images, test.labels),
+            "pgd_accuracy_0.25": pgd.get(0.25),
             **localize_model(model, **SETTINGS["localization"])}
 
 

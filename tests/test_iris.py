@@ -39,7 +39,6 @@ def test_judge_distance_is_zero_on_itself_grows_with_change_and_has_gradients(di
 
 
 def test_lpips_without_the_package_says_what_to_do():
-    pytest.importorskip_reason = None
     try:
         import lpips  # noqa: F401
     except ImportError:
@@ -113,6 +112,9 @@ def test_iri_bad_arguments(net, digits):
         art_reps.iris(net, digits.images, layer="avgpool", loss="lpips")
     with pytest.raises(ValueError, match="needs distance="):
         art_reps.iris(net, digits.images, layer="avgpool", loss="adversarial", steps=2)
+    with pytest.raises(ValueError, match="lam must be 'auto' or a finite number"):
+        art_reps.iris(net, digits.images, layer="avgpool", loss="adversarial", distance=ssim_distance, lam="big",
+                      steps=2)
     with pytest.raises(ValueError, match="reference must be"):
         art_reps.iris(net, digits.images, layer="avgpool", loss="adversarial", distance=ssim_distance,
                       reference="mean", steps=2)

@@ -18,6 +18,9 @@ Losses (``target`` is the target representation, ``reg`` = ``||R(x) - R(x_t)|| /
 """
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 
 from . import objectives as O
@@ -102,8 +105,10 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
         ref = targets if reference == "target" else seeds
         if lam == "auto":
             lam = _balanced_lambda(model, layer, target_reps, seeds, distance, ref, options)
+        elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam):
+            raise ValueError(f"lam must be 'auto' or a finite number, got {lam!r}")
     objective = iri_objective(loss, layer, target_reps, shape=targets.shape, distance=distance, reference=ref,
-                              lam=lam if isinstance(lam, (int, float)) else 1.0)
+                              lam=float(lam) if loss == "adversarial" else 1.0)
     return optimize(model, objective, seeds, steps=steps, seed=seed, **options)
 
 

@@ -2,13 +2,13 @@
 from .alignment import alignment_hits, alignment_score, bootstrap_ci, metamer_success, spearman
 from .localization import (box_iou, calibrate_threshold, localization_scores, localize_model, saliency_boxes,
                            saliency_points)
-from .recognition import cross_judge, feature_similarity, judge_accuracy, predict, probabilities
+from .recognition import activations, cross_judge, feature_similarity, judge_accuracy, predict, probabilities
 from .similarity import CKA, linear_cka, rbf_cka
 from .stir import stir
 from .synthesis import (SelectiveChannels, channel_activations, manipulation_scores, path_scores,
                         selective_channels)
 
-__all__ = ["CKA", "alignment_hits", "alignment_score", "bootstrap_ci", "linear_cka", "metamer_success", "rbf_cka",
+__all__ = ["CKA", "activations", "alignment_hits", "alignment_score", "bootstrap_ci", "linear_cka", "metamer_success", "rbf_cka",
            "spearman", "stir", "SelectiveChannels", "box_iou", "calibrate_threshold", "channel_activations", "cross_judge",
            "feature_similarity", "judge_accuracy", "localization_scores", "localize_model",
            "manipulation_scores", "path_scores", "predict", "probabilities", "saliency_boxes", "saliency_points",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..core.checks import check_count, check_images, check_same_batch
-from ..core.representation import Representation
-from .recognition import predict
+from .recognition import activations, predict
 
 
 def bootstrap_ci(hits: torch.Tensor, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple:
@@ -89,8 +88,7 @@ def metamer_success(model, metamers: torch.Tensor, originals: torch.Tensor, *, l
     """
     check_images(null_images, "null_images")
     check_same_batch(metamers, originals, "metamers", "originals")
-    rep = Representation(model, layer)
-    flat = lambda x: _flat_acts(rep, layer, x)  # noqa: E731
+    flat = lambda x: activations(model, x, layer=layer).flatten(1).cpu()  # noqa: E731
     rho = spearman(flat(metamers), flat(originals))
     g = torch.Generator().manual_seed(seed)
     i, j = torch.randint(len(null_images), (2, null_pairs), generator=g)
@@ -102,8 +100,3 @@ def metamer_success(model, metamers: torch.Tensor, originals: torch.Tensor, *, l
     return {"same_class": same.float().mean().item(), "above_null": above.float().mean().item(),
             "success": (same & above).float().mean().item(), "rho": rho.tolist(), "null_max": null_max}
 
-
-def _flat_acts(rep: Representation, layer: str, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([rep(images[k:k + batch_size], name="images")[layer].flatten(1).cpu()
-                          for k in range(0, len(images), batch_size)])

@@ -9,7 +9,7 @@ from ..core.checks import check_images, check_same_batch
 def probabilities(model: torch.nn.Module, images: torch.Tensor, *, mean=None, std=None,
                   batch_size: int = 256) -> torch.Tensor:
     """Softmax probabilities (N, K) for images (N, C, H, W) in [0, 1]; the model comes back as it was."""
-    return _batched(model, "", images, mean, std, batch_size).softmax(1)
+    return activations(model, images, layer="", mean=mean, std=std, batch_size=batch_size).softmax(1)
 
 
 def predict(model: torch.nn.Module, images: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -29,14 +29,18 @@ def feature_similarity(judge: torch.nn.Module, a: torch.Tensor, b: torch.Tensor,
         [1.0, 1.0, 1.0]
     """
     check_same_batch(a, b, "a", "b")
-    fa, fb = (_batched(judge, layer, x, None, None, batch_size).flatten(1) for x in (a, b))
+    fa, fb = (activations(judge, x, layer=layer, batch_size=batch_size).flatten(1) for x in (a, b))
     return torch.nn.functional.cosine_similarity(fa, fb, dim=1)
 
 
-def _batched(model, layer, images, mean, std, batch_size) -> torch.Tensor:
+def activations(model: torch.nn.Module, images: torch.Tensor, *, layer: str = "", batch_size: int = 256,
+                **representation_options) -> torch.Tensor:
+    """The ``layer`` activations (N, ...) of images (N, C, H, W) in [0, 1], computed in batches without
+    gradients, in float32 on the images' device (``''`` is the output); options as in
+    :class:`Representation`. The model comes back as it was."""
     from ..core.representation import Representation
 
-    rep = Representation(model, layer, mean=mean, std=std)
+    rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)
     with rep.attached() as read, torch.no_grad():
         return torch.cat([read(images[i:i + batch_size].to(rep.device, rep.dtype))[layer].float().to(images.device)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core.representation import Representation
+from .recognition import activations
 
 
 @dataclass
@@ -38,7 +38,7 @@ def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, lay
         >>> sel.channels.shape, sel.top_indices.shape
         (torch.Size([10]), torch.Size([10, 10]))
     """
-    acts = channel_activations(Representation(model, layer, **representation_options), images, batch_size)
+    acts = channel_activations(model, images, layer=layer, batch_size=batch_size, **representation_options)
     classes = labels.unique().cpu()
     means = torch.stack([acts[labels.cpu() == c].mean(0) for c in classes])
     channels = ((means - acts.mean(0)) / (acts.std(0) + 1e-6)).argmax(1)
@@ -47,15 +47,11 @@ def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, lay
                              acts[:, channels].max(0).values)
 
 
-def channel_activations(rep: Representation, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """(N, C) activations of ``rep``'s layer (spatially averaged when it has a map), on the CPU."""
-    (layer,) = rep.layers
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(images), batch_size):
-            a = rep(images[i:i + batch_size], name="images")[layer]
-            out.append((a.flatten(2).mean(2) if a.dim() == 4 else a.flatten(1)).cpu())
-    return torch.cat(out)
+def channel_activations(model, images: torch.Tensor, *, layer: str, batch_size: int = 500,
+                        **representation_options) -> torch.Tensor:
+    """(N, C) activations of ``layer`` (spatially averaged when it has a map), on the CPU."""
+    a = activations(model, images, layer=layer, batch_size=batch_size, **representation_options).cpu()
+    return a.flatten(2).mean(2) if a.dim() == 4 else a.flatten(1)
 
 
 def path_scores(path_labels: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> dict:
