@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -57,6 +58,19 @@ def _metamers(args) -> int:
 
     print(metamer_table(run_metamers(args.models, args.layers, steps=args.steps, seed=args.seed,
                                      progress=not args.quiet)))
+    return 0
+
+
+def _batch(args) -> int:
+    from .batch import METHODS, run_batch
+
+    settings = {k: getattr(args, k) for k in METHODS[args.method][1] if getattr(args, k, None) is not None}
+    summary = run_batch(args.method, out=args.out or f"art_reps_batch_{args.method}", data=args.data,
+                        model=args.model, layer=args.layer, limit=args.limit, size=args.size,
+                        batch_size=args.batch_size, device=args.device, seed=args.seed, autocast=args.autocast,
+                        progress=not args.quiet, **settings)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -117,6 +131,29 @@ def _add_methods(sub) -> None:
         p.set_defaults(func=_method)
 
 
+def _add_batch(sub) -> None:
+    from .batch import METHODS
+
+    batch = sub.add_parser("batch", help="a method over a data set: resumable, sharded under torchrun")
+    methods = batch.add_subparsers(dest="method", required=True)
+    for name, (_, defaults, _) in METHODS.items():
+        p = methods.add_parser(name, help=f"{name} every image of --data; one PNG, tensor and manifest entry each")
+        p.add_argument("--data", default="embedded",
+                       help="'embedded', 'embedded:train' or a folder of images (default: %(default)s)")
+        p.add_argument("--out", default=None, help=f"output folder (default: art_reps_batch_{name})")
+        p.add_argument("--model", default="l2_eps0.25", help="embedded model (default: %(default)s)")
+        p.add_argument("--layer", default="avgpool", help="layer name (default: %(default)s)")
+        p.add_argument("--limit", type=int, default=None, help="the first N images only")
+        p.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (folders: 32)")
+        p.add_argument("--batch-size", type=int, default=16, help="images per chunk (default: %(default)s)")
+        p.add_argument("--autocast", action="store_true", help="mixed precision (bfloat16 on CPU, float16 on CUDA)")
+        for key, value in defaults.items():
+            p.add_argument("--" + key.replace("_", "-"), type=float if key == "step_size" else type(value),
+                           default=None, help=f"(default: {value})")
+        _add_run_options(p)
+        p.set_defaults(func=_batch)
+
+
 def _add_iri_study(sub) -> None:
     from . import iri_study as S
 
@@ -162,6 +199,7 @@ def main(argv=None) -> int:
     reproduce.set_defaults(func=_reproduce)
     _add_methods(sub)
     _add_iri_study(sub)
+    _add_batch(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -35,6 +35,9 @@ def bare_loop(trunk, x0, target, steps, step_size, extra_forward=False):
     structure's second forward per step (the loss of the new iterate, for ``use_best``)."""
     x = x0.clone()
     norm = target.norm(dim=1)
+    params = [p for p in trunk.parameters() if p.requires_grad]
+    for p in params:  # the floor: no graph for the weights
+        p.requires_grad_(False)
     for _ in range(steps):
         x.requires_grad_(True)
         loss = ((trunk(x) - target).norm(dim=1) / norm).sum()
@@ -44,6 +47,8 @@ def bare_loop(trunk, x0, target, steps, step_size, extra_forward=False):
             x = (x - step_size * g).clamp(0, 1)
             if extra_forward:
                 trunk(x)
+    for p in params:
+        p.requires_grad_(True)
     return x
 
 

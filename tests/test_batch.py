@@ -1,0 +1,150 @@
+"""Batch jobs: sharded under torchrun with the single-process bits, killed and resumed with every
+item exactly once and intact, each method equal to the core call it wraps."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+import art_reps
+from art_reps.batch import item_starts, load_items, run_batch
+
+# Chunks of 2 over 8 items: 4 chunks, so 2 ranks take two each, and a kill lands between chunks.
+JOB = dict(data="embedded", limit=8, batch_size=2, steps=60, seed=3)
+CLI_JOB = ["--limit", "8", "--batch-size", "2", "--steps", "60", "--seed", "3", "--quiet"]
+
+
+def outputs(out):
+    """{id: (output, start, png bytes, manifest entry without rank/timing)} of a finished run."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    result = {}
+    for e in manifest["items"]:
+        t = load_file(out / "items" / f"{e['id']}.safetensors")
+        item = json.loads((out / "items" / f"{e['id']}.json").read_text())
+        assert e == {k: v for k, v in item.items() if k != "settings"} and item["settings"] == manifest["settings"]
+        entry = {k: v for k, v in item.items() if k not in ("rank", "world_size", "seconds")}
+        result[e["id"]] = (t["output"], t["start"], (out / "items" / f"{e['id']}.png").read_bytes(), entry)
+    return result
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k][0], b[k][0]) and torch.equal(a[k][1], b[k][1]), k
+        assert a[k][2] == b[k][2] and a[k][3] == b[k][3], k
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single")
+    summary = run_batch("invert", out=out, progress=False, **JOB)
+    assert (summary["items"], summary["done_now"], summary["skipped"], summary["world_size"]) == (8, 8, 0, 1)
+    return out
+
+
+def test_each_item_is_the_core_call_on_its_chunk(reference):
+    items = load_items("embedded", limit=8)
+    got = outputs(reference)
+    for chunk in (range(0, 2), range(6, 8)):
+        starts = item_starts("noise", chunk, (3, 32, 32), seed=3)
+        res = art_reps.invert(art_reps.load_model("l2_eps0.25"), items.images[list(chunk)], layer="avgpool",
+                              start=starts, steps=60, step_size=0.05, schedule=art_reps.core.linear_decay(60))
+        for j, i in enumerate(chunk):
+            output, start, _, entry = got[items.ids[i]]
+            assert torch.equal(output, res.images[j]) and torch.equal(start, starts[j])
+            assert entry["loss"] == pytest.approx(res.losses[j].item(), abs=1e-7)
+            assert entry["label"] == int(items.labels[i]) and entry["settings"]["steps"] == 60
+
+
+def test_torchrun_two_processes_give_the_single_process_outputs(reference, tmp_path):
+    out = tmp_path / "sharded"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "art_reps.cli",
+           "batch", "invert", "--out", str(out), *CLI_JOB]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("{"):])  # rank 0 alone prints the summary
+    assert (summary["world_size"], summary["done_now"], summary["items"]) == (2, 8, 8)
+    ranks = [e["rank"] for e in json.loads((out / "manifest.json").read_text())["items"]]
+    assert ranks == [0, 0, 1, 1, 0, 0, 1, 1]
+    assert_same(outputs(out), outputs(reference))
+
+
+def test_a_killed_run_resumes_with_every_item_once_and_intact(reference, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "art_reps.cli", "batch", "invert", "--out", str(out), *CLI_JOB],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not list((out / "items").glob("*.json")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = sorted(p.stem for p in (out / "items").glob("*.json"))
+    assert 1 <= len(finished) < 8, "the kill must land mid-way"
+    for p in (out / "items").iterdir():  # every visible file is whole
+        {".json": lambda: json.loads(p.read_text()), ".png": lambda: Image.open(p).verify(),
+         ".safetensors": lambda: load_file(p)}[p.suffix]()
+    summary = run_batch("invert", out=out, progress=False, **JOB)
+    assert summary["skipped"] >= len(finished) and summary["done_now"] + summary["skipped"] == 8
+    assert not (out / ".partial").exists()
+    assert len(list((out / "items").iterdir())) == 3 * 8
+    assert_same(outputs(out), outputs(reference))
+    again = run_batch("invert", out=out, progress=False, **JOB)
+    assert (again["done_now"], again["skipped"]) == (0, 8)
+
+
+def test_resuming_with_other_settings_is_refused(reference):
+    with pytest.raises(ValueError, match="steps differ"):
+        run_batch("invert", out=reference, progress=False, **{**JOB, "steps": 61})
+
+
+@pytest.mark.parametrize("method, settings", [("iris", dict(steps=3)), ("visualize", dict(steps=3, feature=5))])
+def test_iris_and_visualize_match_the_core(method, settings, tmp_path):
+    run_batch(method, out=tmp_path, limit=3, batch_size=3, progress=False, **settings)
+    got = outputs(tmp_path)
+    model, x = art_reps.load_model("l2_eps0.25"), load_items("embedded", limit=3).images
+    if method == "iris":
+        starts = item_starts("super-noise", range(3), (3, 32, 32), seed=0)
+        res = art_reps.iris(model, x, layer="avgpool", start=starts, steps=3)
+    else:
+        res = art_reps.visualize(model, layer="avgpool", feature=5, start=x, steps=3, step_size=0.1)
+    for j, (output, _, _, entry) in enumerate(got.values()):
+        assert torch.equal(output, res.images[j])
+        assert entry["loss"] == pytest.approx(res.losses[j].item(), abs=1e-7)
+
+
+def test_sensitivity_over_an_image_folder(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    photos = art_reps.data.natural_photos()[:3]
+    for i, name in enumerate(["b.png", "a.jpg", "sub/c.png"]):
+        Image.fromarray((photos[i].permute(1, 2, 0) * 255).round().byte().numpy()).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    summary = run_batch("sensitivity", data=str(folder), out=tmp_path / "out", progress=False)
+    assert summary["items"] == 3
+    got = outputs(tmp_path / "out")
+    assert list(got) == ["a", "b", "sub__c"]
+    items = load_items(str(folder))
+    model = art_reps.load_model("l2_eps0.25")
+    target = art_reps.metrics.predict(model, items.images)
+    grad = art_reps.sensitivity(model, items.images, target)
+    for j, (output, _, _, entry) in enumerate(got.values()):
+        assert torch.equal(output, grad[j]) and entry["target"] == int(target[j]) and entry["label"] == -1
+
+
+def test_bad_input_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data must be"):
+        run_batch("invert", data=str(tmp_path / "nowhere"), out=tmp_path / "o")
+    with pytest.raises(ValueError, match="holds no image"):
+        run_batch("invert", data=str(tmp_path), out=tmp_path / "o")
+    with pytest.raises(ValueError, match="method must be one of"):
+        run_batch("invrt", out=tmp_path / "o")
+    with pytest.raises(ValueError, match="takes no setting"):
+        run_batch("sensitivity", out=tmp_path / "o", steps=3)
+    with pytest.raises(ValueError, match="batch_size"):
+        run_batch("invert", out=tmp_path / "o", batch_size=0)
