@@ -125,3 +125,27 @@ def test_composed_objective_matches_sum_of_parts(net, images):
 def test_float64_inputs_come_back_float64(net, images):
     res = optimize(net, O.channel("layer3", 0), images.double(), steps=2)
     assert res.images.dtype == torch.float64 and torch.isfinite(res.images).all()
+
+
+def test_channels_last_is_a_layout_not_a_result(net, images):
+    obj = O.inversion("avgpool", _target(net, images))
+    fast = optimize(net, obj, torch.full_like(images, 0.5), steps=10, channels_last=True)
+    plain = optimize(net, obj, torch.full_like(images, 0.5), steps=10, channels_last=False)
+    assert fast.images.is_contiguous() and torch.allclose(fast.images, plain.images, atol=1e-4)
+    assert torch.allclose(fast.losses, plain.losses, atol=1e-5)
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc")
+def test_peak_memory_does_not_grow_with_steps():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "benchmarks" / "peak_memory.py"
+    proc = subprocess.run([sys.executable, str(script), "--models", "embedded", "--json"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = json.loads(proc.stdout)
+    assert row["peak_mib"]["10"] > 1  # the graph of one step is measured at all
+    assert row["ratio"] < 1.1, row

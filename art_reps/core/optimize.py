@@ -88,7 +88,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
              restarts: int = 0, random_start: bool = False, use_best: bool = True, tol: float | None = None,
              mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
-             progress: bool = False, autocast: bool = False) -> Result:
+             progress: bool = False, autocast: bool = False, channels_last: bool = False) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
     ``geometry`` ('unconstrained', 'l2', 'linf' with ``eps``) bounds the images around ``start``;
@@ -96,6 +96,9 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``mean``/``std``/``transform``/``fake_relu``/
     ``keep_mode`` as in :class:`Representation`. ``restarts`` extra runs from random starts
     in the ball; ``tol`` stops once every sample's best loss is below it (checked every 10 steps).
+    ``autocast``: bfloat16 on CPU (slow on CPUs without bf16 units), float16 on CUDA.
+    ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
+    ``benchmarks/step_cost.py`` measures it); by default the images keep the layout of ``start``.
 
     Example:
         >>> from art_reps.zoo.architectures import SmallResNet
@@ -128,6 +131,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
                          keep_mode=keep_mode)
     check_images(start, "start", channels=rep.channels)
     x0 = start.detach().to(rep.device, rep.dtype)
+    if channels_last and x0.dim() == 4:
+        x0 = x0.contiguous(memory_format=torch.channels_last)
     generator = torch.Generator(rep.device).manual_seed(seed)
     amp = torch.autocast(rep.device.type, dtype=torch.bfloat16 if rep.device.type == "cpu" else torch.float16) \
         if autocast else contextlib.nullcontext()
@@ -172,4 +177,5 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
                 image, loss = evaluate(read, leaf, to_image)
             keep_better(image, loss)
     device = start.device
-    return Result(best_images.to(device, start.dtype), best_losses.to(device), torch.stack(history).to(device))
+    return Result(best_images.to(device, start.dtype).contiguous(), best_losses.to(device),
+                  torch.stack(history).to(device))
