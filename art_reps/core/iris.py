@@ -25,6 +25,7 @@ import torch
 
 from . import objectives as O
 from .checks import check_count, check_images, check_same_batch
+from .chunks import in_chunks, resolve_batch_size
 from .optimize import Result, linear_decay, optimize, piecewise, step_halving
 from .tasks import _representation, make_start
 
@@ -76,11 +77,12 @@ def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, shape=Non
 
 def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-free", start="super-noise",
          steps: int = 400, step_size: float | None = None, distance=None, lam="auto", reference: str = "target",
-         seed: int = 0, **options) -> Result:
+         seed: int = 0, batch_size=None, **options) -> Result:
     """IRIs: from seeds ``start`` (a kind such as 'super-noise', 'light-noise', 'noise', 'white',
     'black', or images (N or 1, C, H, W)), inputs whose ``layer`` representation equals that of
     ``targets`` (N, C, H, W), made with IRI ``loss`` (see the module docstring). Each loss brings its
-    own optimiser and schedule unless ``options`` say otherwise.
+    own optimiser and schedule unless ``options`` say otherwise. ``batch_size`` as in
+    :func:`art_reps.invert` (an automatic ``lam`` is taken once over all N seeds).
 
     Example:
         >>> import art_reps
@@ -91,9 +93,11 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     """
     check_images(targets, "targets")
     check_count(steps, "steps")
-    target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     seeds = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, seeds, "targets", "start")
+    n = targets.shape[0]
+    size = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
+    target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     for key, value in recipe(loss, steps).items():
         options.setdefault(key, value)
     if step_size is not None:
@@ -107,6 +111,10 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
             lam = _balanced_lambda(model, layer, target_reps, seeds, distance, ref, options)
         elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam):
             raise ValueError(f"lam must be 'auto' or a finite number, got {lam!r}")
+    if size < n:
+        return in_chunks(n, size, lambda s: iris(model, targets[s], layer=layer, loss=loss, start=seeds[s],
+                                                 steps=steps, distance=distance, lam=lam, reference=reference,
+                                                 seed=seed, **options))
     objective = iri_objective(loss, layer, target_reps, shape=targets.shape, distance=distance, reference=ref,
                               lam=float(lam) if loss == "adversarial" else 1.0)
     return optimize(model, objective, seeds, steps=steps, seed=seed, **options)

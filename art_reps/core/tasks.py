@@ -5,6 +5,7 @@ import torch
 
 from . import objectives as O
 from .checks import check_count, check_images, check_positive, check_same_batch
+from .chunks import in_chunks, resolve_batch_size
 from .optimize import Result, optimize
 from .representation import Representation
 
@@ -40,24 +41,32 @@ def _representation(model, layer, options) -> Representation:
 
 
 def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
-           regularizer: O.Objective | None = None, seed: int = 0, **options) -> Result:
+           regularizer: O.Objective | None = None, seed: int = 0, batch_size=None, **options) -> Result:
     """Representation inversion: images whose ``layer`` representation matches that of ``targets``.
 
     Minimises ``||R(x) - R(x_t)|| / ||R(x_t)||`` (+ ``regularizer``) from ``start``.
     targets: (N, C, H, W) in [0, 1]; start: a kind (default Engstrom's noise) or (N, C, H, W).
     Further ``options`` go to :func:`optimize` (geometry, eps, optimizer, schedule, mean, std, ...).
+    ``batch_size`` (an int, or ``'auto'`` for what fits the device's memory) runs the samples in
+    chunks; ``regularizer`` must then be per-sample without state of its own (TV, norms, blur).
 
     Example:
         >>> import art_reps
         >>> model = art_reps.load_model("l2_eps0.25")
         >>> x = art_reps.data.digits_on_textures("test").images[:4]
-        >>> res = art_reps.invert(model, x, layer="avgpool", steps=10)
+        >>> res = art_reps.invert(model, x, layer="avgpool", steps=10, batch_size=2)
         >>> res.images.shape, res.losses.shape
         (torch.Size([4, 3, 32, 32]), torch.Size([4]))
     """
-    target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
+    check_images(targets, "targets")
     start = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, start, "targets", "start")
+    n = targets.shape[0]
+    size = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
+    if size < n:
+        return in_chunks(n, size, lambda s: invert(model, targets[s], layer=layer, start=start[s], steps=steps,
+                                                   step_size=step_size, regularizer=regularizer, seed=seed, **options))
+    target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     objective = O.inversion(layer, target_reps)
     if regularizer is not None:
         objective = objective + regularizer
@@ -80,12 +89,13 @@ def _feature_objective(layer, feature, kind):
 
 def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise", n: int = 1,
               size=(3, 32, 32), steps: int = 200, step_size: float = 0.1, regularizer: O.Objective | None = None,
-              seed: int = 0, **options) -> Result:
+              seed: int = 0, batch_size=None, **options) -> Result:
     """Feature visualisation: images that maximise a unit, channel or direction of ``layer``.
 
     feature: int (channel or flattened unit), a list of channels (one per image), a (c, y, x)
     tuple with ``kind='neuron'``, or a direction tensor with ``kind='direction'``. start: a kind
     (``n`` images of ``size``) or (N, C, H, W) images. ``param='fourier'`` via options.
+    ``batch_size`` as in :func:`invert`.
 
     Example:
         >>> import art_reps
@@ -99,16 +109,24 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     check_count(n, "n")
     shape = start.shape if isinstance(start, torch.Tensor) else (n, *size)
     start = make_start(start, shape, seed=seed)
+    size = resolve_batch_size(batch_size, start.shape[0], model, [layer], start.shape[1:], options)
+    if size < start.shape[0]:
+        if isinstance(feature, (list, tuple)) and kind == "channel":
+            feature = torch.as_tensor(feature, dtype=torch.long)
+        sliced = (lambda s: feature[s]) if isinstance(feature, torch.Tensor) and kind == "channel" else (lambda s: feature)
+        return in_chunks(start.shape[0], size, lambda s: visualize(
+            model, layer=layer, feature=sliced(s), kind=kind, start=start[s], steps=steps, step_size=step_size,
+            regularizer=regularizer, seed=seed, **options))
     if regularizer is not None:
         objective = objective + regularizer
     return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
 def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps: float = 2.0,
-               steps: int = 200, step_size: float = 0.05, seed: int = 0, **options) -> Result:
+               steps: int = 200, step_size: float = 0.05, seed: int = 0, batch_size=None, **options) -> Result:
     """Feature addition: raise unit ``feature`` of ``layer`` (flattened index) up to ``cap`` within
     an L2 ball of radius ``eps`` around ``images`` (N, C, H, W) (Engstrom et al.'s ``min(R_i - cap, 0)``).
-    feature and cap: one for all images, or (N,) tensors (one per image).
+    feature and cap: one for all images, or (N,) tensors (one per image). ``batch_size`` as in :func:`invert`.
 
     Example:
         >>> import art_reps
@@ -123,6 +141,15 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
             raise ValueError(f"{name} must be a number or a ({images.shape[0]},) tensor, got shape {tuple(value.shape)}")
     if not isinstance(feature, (int, torch.Tensor)) or isinstance(feature, bool):
         raise TypeError(f"feature must be an int or a (N,) tensor of unit indices, got {feature!r}")
+    n = images.shape[0]
+    size = resolve_batch_size(batch_size, n, model, [layer], images.shape[1:], options)
+    if size < n:
+        def part(value, s):
+            return value[s] if isinstance(value, torch.Tensor) else value
+
+        return in_chunks(n, size, lambda s: manipulate(model, images[s], layer=layer, feature=part(feature, s),
+                                                       cap=part(cap, s), eps=eps, steps=steps, step_size=step_size,
+                                                       seed=seed, **options))
     options.setdefault("geometry", "l2")
     return optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
                     eps=check_positive(eps, "eps"), seed=seed, **options)
