@@ -149,3 +149,18 @@ def test_peak_memory_does_not_grow_with_steps():
     (row,) = json.loads(proc.stdout)
     assert row["peak_mib"]["10"] > 1  # the graph of one step is measured at all
     assert row["ratio"] < 1.1, row
+
+
+@pytest.mark.parametrize("compile", [{"backend": "eager"}, pytest.param(True, marks=pytest.mark.slow)])
+def test_compiled_step_gives_the_eager_images(net, images, compile):
+    obj = O.inversion("avgpool", _target(net, images))
+    eager = optimize(net, obj, torch.full_like(images, 0.5), steps=5)
+    compiled = optimize(net, obj, torch.full_like(images, 0.5), steps=5, compile=compile)
+    assert torch.allclose(compiled.images, eager.images, atol=1e-5)
+    assert torch.allclose(compiled.history, eager.history, atol=1e-5)
+    assert not net._forward_hooks and all(not m._forward_hooks for m in net.modules())
+
+
+def test_compile_takes_a_flag_or_arguments(net, images):
+    with pytest.raises(TypeError, match="compile must be"):
+        optimize(net, O.channel("layer3", 0), images, steps=1, compile="max-autotune")

@@ -88,7 +88,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
              restarts: int = 0, random_start: bool = False, use_best: bool = True, tol: float | None = None,
              mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
-             progress: bool = False, autocast: bool = False, channels_last: bool = False) -> Result:
+             progress: bool = False, autocast: bool = False, channels_last: bool = False,
+             compile: bool | dict = False) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
     ``geometry`` ('unconstrained', 'l2', 'linf' with ``eps``) bounds the images around ``start``;
@@ -99,6 +100,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     ``autocast``: bfloat16 on CPU (slow on CPUs without bf16 units), float16 on CUDA.
     ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
     ``benchmarks/step_cost.py`` measures it); by default the images keep the layout of ``start``.
+    ``compile``: ``True`` or a dict of :func:`torch.compile` arguments (e.g. ``{"mode":
+    "reduce-overhead"}`` for CUDA graphs) compiles the forward and the objective once per call.
 
     Example:
         >>> from art_reps.zoo.architectures import SmallResNet
@@ -117,6 +120,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     step_size = check_positive(step_size, "step_size")
     if tol is not None:
         tol = float(tol)
+    if not isinstance(compile, (bool, dict)):
+        raise TypeError(f"compile must be True, False or a dict of torch.compile arguments, got {compile!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     geometry = make_geometry(geometry, eps)
@@ -146,21 +151,26 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
         best_losses.copy_(torch.where(better, losses, best_losses))
         best_images.copy_(torch.where(better.view(-1, 1, 1, 1), images, best_images))
 
-    def evaluate(read, leaf, to_image):
+    def evaluate(score, leaf, to_image):
         image = to_image(leaf)
         with amp:
-            loss = objective(read(image), image)
+            loss = score(image)
         return image, loss.float()
 
     bar = tqdm(total=steps * (restarts + 1), disable=not progress, desc="optimising", leave=False)
     with rep.attached() as read, bar:
+        def score(image):
+            return objective(read(image), image)
+
+        if compile:
+            score = torch.compile(score, **(compile if isinstance(compile, dict) else {}))
         for restart in range(restarts + 1):
             begin = geometry.random_start(x0, generator) if (random_start or restart) else x0
             leaf, to_image = param(begin, generator)
             leaf.requires_grad_(True)
             updater = _Updater(optimizer, leaf, geometry)
             for t in range(steps):
-                image, loss = evaluate(read, leaf, to_image)
+                image, loss = evaluate(score, leaf, to_image)
                 (grad,) = torch.autograd.grad(loss.sum(), leaf)
                 loss = loss.detach()
                 history.append(loss)
@@ -174,7 +184,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
                 if tol is not None and t % 10 == 9 and bool((best_losses <= tol).all()):
                     break
             with torch.no_grad():
-                image, loss = evaluate(read, leaf, to_image)
+                image, loss = evaluate(score, leaf, to_image)
             keep_better(image, loss)
     device = start.device
     return Result(best_images.to(device, start.dtype).contiguous(), best_losses.to(device),
