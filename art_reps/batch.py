@@ -24,6 +24,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -91,12 +92,15 @@ def _invert(model, x, labels, starts, a):
     return res.images, res.images, {"loss": res.losses}
 
 
-def _iris(model, x, labels, starts, a):
-    distance = None
-    if a["loss"] == "adversarial":
-        from .distances import JudgeDistance
+@lru_cache(maxsize=2)
+def _judge_distance(device: torch.device):
+    from .distances import JudgeDistance
 
-        distance = JudgeDistance(zoo.load_model(zoo.JUDGE, device=x.device))
+    return JudgeDistance(zoo.load_model(zoo.JUDGE, device=device))
+
+
+def _iris(model, x, labels, starts, a):
+    distance = _judge_distance(x.device) if a["loss"] == "adversarial" else None
     res = core.iris(model, x, layer=a["layer"], loss=a["loss"], start=starts, steps=a["steps"],
                     step_size=a["step_size"], distance=distance, autocast=a["autocast"])
     return res.images, res.images, {"loss": res.losses}

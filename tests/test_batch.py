@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 import art_reps
 from art_reps.batch import item_starts, load_items, run_batch
+from art_reps.distances import JudgeDistance
 
 # Chunks of 2 over 8 items: 4 chunks, so 2 ranks take two each, and a kill lands between chunks.
 JOB = dict(data="embedded", limit=8, batch_size=2, steps=60, seed=3)
@@ -103,14 +104,17 @@ def test_resuming_with_other_settings_is_refused(reference):
         run_batch("invert", out=reference, progress=False, **{**JOB, "steps": 61})
 
 
-@pytest.mark.parametrize("method, settings", [("iris", dict(steps=3)), ("visualize", dict(steps=3, feature=5))])
+@pytest.mark.parametrize("method, settings", [("iris", dict(steps=3)), ("iris", dict(steps=3, loss="adversarial")),
+                                              ("visualize", dict(steps=3, feature=5))])
 def test_iris_and_visualize_match_the_core(method, settings, tmp_path):
     run_batch(method, out=tmp_path, limit=3, batch_size=3, progress=False, **settings)
     got = outputs(tmp_path)
     model, x = art_reps.load_model("l2_eps0.25"), load_items("embedded", limit=3).images
     if method == "iris":
         starts = item_starts("super-noise", range(3), (3, 32, 32), seed=0)
-        res = art_reps.iris(model, x, layer="avgpool", start=starts, steps=3)
+        loss = settings.get("loss", "regularizer-free")
+        distance = JudgeDistance(art_reps.load_model("judge")) if loss == "adversarial" else None
+        res = art_reps.iris(model, x, layer="avgpool", loss=loss, distance=distance, start=starts, steps=3)
     else:
         res = art_reps.visualize(model, layer="avgpool", feature=5, start=x, steps=3, step_size=0.1)
     for j, (output, _, _, entry) in enumerate(got.values()):
