@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import torch
 
+from .checks import model_device
 from .optimize import Result
-from .representation import Representation
+from .representation import Representation, representation_options
 
 MARGIN = 3  # saved tensors + their gradients + the outputs in flight
 CPU_SHARE = 0.25  # of the memory available when the run starts
@@ -55,7 +56,7 @@ def auto_batch_size(model, layers, shape, *, budget: int | None = None, **repres
     """How many samples fit ``budget`` bytes (default :func:`memory_budget`) in one step; at least 1."""
     per_sample = MARGIN * step_bytes(model, layers, shape, **representation_options)
     if budget is None:
-        budget = memory_budget(next(model.parameters(), torch.empty(0)).device)
+        budget = memory_budget(model_device(model))
     return max(1, int(budget // per_sample))
 
 
@@ -64,11 +65,15 @@ def resolve_batch_size(batch_size, n: int, model, layers, shape, options: dict) 
     if batch_size is None:
         return n
     if batch_size == "auto":
-        rep_options = {k: options[k] for k in ("mean", "std", "fake_relu", "transform", "keep_mode") if k in options}
-        return auto_batch_size(model, layers, shape, **rep_options)
+        return auto_batch_size(model, layers, shape, **representation_options(options))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be None, 'auto' or an int >= 1, got {batch_size!r}")
     return batch_size
+
+
+def take(value, s: slice):
+    """A per-sample tensor's part for the chunk ``s``; anything else is shared by every chunk."""
+    return value[s] if isinstance(value, torch.Tensor) else value
 
 
 def in_chunks(n: int, size: int, run: Callable[[slice], Result]) -> Result:

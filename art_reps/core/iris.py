@@ -96,7 +96,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     seeds = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, seeds, "targets", "start")
     n = targets.shape[0]
-    size = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
+    chunk = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
     target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     for key, value in recipe(loss, steps).items():
         options.setdefault(key, value)
@@ -111,8 +111,8 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
             lam = _balanced_lambda(model, layer, target_reps, seeds, distance, ref, options)
         elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam):
             raise ValueError(f"lam must be 'auto' or a finite number, got {lam!r}")
-    if size < n:
-        return in_chunks(n, size, lambda s: iris(model, targets[s], layer=layer, loss=loss, start=seeds[s],
+    if chunk < n:
+        return in_chunks(n, chunk, lambda s: iris(model, targets[s], layer=layer, loss=loss, start=seeds[s],
                                                  steps=steps, distance=distance, lam=lam, reference=reference,
                                                  seed=seed, **options))
     objective = iri_objective(loss, layer, target_reps, shape=targets.shape, distance=distance, reference=ref,

@@ -27,6 +27,15 @@ class _FakeReLU(torch.autograd.Function):
         return grad
 
 
+OPTIONS = ("mean", "std", "fake_relu", "transform", "keep_mode")
+
+
+def representation_options(options: dict) -> dict:
+    """The entries of ``options`` (keyword arguments meant for :func:`optimize`) that shape its
+    :class:`Representation`, so a caller can build the same one."""
+    return {k: options[k] for k in OPTIONS if k in options}
+
+
 def _as_channel_vector(values, name: str) -> torch.Tensor | None:
     if values is None:
         return None

@@ -5,9 +5,9 @@ import torch
 
 from . import objectives as O
 from .checks import check_count, check_images, check_positive, check_same_batch
-from .chunks import in_chunks, resolve_batch_size
+from .chunks import in_chunks, resolve_batch_size, take
 from .optimize import Result, optimize
-from .representation import Representation
+from .representation import Representation, representation_options
 
 STARTS = {
     "noise": lambda shape, g, d: (0.5 + torch.randn(shape, generator=g, device=d) / 20).clamp(0, 1),
@@ -32,12 +32,9 @@ def make_start(start, shape, *, device=None, seed: int = 0) -> torch.Tensor:
     return STARTS[start](tuple(shape), generator, device or "cpu")
 
 
-REPRESENTATION_OPTIONS = ("mean", "std", "fake_relu", "transform", "keep_mode")
-
-
 def _representation(model, layer, options) -> Representation:
     """The representation that ``optimize`` will see, built from the same ``options``."""
-    return Representation(model, layer, **{k: options[k] for k in REPRESENTATION_OPTIONS if k in options})
+    return Representation(model, layer, **representation_options(options))
 
 
 def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
@@ -62,9 +59,9 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
     start = make_start(start, targets.shape, device=targets.device, seed=seed)
     check_same_batch(targets, start, "targets", "start")
     n = targets.shape[0]
-    size = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
-    if size < n:
-        return in_chunks(n, size, lambda s: invert(model, targets[s], layer=layer, start=start[s], steps=steps,
+    chunk = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
+    if chunk < n:
+        return in_chunks(n, chunk, lambda s: invert(model, targets[s], layer=layer, start=start[s], steps=steps,
                                                    step_size=step_size, regularizer=regularizer, seed=seed, **options))
     target_reps = _representation(model, layer, options)(targets, name="targets")[layer]
     objective = O.inversion(layer, target_reps)
@@ -109,14 +106,13 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     check_count(n, "n")
     shape = start.shape if isinstance(start, torch.Tensor) else (n, *size)
     start = make_start(start, shape, seed=seed)
-    size = resolve_batch_size(batch_size, start.shape[0], model, [layer], start.shape[1:], options)
-    if size < start.shape[0]:
-        if isinstance(feature, (list, tuple)) and kind == "channel":
+    chunk = resolve_batch_size(batch_size, start.shape[0], model, [layer], start.shape[1:], options)
+    if chunk < start.shape[0]:
+        if kind == "channel" and isinstance(feature, (list, tuple)):
             feature = torch.as_tensor(feature, dtype=torch.long)
-        sliced = (lambda s: feature[s]) if isinstance(feature, torch.Tensor) and kind == "channel" else (lambda s: feature)
-        return in_chunks(start.shape[0], size, lambda s: visualize(
-            model, layer=layer, feature=sliced(s), kind=kind, start=start[s], steps=steps, step_size=step_size,
-            regularizer=regularizer, seed=seed, **options))
+        return in_chunks(start.shape[0], chunk, lambda s: visualize(
+            model, layer=layer, feature=take(feature, s) if kind == "channel" else feature, kind=kind,
+            start=start[s], steps=steps, step_size=step_size, regularizer=regularizer, seed=seed, **options))
     if regularizer is not None:
         objective = objective + regularizer
     return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
@@ -142,14 +138,11 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
     if not isinstance(feature, (int, torch.Tensor)) or isinstance(feature, bool):
         raise TypeError(f"feature must be an int or a (N,) tensor of unit indices, got {feature!r}")
     n = images.shape[0]
-    size = resolve_batch_size(batch_size, n, model, [layer], images.shape[1:], options)
-    if size < n:
-        def part(value, s):
-            return value[s] if isinstance(value, torch.Tensor) else value
-
-        return in_chunks(n, size, lambda s: manipulate(model, images[s], layer=layer, feature=part(feature, s),
-                                                       cap=part(cap, s), eps=eps, steps=steps, step_size=step_size,
-                                                       seed=seed, **options))
+    chunk = resolve_batch_size(batch_size, n, model, [layer], images.shape[1:], options)
+    if chunk < n:
+        return in_chunks(n, chunk, lambda s: manipulate(model, images[s], layer=layer, feature=take(feature, s),
+                                                        cap=take(cap, s), eps=eps, steps=steps, step_size=step_size,
+                                                        seed=seed, **options))
     options.setdefault("geometry", "l2")
     return optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
                     eps=check_positive(eps, "eps"), seed=seed, **options)
