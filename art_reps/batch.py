@@ -250,10 +250,9 @@ def _run(fn, start_key, out, recorded, args, rank, world, device, progress) -> d
                 done_now += len(todo)
             bar.update(len(chunk))
     counts = [(done_now, skipped)]
-    if world > 1:
+    if world > 1:  # also the barrier: every rank has written its items
         counts = [None] * world
         dist.all_gather_object(counts, (done_now, skipped))
-    _barrier(world)
     entries = [json.loads(writer.paths(i)["json"].read_text()) for i in items.ids]
     losses = [e["loss"] for e in entries if "loss" in e]
     summary = rounded({"method": recorded["method"], "items": n, "done_now": sum(c[0] for c in counts),
