@@ -17,7 +17,7 @@ import torch
 import torchvision
 
 import art_reps
-from art_reps.core import Representation
+from art_reps.core import frozen
 
 
 def _trunk(model: torch.nn.Module, layer: str) -> torch.nn.Module:
@@ -35,20 +35,16 @@ def bare_loop(trunk, x0, target, steps, step_size, extra_forward=False):
     structure's second forward per step (the loss of the new iterate, for ``use_best``)."""
     x = x0.clone()
     norm = target.norm(dim=1)
-    params = [p for p in trunk.parameters() if p.requires_grad]
-    for p in params:  # the floor: no graph for the weights
-        p.requires_grad_(False)
-    for _ in range(steps):
-        x.requires_grad_(True)
-        loss = ((trunk(x) - target).norm(dim=1) / norm).sum()
-        (g,) = torch.autograd.grad(loss, x)
-        with torch.no_grad():
-            g = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-            x = (x - step_size * g).clamp(0, 1)
-            if extra_forward:
-                trunk(x)
-    for p in params:
-        p.requires_grad_(True)
+    with frozen(trunk):  # the floor: no graph for the weights
+        for _ in range(steps):
+            x.requires_grad_(True)
+            loss = ((trunk(x) - target).norm(dim=1) / norm).sum()
+            (g,) = torch.autograd.grad(loss, x)
+            with torch.no_grad():
+                g = g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+                x = (x - step_size * g).clamp(0, 1)
+                if extra_forward:
+                    trunk(x)
     return x
 
 

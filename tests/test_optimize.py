@@ -164,3 +164,5 @@ def test_compiled_step_gives_the_eager_images(net, images, compile):
 def test_compile_takes_a_flag_or_arguments(net, images):
     with pytest.raises(TypeError, match="compile must be"):
         optimize(net, O.channel("layer3", 0), images, steps=1, compile="max-autotune")
+    with pytest.raises(TypeError, match="channels_last must be"):
+        optimize(net, O.channel("layer3", 0), images, steps=1, channels_last="yes")

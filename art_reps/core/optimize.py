@@ -120,6 +120,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     step_size = check_positive(step_size, "step_size")
     if tol is not None:
         tol = float(tol)
+    if not isinstance(channels_last, bool):
+        raise TypeError(f"channels_last must be True or False, got {channels_last!r}")
     if not isinstance(compile, (bool, dict)):
         raise TypeError(f"compile must be True, False or a dict of torch.compile arguments, got {compile!r}")
     if optimizer not in OPTIMIZERS:
