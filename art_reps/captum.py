@@ -91,7 +91,7 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
         rep = self.representation
         options = {"steps": 200, "step_size": 0.1, **options}
         res = optimize(rep.model, _objective(self.layer, target, self.kind), x, mean=rep.mean, std=rep.std,
-                       fake_relu=list(rep.fake_relu) or False, **options)
+                       fake_relu=rep.fake_relu_option, **options)
         return _format_output(is_tuple, (res.images,))
 
     def attribute_future(self):

@@ -47,27 +47,82 @@ def test_lpips_without_the_package_says_what_to_do():
 
 
 def test_human_prior_weights_are_nandas():
+    """Nanda et al.'s LOSSES_MAPPING: every prior loss weighs the representation term by 10."""
+    assert HUMAN_PRIORS == {  # (reg, TV, blur, L1, ||x||_6)
+        "freq": (10.0, 5e-4, 5e-4, 5e-5, 0.0),
+        "freq_tv": (10.0, 5e-4, 0.0, 0.0, 0.0),
+        "freq_blur": (10.0, 0.0, 5e-4, 0.0, 0.0),
+        "freq_lp": (10.0, 0.0, 0.0, 5e-5, 0.0),
+        "freq_tv_l6": (10.0, 5e-4, 0.0, 0.0, 1.0),
+    }
     target = torch.ones(1, 4)
     acts = {"r": torch.zeros(1, 4)}  # relative distance 1
-    x = torch.full((1, 3, 8, 8), 0.5)
-    x[..., 4:] = 0.75
-    tv = O.total_variation(2.0, per_pixel=False)(acts, x).item()
-    l1 = O.alpha_norm(1.0, center=0.5)(acts, x).item()
-    bl = O.blur(3)(acts, x).item()
+    x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    tv = ((x[..., 1:, :] - x[..., :-1, :]).pow(2).sum() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum()).item()
+    l1 = (x - 0.5).abs().sum().item()
+    bl = O.blur()(acts, x).item()
+    l6 = x.pow(6).sum().pow(1 / 6).item()
     for loss, (w_reg, w_tv, w_blur, w_l1, w_l6) in HUMAN_PRIORS.items():
-        l6 = x.abs().pow(6).sum().pow(1 / 6).item()
         expected = w_reg + w_tv * tv + w_blur * bl + w_l1 * l1 + w_l6 * l6
         assert iri_objective(loss, "r", target)(acts, x).item() == pytest.approx(expected, rel=1e-5), loss
-    assert HUMAN_PRIORS["freq"] == (10.0, 5e-4, 5e-4, 5e-5, 0.0)
+
+
+def test_blur_is_nandas_centre_weighted_kernel_normalised_at_borders_without_gradient():
+    x = torch.rand(2, 3, 6, 7, generator=torch.Generator().manual_seed(1))
+    expected = torch.empty_like(x)
+    for i in range(6):
+        for j in range(7):
+            total, weight = 0.0, 0.0
+            for di in (-1, 0, 1):
+                for dj in (-1, 0, 1):
+                    if 0 <= i + di < 6 and 0 <= j + dj < 7:
+                        w = 1.0 if di == dj == 0 else 0.5
+                        total, weight = total + w * x[..., i + di, j + dj], weight + w
+            expected[..., i, j] = total / weight
+    assert torch.allclose(O.blur_copy(x), expected, atol=1e-6)
+    leaf = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(O.blur()({}, leaf).sum(), leaf)
+    assert torch.allclose(g, x - expected, atol=1e-6)  # d/dx 0.5||x - c||^2 with c constant
+
+
+def test_mahendran_weights_are_settable_and_need_no_shape():
+    target = torch.ones(1, 4)
+    acts = {"r": torch.zeros(1, 4)}
+    x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    base = iri_objective("mahendran", "r", target, l_tv=0.0, l_alpha=0.0)(acts, x).item()
+    tv = iri_objective("mahendran", "r", target, l_tv=1.0, l_alpha=0.0)(acts, x).item() - base
+    alpha = iri_objective("mahendran", "r", target, l_tv=0.0, l_alpha=1.0)(acts, x).item() - base
+    assert base == pytest.approx(1.0)  # the squared relative distance
+    both = iri_objective("mahendran", "r", target, l_tv=10.0, l_alpha=8.0)(acts, x).item()
+    assert both == pytest.approx(base + 10 * tv + 8 * alpha, rel=1e-5)
+    obj = iri_objective("mahendran", "r", target)  # the priors are normalised by the pixel count
+    small, big = torch.full((1, 3, 8, 8), 0.75), torch.full((1, 3, 16, 16), 0.75)
+    assert obj(acts, small).item() == pytest.approx(obj(acts, big).item()) == pytest.approx(1 + 3 * 0.5 ** 6)
+    with pytest.raises(ValueError, match="l_tv must be a finite number >= 0"):
+        iri_objective("mahendran", "r", target, l_tv=-1.0)
 
 
 def test_total_variation_global_and_per_pixel_differ_for_beta_other_than_2():
     x = torch.zeros(1, 1, 4, 4)
     x[..., 2:] = 1.0
-    assert O.total_variation(2.0)({}, x).item() == pytest.approx(O.total_variation(2.0, per_pixel=False)({}, x).item())
-    # three edge pixels of squared gradient 1: per pixel sum 1^0.5 * 3 = 3; global (3)^0.5
+    # per pixel (Mahendran): the 3 pixels with both neighbours left of the edge, sum of 1^0.5
     assert O.total_variation(1.0)({}, x).item() == pytest.approx(3.0, rel=1e-4)
-    assert O.total_variation(1.0, per_pixel=False)({}, x).item() == pytest.approx(3 ** 0.5, rel=1e-4)
+    # global (Nanda): every one of the 4 rows has one horizontal step of 1: (4)^0.5
+    assert O.total_variation(1.0, per_pixel=False)({}, x).item() == pytest.approx(2.0, rel=1e-4)
+
+
+def test_adversarial_lambda_against_the_seed(net, digits):
+    """lam='auto' balances against D(seed, target); with reference='seed' D(seed, seed) = 0 would give
+    lam ~ 1e12, so a number is required, and lam = -10 (Nanda's *_seed) pulls toward the seed."""
+    net.eval()
+    with pytest.raises(ValueError, match="with reference='seed' pass a number.*lam=-10"):
+        art_reps.iris(net, digits.images, layer="avgpool", loss="adversarial", distance=ssim_distance,
+                      reference="seed", steps=2)
+    target = torch.ones(2, 4)
+    acts = {"r": torch.zeros(2, 4)}
+    seed, x = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    obj = iri_objective("adversarial", "r", target, distance=ssim_distance, reference=seed, lam=-10.0)
+    assert torch.allclose(obj(acts, x), 1.0 + 10 * ssim_distance(x, seed))
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -134,6 +189,19 @@ def test_alignment_score_on_constructed_iris():
     assert hi - lo < scores["mean"]["high"] - scores["mean"]["low"]
     with pytest.raises(ValueError, match="distances must name"):
         alignment_score(iris, targets, seeds, {})
+
+
+def test_spearman_gives_ties_their_average_rank_as_scipy():
+    from scipy.stats import spearmanr
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.relu(torch.randn(5, 300, generator=g))  # about half zeros, as a ReLU map
+    b = torch.relu(a + 0.5 * torch.randn(5, 300, generator=g))
+    expected = [spearmanr(x.numpy(), y.numpy()).statistic for x, y in zip(a, b)]
+    assert spearman(a, b).tolist() == pytest.approx(expected, abs=1e-9)
+    # index tie-breaking (the old argsort-of-argsort ranks) would read order into the zeros
+    order = a.argsort(1).argsort(1).double()
+    assert not torch.allclose(spearman(a, a.flip(1)), spearman(order, a.flip(1).argsort(1).argsort(1).double()))
 
 
 def test_spearman_and_metamer_success(digits):

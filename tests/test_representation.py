@@ -43,7 +43,6 @@ def test_fake_relu_gives_identity_backward_and_same_forward(net, images):
     x = images.clone().requires_grad_(True)
     plain = Representation(net, "layer3")
     fake = Representation(net, "layer3", fake_relu=True)
-    assert list(fake.fake_relu) == ["layer3.relu2"]
     with plain.attached() as read:
         a = read(x)["layer3"]
         (g_plain,) = torch.autograd.grad(a.sum(), x)
@@ -70,6 +69,41 @@ def test_fake_relu_handles_inplace_relu(images):
         (g,) = torch.autograd.grad(out.sum(), x)
     (g_pre,) = torch.autograd.grad(model[0](x).sum(), x)
     assert (out >= 0).all() and torch.allclose(g, g_pre, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+@pytest.mark.parametrize("layer", ["layer4", "avgpool"])
+def test_fake_relu_fakes_only_the_call_that_makes_the_representation(arch, layer):
+    """torchvision blocks call one ``relu`` module twice; MadryLab fakes only the block's final call."""
+    import torchvision
+
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(num_classes=10).eval()
+    x = torch.rand(2, 3, 64, 64, requires_grad=True)
+    with Representation(model, layer, fake_relu=True).attached() as read:
+        (g_fake,) = torch.autograd.grad(read(x)[layer].sum(), x)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    block = model.layer4[-1]
+    with torch.no_grad():
+        before = model.layer4[:-1](model.layer3(model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(
+            model.conv1(x))))))))
+    h = before.clone().requires_grad_(True)
+    inner = block.relu(block.bn1(block.conv1(h)))  # the inner call: a true ReLU
+    if arch == "resnet50":
+        inner = block.relu(block.bn2(block.conv2(inner)))
+    last_conv, last_bn = (block.conv3, block.bn3) if arch == "resnet50" else (block.conv2, block.bn2)
+    pre = last_bn(last_conv(inner)) + (block.downsample(h) if block.downsample is not None else h)
+    (g_h,) = torch.autograd.grad(pre.sum(), h)  # the final call faked: identity; avgpool scales all alike
+    (g_expected,) = torch.autograd.grad(model.layer4[:-1](model.layer3(model.layer2(model.layer1(model.maxpool(
+        model.relu(model.bn1(model.conv1(x)))))))), x, grad_outputs=g_h)
+    scale = 1.0 if layer == "layer4" else 1.0 / (pre.shape[-1] * pre.shape[-2])
+    assert torch.allclose(g_fake, scale * g_expected, rtol=1e-3, atol=1e-6)
+    # faking every call of the module (the old behaviour) gives another gradient
+    with Representation(model, layer, fake_relu="layer4.1.relu" if arch == "resnet18" else "layer4.2.relu"
+                        ).attached() as read:
+        (g_all,) = torch.autograd.grad(read(x)[layer].sum(), x)
+    assert not torch.allclose(g_all, g_fake, rtol=1e-3, atol=1e-6)
 
 
 def test_fake_relu_function():

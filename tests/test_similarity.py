@@ -11,7 +11,7 @@ X = torch.randn(300, 12, generator=g)
 ROTATION = torch.linalg.qr(torch.randn(12, 12, generator=g))[0]
 
 
-@pytest.mark.parametrize("kind", ["linear", "rbf"])
+@pytest.mark.parametrize("kind", ["linear", "unbiased", "rbf"])
 def test_one_batch_and_many_batches_give_the_same_value(kind):
     y = torch.tanh(X @ torch.randn(12, 7, generator=g)) + 0.3 * torch.randn(300, 7, generator=g)
     whole = CKA(kind).update(X, y).compute()
@@ -31,6 +31,19 @@ def test_known_values(cka):
     independent = torch.randn(300, 12, generator=torch.Generator().manual_seed(9))
     assert cka(X, independent) < 0.1                                    # independent
     assert cka(X[:, :6], X) == pytest.approx(linear_cka(X[:, :6], X), abs=0.2)
+
+
+def test_unbiased_cka_removes_the_small_sample_bias():
+    x = torch.randn(40, 30, generator=torch.Generator().manual_seed(1))
+    independent = torch.randn(40, 30, generator=torch.Generator().manual_seed(2))
+    assert linear_cka(x, independent) > 0.3  # biased: high for independent features when n ~ d
+    assert abs(CKA("unbiased").update(x, independent).compute()) < 0.1
+    assert CKA("unbiased").update(x, 2 * x + 1).compute() == pytest.approx(1.0, abs=1e-6)
+    big = torch.randn(2000, 12, generator=torch.Generator().manual_seed(3))
+    y = big @ torch.randn(12, 5, generator=g) + torch.randn(2000, 5, generator=g)
+    assert CKA("unbiased").update(big, y).compute() == pytest.approx(linear_cka(big, y), abs=0.01)
+    with pytest.raises(ValueError, match="at least 4 samples"):
+        CKA("unbiased").update(X[:3], X[:3]).compute()
 
 
 def test_linear_cka_of_a_subspace_has_the_closed_form_value():
@@ -80,6 +93,21 @@ def test_stir_sees_who_is_invariant_to_what(images):
     assert s["m1_given_m2"] > 0.97
     assert s["m2_given_m1"] < s["m1_given_m2"] - 0.1
     assert_unchanged(before, half)
+
+
+def test_stir_reads_the_iris_as_it_made_them(images):
+    """The CKA read-outs get the same mean/std/transform as the IRI generation."""
+    seen = []
+
+    class Spy(Pixels):
+        def forward(self, x):
+            seen.append(x.mean().item())
+            return super().forward(x)
+
+    torch.manual_seed(0)
+    a, b = Spy(slice(0, 96)), Spy(slice(48, 192))
+    stir(a, b, images, layer_1="read", steps=3, step_size=0.2, batch_size=20, mean=[5.0] * 3, std=[1.0] * 3)
+    assert seen and max(seen) < -3  # every input the models saw was normalised
 
 
 def test_stir_does_not_depend_on_the_batching(images):

@@ -4,16 +4,19 @@ Feather et al.'s model metamers. Every loss is an objective handed to :func:`opt
 Losses (``target`` is the target representation, ``reg`` = ``||R(x) - R(x_t)|| / ||R(x_t)||``):
 
 - ``'regularizer-free'``: ``reg`` (Nanda's ``LPNormLossSingleModel``).
-- ``'mahendran'``: ``reg^2 + l_tv TV^2(x) / (H W V^2) + l_a sum|x - 0.5|^6 / (H W B^6)`` with B = 0.5,
-  V = B / 6.5: each prior about 1 on a typical image (Mahendran & Vedaldi 2015, Sec. 3.3);
-  momentum 0.9 and their piecewise step schedule.
-- Nanda's hand-made "human priors": ``'freq'`` = 10 reg + 5e-4 TV + 5e-4 blur + 5e-5 L1(x - 0.5),
-  ``'freq_tv'``, ``'freq_blur'``, ``'freq_lp'`` (reg plus one term), ``'freq_tv_l6'`` = 10 reg + 5e-4 TV
-  + ||x||_6 (TV over the whole image, as theirs).
+- ``'mahendran'``: ``reg^2 + l_tv TV^2(x) / (H W V^2) + l_alpha sum|x - 0.5|^6 / (H W B^6)`` with
+  B = 0.5, V = B / 6.5: each prior about 1 on a typical image (Mahendran & Vedaldi 2015, Sec. 3.3),
+  ``l_tv`` and ``l_alpha`` 1 unless given; momentum 0.9 and their piecewise step schedule.
+- Nanda's hand-made "human priors" (their ``LOSSES_MAPPING``): ``'freq'`` = 10 reg + 5e-4 TV +
+  5e-4 blur + 5e-5 L1(x - 0.5); ``'freq_tv'``, ``'freq_blur'``, ``'freq_lp'`` = 10 reg plus that one
+  term with the same weight; ``'freq_tv_l6'`` = 10 reg + 5e-4 TV + ||x||_6. TV is the power of the
+  whole sum (:func:`objectives.total_variation` with ``per_pixel=False``), blur is
+  :func:`objectives.blur`.
 - ``'adversarial'``: ``reg - lam D(x, reference)``: match the representation while pushing a
-  perceptual distance D away from the target image (``reference='seed'`` with ``lam < 0`` pulls it
-  toward the seed instead). ``lam='auto'`` balances the two once, at the seed, as
-  ``mean(reg) / mean(D)``.
+  perceptual distance D away from the target image. ``lam='auto'`` balances the two once, at the
+  seed, as ``mean(reg) / mean(D(seed, target))`` (Nanda's ``adv_*_imagenet``). ``reference='seed'``
+  with ``lam < 0`` pulls the IRI toward its seed instead (Nanda's ``*_seed`` variants use
+  ``lam = -10``); it needs a number, since D(seed, seed) = 0 leaves nothing to balance.
 - ``'feather'``: ``reg`` with Adam and step halving (metamers); judge with :func:`metamer_success`.
 """
 from __future__ import annotations
@@ -24,51 +27,58 @@ import numbers
 import torch
 
 from . import objectives as O
-from .checks import check_count, check_images, check_same_batch
+from .checks import check_count, check_images, check_nonnegative, check_same_batch
 from .chunks import in_chunks, resolve_batch_size
 from .optimize import Result, linear_decay, optimize, piecewise, step_halving
 from .tasks import _representation, make_start
 
 LOSSES = ("regularizer-free", "mahendran", "freq", "freq_tv", "freq_blur", "freq_lp", "freq_tv_l6", "adversarial",
           "feather")
-HUMAN_PRIORS = {
-    "freq": (10.0, 5e-4, 5e-4, 5e-5, 0.0),  # (reg, TV, blur, L1, ||x||_6)
-    "freq_tv": (1.0, 5e-4, 0.0, 0.0, 0.0),
-    "freq_blur": (1.0, 0.0, 5e-4, 0.0, 0.0),
-    "freq_lp": (1.0, 0.0, 0.0, 5e-5, 0.0),
+HUMAN_PRIORS = {  # (reg, TV, blur, L1, ||x||_6): Nanda et al.'s weights
+    "freq": (10.0, 5e-4, 5e-4, 5e-5, 0.0),
+    "freq_tv": (10.0, 5e-4, 0.0, 0.0, 0.0),
+    "freq_blur": (10.0, 0.0, 5e-4, 0.0, 0.0),
+    "freq_lp": (10.0, 0.0, 0.0, 5e-5, 0.0),
     "freq_tv_l6": (10.0, 5e-4, 0.0, 0.0, 1.0),
 }
 
 
-def _mahendran(reg: O.Objective, shape, l_tv: float = 1.0, l_alpha: float = 1.0) -> O.Objective:
+def _mahendran(reg: O.Objective, l_tv: float, l_alpha: float) -> O.Objective:
     b = 0.5
     v = b / 6.5
-    pixels = shape[-1] * shape[-2]
-    squared = O.Objective(lambda a, x: reg(a, x) ** 2, reg.layers, f"({reg.name})^2")
-    return (squared + (l_tv / (pixels * v ** 2)) * O.total_variation(2.0)
-            + (l_alpha / (pixels * b ** 6)) * O.alpha_norm(6.0, center=0.5))
+    tv, alpha = O.total_variation(2.0), O.alpha_norm(6.0, center=0.5)
+
+    def fn(acts, x):
+        pixels = x.shape[-1] * x.shape[-2]
+        return (reg(acts, x) ** 2 + l_tv / (pixels * v ** 2) * tv(acts, x)
+                + l_alpha / (pixels * b ** 6) * alpha(acts, x))
+
+    return O.Objective(fn, reg.layers, f"mahendran({reg.name}, l_tv={l_tv}, l_alpha={l_alpha})")
 
 
-def _six_norm() -> O.Objective:
-    return O.Objective(lambda a, x: x.abs().pow(6).flatten(1).sum(1).pow(1 / 6), [], "||x||_6")
-
-
-def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, shape=None, distance=None,
-                  reference: torch.Tensor | None = None, lam: float = 1.0) -> O.Objective:
+def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, distance=None,
+                  reference: torch.Tensor | None = None, lam: float = 1.0, l_tv: float = 1.0,
+                  l_alpha: float = 1.0) -> O.Objective:
     """The objective of IRI ``loss`` (one of ``LOSSES``) for target representations (N, ...).
-    ``shape``: the images' shape (for Mahendran's normalisation); ``distance``, ``reference`` and
-    ``lam`` for ``'adversarial'`` (see the module docstring)."""
+    ``l_tv`` and ``l_alpha`` weigh Mahendran's priors; ``distance``, ``reference`` and ``lam`` are for
+    ``'adversarial'`` (see the module docstring).
+
+    Example:
+        >>> obj = iri_objective("mahendran", "avgpool", torch.ones(2, 128), l_tv=10.0)
+        >>> obj({"avgpool": torch.ones(2, 128)}, torch.full((2, 3, 8, 8), 0.5)).tolist()
+        [0.0, 0.0]
+    """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     reg = O.inversion(layer, target_reps)
     if loss in ("regularizer-free", "feather"):
         return reg
     if loss == "mahendran":
-        return _mahendran(reg, shape)
+        return _mahendran(reg, check_nonnegative(l_tv, "l_tv"), check_nonnegative(l_alpha, "l_alpha"))
     if loss in HUMAN_PRIORS:
         w_reg, w_tv, w_blur, w_l1, w_l6 = HUMAN_PRIORS[loss]
-        terms = [(w_tv, O.total_variation(2.0, per_pixel=False)), (w_blur, O.blur(3)),
-                 (w_l1, O.alpha_norm(1.0, center=0.5)), (w_l6, _six_norm())]
+        terms = [(w_tv, O.total_variation(2.0, per_pixel=False)), (w_blur, O.blur()),
+                 (w_l1, O.alpha_norm(1.0, center=0.5)), (w_l6, O.p_norm(6.0))]
         return sum((w * t for w, t in terms if w), w_reg * reg)
     if distance is None or reference is None:
         raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.distances.ssim_distance) and a reference")
@@ -77,7 +87,7 @@ def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, shape=Non
 
 def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-free", start="super-noise",
          steps: int = 400, step_size: float | None = None, distance=None, lam="auto", reference: str = "target",
-         seed: int = 0, batch_size=None, **options) -> Result:
+         l_tv: float = 1.0, l_alpha: float = 1.0, seed: int = 0, batch_size=None, **options) -> Result:
     """IRIs: from seeds ``start`` (a kind such as 'super-noise', 'light-noise', 'noise', 'white',
     'black', or images (N or 1, C, H, W)), inputs whose ``layer`` representation equals that of
     ``targets`` (N, C, H, W), made with IRI ``loss`` (see the module docstring). Each loss brings its
@@ -106,6 +116,9 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     if loss == "adversarial":
         if reference not in ("target", "seed"):
             raise ValueError(f"reference must be 'target' or 'seed', got {reference!r}")
+        if reference == "seed" and lam == "auto":
+            raise ValueError("lam='auto' balances against the distance to the target; with reference='seed' pass "
+                             "a number (Nanda et al.'s *_seed variants use lam=-10: pull toward the seed)")
         ref = targets if reference == "target" else seeds
         if lam == "auto":
             lam = _balanced_lambda(model, layer, target_reps, seeds, distance, ref, options)
@@ -114,9 +127,9 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     if chunk < n:
         return in_chunks(n, chunk, lambda s: iris(model, targets[s], layer=layer, loss=loss, start=seeds[s],
                                                  steps=steps, distance=distance, lam=lam, reference=reference,
-                                                 seed=seed, **options))
-    objective = iri_objective(loss, layer, target_reps, shape=targets.shape, distance=distance, reference=ref,
-                              lam=float(lam) if loss == "adversarial" else 1.0)
+                                                 l_tv=l_tv, l_alpha=l_alpha, seed=seed, **options))
+    objective = iri_objective(loss, layer, target_reps, distance=distance, reference=ref,
+                              lam=float(lam) if loss == "adversarial" else 1.0, l_tv=l_tv, l_alpha=l_alpha)
     return optimize(model, objective, seeds, steps=steps, seed=seed, **options)
 
 

@@ -132,16 +132,19 @@ def feature_addition(layer: str, index, cap=1.0) -> Objective:
 
 
 def total_variation(beta: float = 2.0, per_pixel: bool = True) -> Objective:
-    """``sum_pixels (dx^2 + dy^2)^(beta/2)`` per sample (Mahendran & Vedaldi), or with
-    ``per_pixel=False`` the power of the whole sum, ``(sum dx^2 + sum dy^2)^(beta/2)`` (Nanda et al.)."""
+    """``sum_pixels (dx^2 + dy^2)^(beta/2)`` per sample (Mahendran & Vedaldi, over the pixels that
+    have both neighbours), or with ``per_pixel=False`` the power of the whole sum,
+    ``(sum dy^2 + sum dx^2)^(beta/2)`` over every vertical and horizontal pair (Nanda et al.)."""
 
     def fn(acts, images):
+        if not per_pixel:
+            dy = (images[..., 1:, :] - images[..., :-1, :]).pow(2).flatten(1).sum(1)
+            dx = (images[..., :, 1:] - images[..., :, :-1]).pow(2).flatten(1).sum(1)
+            return (dy + dx + 1e-12).pow(beta / 2)
         dx = images[..., :-1, 1:] - images[..., :-1, :-1]
         dy = images[..., 1:, :-1] - images[..., :-1, :-1]
         squares = (dx ** 2 + dy ** 2).sum(1).flatten(1)
-        if per_pixel:
-            return (squares + 1e-12).pow(beta / 2).sum(1)
-        return (squares.sum(1) + 1e-12).pow(beta / 2)
+        return (squares + 1e-12).pow(beta / 2).sum(1)
 
     return Objective(fn, [], f"total_variation({beta}{'' if per_pixel else ', global'})")
 
@@ -151,14 +154,32 @@ def alpha_norm(alpha: float = 6.0, center: float = 0.5) -> Objective:
     return Objective(lambda a, x: (x - center).abs().pow(alpha).flatten(1).sum(1), [], f"alpha_norm({alpha})")
 
 
-def blur(kernel_size: int = 3) -> Objective:
-    """``0.5 ||x - box_blur(x)||^2`` per sample: penalises high frequencies."""
+def blur_copy(images: torch.Tensor) -> torch.Tensor:
+    """Each channel blurred by the 3x3 kernel [[.5, .5, .5], [.5, 1, .5], [.5, .5, .5]], renormalised
+    at the borders (zero padding, divided by the weight that fell inside): Nanda et al.'s blur."""
+    c = images.shape[1]
+    kernel = torch.full((3, 3), 0.5, dtype=images.dtype, device=images.device)
+    kernel[1, 1] = 1.0
+    kernel = kernel.expand(c, 1, 3, 3)
+    weight = F.conv2d(torch.ones_like(images[:1]), kernel, padding=1, groups=c)
+    return F.conv2d(images, kernel, padding=1, groups=c) / weight
+
+
+def blur() -> Objective:
+    """``0.5 ||x - blur(x)||^2`` per sample, the blurred copy a constant (no gradient through it),
+    with :func:`blur_copy`: pulls each pixel toward its neighbours (Nanda et al.'s ``BlurLoss``)."""
 
     def fn(acts, images):
-        blurred = F.avg_pool2d(F.pad(images, [kernel_size // 2] * 4, mode="replicate"), kernel_size, stride=1)
+        with torch.no_grad():
+            blurred = blur_copy(images)
         return 0.5 * (images - blurred).pow(2).flatten(1).sum(1)
 
-    return Objective(fn, [], f"blur({kernel_size})")
+    return Objective(fn, [], "blur")
+
+
+def p_norm(p: float = 6.0) -> Objective:
+    """``||x||_p`` of each flattened image (Nanda et al.'s ``LpLoss``)."""
+    return Objective(lambda a, x: x.flatten(1).norm(p=p, dim=1), [], f"||x||_{p:g}")
 
 
 def image_distance(distance: Callable, reference: torch.Tensor, name: str = "distance") -> Objective:

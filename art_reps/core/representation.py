@@ -53,9 +53,11 @@ class Representation:
     Images go in as (N, C, H, W) in [0, 1]; ``transform`` (any differentiable callable, e.g. an
     adapter's preprocessing) and then ``mean``/``std`` (per channel) are applied before the model.
     ``layer`` ``""`` is the model's output. The forward stops as soon as every requested layer
-    has run (a module called twice is read at its first call). ``fake_relu`` replaces named
-    ``nn.ReLU`` modules' backward by the identity; ``True`` picks the last ReLU up to the deepest
-    requested layer. Nothing is left
+    has run (a module called twice is read at its first call). ``fake_relu`` replaces a ReLU's
+    backward by the identity (Engstrom et al.): ``True`` fakes only the last ``nn.ReLU`` *call*
+    before the deepest requested layer's output, the call that produces the representation, as
+    MadryLab does (torchvision's blocks call one ``relu`` module twice; the inner call stays a
+    ReLU); a module name or a list of names fakes every call of those modules. Nothing is left
     on the model: hooks live only inside :meth:`attached` (or one ``__call__``), during which the
     model is in eval mode, unless ``keep_mode=True`` leaves its modes as the caller set them.
 
@@ -84,21 +86,20 @@ class Representation:
         for name, v in (("mean", self.mean), ("std", self.std)):
             if v is not None and self.channels is not None and v.shape[1] not in (1, self.channels):
                 raise ValueError(f"{name} has {v.shape[1]} entries but the model takes {self.channels} channels")
+        self.fake_relu_option = fake_relu
+        self.fake_last_relu = fake_relu is True
         self.fake_relu = self._fake_relu_modules(fake_relu)
         self.device, self.dtype = model_device(model), model_dtype(model)
 
     def _fake_relu_modules(self, fake_relu) -> dict[str, nn.Module]:
+        """Modules whose calls are faked: ``{}`` for ``True`` (found by a probe forward at first read)."""
         if fake_relu is False or fake_relu is None:
             return {}
         if fake_relu is True:
-            names = [n for n, _ in self.model.named_modules()]
-            last = max(i for i, n in enumerate(names)
-                       if any(n == layer or n.startswith(layer + ".") or not layer for layer in self.layers))
-            relus = [n for n, m in list(self.model.named_modules())[:last + 1] if isinstance(m, nn.ReLU)]
-            if not relus:
-                raise ValueError("fake_relu=True but no nn.ReLU module runs up to the requested layers")
-            fake_relu = [relus[-1]]
-        elif isinstance(fake_relu, str):
+            if not any(isinstance(m, nn.ReLU) for m in self.model.modules()):
+                raise ValueError("fake_relu=True but the model has no nn.ReLU module")
+            return {}
+        if isinstance(fake_relu, str):
             fake_relu = [fake_relu]
         modules = {name: resolve_layer(self.model, name) for name in fake_relu}
         for name, m in modules.items():
@@ -120,6 +121,9 @@ class Representation:
         """Within: the model frozen (eval, no parameter grads) and hooked; yields ``read(images)``."""
         acts: dict[str, torch.Tensor] = {}
         stash: dict[int, torch.Tensor] = {}
+        calls: dict[int, int] = {}
+        relu_calls: list[tuple[int, int]] = []  # (module id, call number) in the order they ran
+        faked: set[tuple[int, int]] | None = None  # the calls to fake; None: every call of self.fake_relu
         handles = []
 
         def capture(name):
@@ -130,15 +134,28 @@ class Representation:
 
             return hook
 
+        def is_faked(module) -> bool:
+            call = (id(module), calls.get(id(module), 0))
+            return faked is None or call in faked
+
         def keep_input(module, inputs):
+            if not is_faked(module):
+                return None
             stash[id(module)] = inputs[0]
             return (inputs[0].clone(),)  # an in-place ReLU must not overwrite the pre-activation
 
         def fake(module, inputs, output):
+            call = (id(module), calls.get(id(module), 0))
+            calls[call[0]] = call[1] + 1
+            if faked is not None:
+                relu_calls.append(call)
+                if call not in faked:
+                    return None
             return _FakeReLU.apply(stash.pop(id(module)))
 
-        def read(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        def forward(images):
             acts.clear()
+            calls.clear()
             try:
                 self.model(self.normalize(images))
             except _Captured:
@@ -148,9 +165,23 @@ class Representation:
                 raise RuntimeError(f"layers {missing} never ran in {type(self.model).__name__}.forward")
             return dict(acts)
 
+        def read(images: torch.Tensor) -> dict[str, torch.Tensor]:
+            nonlocal faked
+            if faked == set():  # first read with fake_relu=True: find the last ReLU call before the layer
+                with torch.no_grad():
+                    forward(images)
+                if not relu_calls:
+                    raise ValueError("fake_relu=True but no nn.ReLU runs before the requested layers")
+                faked = {relu_calls[-1]}
+            return forward(images)
+
+        relus = dict(self.fake_relu)
+        if self.fake_last_relu:
+            faked = set()
+            relus = {n: m for n, m in self.model.named_modules() if isinstance(m, nn.ReLU)}
         with frozen(self.model, eval_mode=not self.keep_mode):
             try:
-                for m in self.fake_relu.values():
+                for m in relus.values():
                     handles.append(m.register_forward_pre_hook(keep_input))
                     handles.append(m.register_forward_hook(fake))
                 for name, m in self._modules.items():

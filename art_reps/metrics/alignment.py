@@ -65,14 +65,16 @@ def alignment_score(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tens
 
 
 def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise Spearman rank correlation (N,) of a, b (N, D) (ties broken by order).
+    """Row-wise Spearman rank correlation (N,) of a, b (N, D), tied values sharing their average
+    rank (``scipy.stats.rankdata``), as ``scipy.stats.spearmanr``: ReLU maps hold many equal zeros.
 
     Example:
         >>> spearman(torch.tensor([[1., 2, 3]]), torch.tensor([[10., 20, 30]])).round(decimals=6).tolist()
         [1.0]
     """
-    ra = a.flatten(1).argsort(1).argsort(1).double()
-    rb = b.flatten(1).argsort(1).argsort(1).double()
+    from scipy.stats import rankdata
+
+    ra, rb = (torch.from_numpy(rankdata(t.detach().flatten(1).double().cpu().numpy(), axis=1)) for t in (a, b))
     ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
     return (ra * rb).sum(1) / (ra.norm(dim=1) * rb.norm(dim=1)).clamp_min(1e-12)
 

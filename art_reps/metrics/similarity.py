@@ -1,8 +1,10 @@
 """Centred kernel alignment (CKA) that gives the same value however the data is batched.
 
 Linear CKA keeps running sums (n, sum x, sum y, X'X, Y'Y, X'Y in float64), so any split into
-minibatches gives the full-data value exactly. RBF CKA needs every pair of samples, so it keeps
-the features and computes once over all of them. (STIR's reference implementation overwrites its
+minibatches gives the full-data value exactly. RBF CKA and the unbiased estimator need every pair
+of samples, so they keep the features and compute once over all of them. ``'unbiased'`` is linear
+CKA from the unbiased HSIC estimator of Song et al. (2012), which STIR's ``linear_CKA_batch``
+averages over minibatches; here it is taken over all samples at once. (STIR's reference implementation overwrites its
 value with each batch and reports the last batch only.)
 """
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import torch
 
 
+KINDS = ("linear", "unbiased", "rbf")
+
+
 class CKA:
     """Accumulate paired features batch by batch, then ``compute()`` CKA over all of them.
 
-    kind: ``'linear'`` or ``'rbf'`` (bandwidth ``sigma`` times the median pairwise distance).
+    kind: ``'linear'``, ``'unbiased'`` (linear kernel, unbiased HSIC; needs at least 4 samples) or
+    ``'rbf'`` (bandwidth ``sigma`` times the median pairwise distance).
 
     Example:
         >>> x = torch.randn(100, 8, generator=torch.Generator().manual_seed(0))
@@ -26,8 +32,8 @@ class CKA:
     """
 
     def __init__(self, kind: str = "linear", sigma: float = 0.8):
-        if kind not in ("linear", "rbf"):
-            raise ValueError(f"kind must be 'linear' or 'rbf', got {kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0, got {sigma!r}")
         self.kind, self.sigma = kind, sigma
@@ -41,7 +47,7 @@ class CKA:
         if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
             raise ValueError("x and y must be finite (no NaN or Inf)")
         self.n += x.shape[0]
-        if self.kind == "rbf":
+        if self.kind != "linear":
             self._features[0].append(x)
             self._features[1].append(y)
             return self
@@ -51,10 +57,13 @@ class CKA:
 
     def compute(self) -> float:
         """CKA over every row seen so far (needs at least 2)."""
-        if self.n < 2:
-            raise ValueError(f"CKA needs at least 2 samples, got {self.n}")
+        if self.n < (4 if self.kind == "unbiased" else 2):
+            raise ValueError(f"CKA ({self.kind}) needs at least {4 if self.kind == 'unbiased' else 2} samples, "
+                             f"got {self.n}")
         if self.kind == "rbf":
             return _rbf_cka(torch.cat(self._features[0]), torch.cat(self._features[1]), self.sigma)
+        if self.kind == "unbiased":
+            return _unbiased_cka(torch.cat(self._features[0]), torch.cat(self._features[1]))
         sx, sy, xx, yy, xy = self._sums
         n = self.n
         cxy = xy - torch.outer(sx, sy) / n
@@ -78,6 +87,21 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
 def rbf_cka(x: torch.Tensor, y: torch.Tensor, sigma: float = 0.8) -> float:
     """RBF-kernel CKA (bandwidth ``sigma`` times the median pairwise distance) of x and y (N, ...)."""
     return CKA("rbf", sigma).update(x, y).compute()
+
+
+def _unbiased_hsic(k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
+    """Song et al. (2012): HSIC from Gram matrices with zeroed diagonals, unbiased for n >= 4."""
+    n = k.shape[0]
+    k, l = k - torch.diag(torch.diag(k)), l - torch.diag(torch.diag(l))
+    ones_k, ones_l = k.sum(0), l.sum(0)
+    return ((k * l).sum() + ones_k.sum() * ones_l.sum() / ((n - 1) * (n - 2)) - 2 * (ones_k @ ones_l) / (n - 2)) / (
+        n * (n - 3))
+
+
+def _unbiased_cka(x: torch.Tensor, y: torch.Tensor) -> float:
+    kx, ky = x @ x.T, y @ y.T
+    denominator = (_unbiased_hsic(kx, kx) * _unbiased_hsic(ky, ky)).clamp_min(0).sqrt()
+    return 0.0 if denominator == 0 else float(_unbiased_hsic(kx, ky) / denominator)
 
 
 def _rbf_cka(x: torch.Tensor, y: torch.Tensor, sigma: float) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ..core.representation import Representation
+from ..core.representation import Representation, representation_options
 from ..core.tasks import invert, make_start
 from .similarity import CKA
 
@@ -32,7 +32,8 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
     """
     layer_2 = layer_1 if layer_2 is None else layer_2
     seeds = make_start(start, inputs.shape, device=inputs.device, seed=seed)
-    reps = {1: Representation(model_1, layer_1), 2: Representation(model_2, layer_2)}
+    read_options = representation_options(options)  # read as the IRIs were made: same mean, std, transform
+    reps = {1: Representation(model_1, layer_1, **read_options), 2: Representation(model_2, layer_2, **read_options)}
     layers = {1: layer_1, 2: layer_2}
     models = {1: model_1, 2: model_2}
     scores = {"m2_given_m1": CKA(kind), "m1_given_m2": CKA(kind), "cka": CKA(kind)}
