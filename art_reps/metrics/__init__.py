@@ -1,15 +1,17 @@
 """Measures of what synthesised images and maps show, by judges that are not the models under test."""
-from .alignment import alignment_hits, alignment_score, bootstrap_ci, metamer_success, spearman
-from .localization import (box_iou, calibrate_threshold, localization_scores, localize_model, saliency_boxes,
+from .alignment import alignment_hits, alignment_score, metamer_success, spearman
+from .ground_truth import drawn_structure, mask_judge
+from .localization import (baseline_scores, box_iou, calibrate_threshold, localization_scores, localize_model, saliency_boxes,
                            saliency_points)
 from .recognition import activations, cross_judge, feature_similarity, judge_accuracy, predict, probabilities
 from .similarity import CKA, linear_cka, rbf_cka
+from .statistics import interval_text, mean_interval, proportion, seeds_interval
 from .stir import stir
 from .synthesis import (SelectiveChannels, channel_activations, manipulation_scores, path_scores,
                         selective_channels)
 
-__all__ = ["CKA", "activations", "alignment_hits", "alignment_score", "bootstrap_ci", "linear_cka", "metamer_success", "rbf_cka",
-           "spearman", "stir", "SelectiveChannels", "box_iou", "calibrate_threshold", "channel_activations", "cross_judge",
+__all__ = ["CKA", "drawn_structure", "mask_judge", "interval_text", "mean_interval", "proportion", "seeds_interval", "activations", "alignment_hits", "alignment_score", "linear_cka", "metamer_success", "rbf_cka",
+           "spearman", "stir", "SelectiveChannels", "baseline_scores", "box_iou", "calibrate_threshold", "channel_activations", "cross_judge",
            "feature_similarity", "judge_accuracy", "localization_scores", "localize_model",
            "manipulation_scores", "path_scores", "predict", "probabilities", "saliency_boxes", "saliency_points",
            "selective_channels"]

@@ -1,30 +1,12 @@
 """Does a model's invariance look like ours? Alignment of IRIs (Nanda et al.) and metamer success
-(Feather et al.), with bootstrap confidence intervals."""
+(Feather et al.), with intervals."""
 from __future__ import annotations
 
 import torch
 
 from ..core.checks import check_count, check_images, check_same_batch
 from .recognition import activations, predict
-
-
-def bootstrap_ci(hits: torch.Tensor, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple:
-    """Percentile bootstrap interval of the mean of ``hits`` (N,) (or of the row means of (N, J)).
-
-    Example:
-        >>> lo, hi = bootstrap_ci(torch.tensor([1.0] * 30 + [0.0] * 10))
-        >>> lo < 0.75 < hi
-        True
-    """
-    check_count(n_boot, "n_boot")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    values = hits.double().view(hits.shape[0], -1).mean(1)
-    g = torch.Generator().manual_seed(seed)
-    means = values[torch.randint(len(values), (n_boot, len(values)), generator=g)].mean(1)
-    q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
-    lo, hi = torch.quantile(means, q).tolist()
-    return lo, hi
+from .statistics import mean_interval, proportion
 
 
 def alignment_hits(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tensor, distance,
@@ -42,9 +24,10 @@ def alignment_hits(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tenso
 
 
 def alignment_score(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tensor, distances: dict, *,
-                    n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+                    level: float = 0.95, seed: int = 0) -> dict:
     """Share of IRIs (N, C, H, W) nearer their targets than their seeds, per distance in
-    ``distances`` (name -> d(x, y) -> (N,)) and averaged over them, each with a bootstrap interval.
+    ``distances`` (name -> d(x, y) -> (N,)), with Wilson intervals, and averaged over them, with a
+    bootstrap interval.
 
     Returns ``{name: {"score", "low", "high", "n"}, ..., "mean": {...}}``.
 
@@ -56,11 +39,9 @@ def alignment_score(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tens
     """
     if not distances:
         raise ValueError("distances must name at least one distance")
-    hits = {name: alignment_hits(iris, targets, seeds, d).double() for name, d in distances.items()}
-    result = {}
-    for name, h in list(hits.items()) + [("mean", torch.stack(list(hits.values()), 1))]:
-        lo, hi = bootstrap_ci(h, n_boot=n_boot, level=level, seed=seed)
-        result[name] = {"score": h.mean().item(), "low": lo, "high": hi, "n": len(h)}
+    hits = {name: alignment_hits(iris, targets, seeds, d) for name, d in distances.items()}
+    result = {name: proportion(h, level=level) for name, h in hits.items()}
+    result["mean"] = mean_interval(torch.stack(list(hits.values()), 1).double(), level=level, seed=seed)
     return result
 
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..core.checks import check_count
 from ..core.geometry import Geometry, make_geometry
 from ..core.state import frozen
 
@@ -42,18 +43,44 @@ def _predict(model, images, batch_size):
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, eps: float | None = None,
-             norm: str = "l2", steps: int = 20, batch_size: int = 250, seed: int = 0) -> float:
-    """Clean accuracy (``eps=None``) or accuracy under PGD-``steps`` at ``eps`` (step 2.5·eps/steps)."""
+             norm: str = "l2", steps: int = 20, restarts: int = 1, batch_size: int = 250, seed: int = 0) -> float:
+    """Clean accuracy (``eps=None``), or accuracy under PGD-``steps`` at ``eps`` (step 2.5·eps/steps,
+    random start) with ``restarts`` runs, where an image counts as broken if any iterate of any run
+    is misclassified (the best iterate per image)."""
+    check_count(restarts, "restarts")
     with frozen(model):
         if eps is None:
             return (_predict(model, images, batch_size) == labels).float().mean().item()
         generator = torch.Generator(images.device).manual_seed(seed)
         geometry = make_geometry(norm, eps)
+        robust = torch.ones(len(images), dtype=torch.bool, device=images.device)
+        for i in range(0, len(images), batch_size):
+            x, y = images[i:i + batch_size], labels[i:i + batch_size]
+            for _ in range(restarts):
+                adv = geometry.random_start(x, generator)
+                for t in range(steps + 1):
+                    adv.requires_grad_(True)
+                    logits = model(adv)
+                    robust[i:i + batch_size] &= logits.argmax(1) == y
+                    if t == steps:
+                        break
+                    (grad,) = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), adv)
+                    adv = geometry.project(adv.detach() + 2.5 * eps / steps * geometry.normalize(grad), x)
+        return robust.float().mean().item()
+
+
+def autoattack_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, eps: float,
+                        norm: str = "l2", batch_size: int = 250, seed: int = 0) -> float:
+    """Accuracy under torchattacks' AutoAttack (standard version: APGD-CE, APGD-T, FAB-T, Square)."""
+    import torchattacks
+
+    with frozen(model):
+        attack = torchattacks.AutoAttack(model, norm={"l2": "L2", "linf": "Linf"}[norm], eps=eps, n_classes=10,
+                                         seed=seed)
         correct = 0
         for i in range(0, len(images), batch_size):
             x, y = images[i:i + batch_size], labels[i:i + batch_size]
-            adv = pgd(model, x, y, geometry=geometry, steps=steps, step_size=2.5 * eps / steps, generator=generator)
-            correct += (_predict(model, adv, batch_size) == y).sum().item()
+            correct += (_predict(model, attack(x, y), batch_size) == y).sum().item()
         return correct / len(images)
 
 

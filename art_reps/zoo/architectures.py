@@ -74,4 +74,41 @@ class JudgeNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-ARCHITECTURES = {"SmallResNet": SmallResNet, "JudgeNet": JudgeNet}
+class _Residual(nn.Module):
+    def __init__(self, fn: nn.Module):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return x + self.fn(x)
+
+
+class MixerJudge(nn.Module):
+    """A small ConvMixer (Trockman & Kolter 2022): 2x2 patch embedding, then ``depth`` blocks of a
+    depthwise 5x5 convolution (with a skip) and a pointwise one, GELU, no downsampling: a second
+    judge unlike both JudgeNet and the SmallResNets under test.
+
+    Example:
+        >>> MixerJudge()(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 10])
+    """
+
+    def __init__(self, num_classes: int = 10, dim: int = 96, depth: int = 6):
+        super().__init__()
+
+        def act(c):
+            return [nn.GELU(), nn.BatchNorm2d(c)]
+
+        self.features = nn.Sequential(
+            nn.Conv2d(3, dim, 2, stride=2), *act(dim),
+            *[nn.Sequential(_Residual(nn.Sequential(nn.Conv2d(dim, dim, 5, groups=dim, padding=2), *act(dim))),
+                            nn.Conv2d(dim, dim, 1), *act(dim)) for _ in range(depth)],
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.classifier = nn.Linear(dim, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+ARCHITECTURES = {"SmallResNet": SmallResNet, "JudgeNet": JudgeNet, "MixerJudge": MixerJudge}

@@ -1,0 +1,79 @@
+"""Intervals for the figures we report: Wilson intervals for proportions, bootstrap intervals for
+means, t intervals over a few seeds, all from ``scipy.stats``."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LEVEL = 0.95
+
+
+def _as_array(values) -> np.ndarray:
+    a = values.detach().double().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, float)
+    a = a.reshape(len(a), -1).mean(1) if a.ndim > 1 else a
+    if a.size == 0:
+        raise ValueError("values must not be empty")
+    if not np.isfinite(a).all():
+        raise ValueError("values must be finite")
+    return a
+
+
+def proportion(hits, *, level: float = LEVEL) -> dict:
+    """Share of true ``hits`` (N,) with its Wilson score interval (``scipy.stats.binomtest``).
+
+    Example:
+        >>> r = proportion(torch.tensor([True] * 75 + [False] * 25))
+        >>> r["score"], round(r["low"], 3), round(r["high"], 3), r["n"]
+        (0.75, 0.657, 0.825, 100)
+    """
+    from scipy.stats import binomtest
+
+    a = _as_array(hits)
+    if not np.isin(a, (0.0, 1.0)).all():
+        raise ValueError("hits must be booleans (or 0/1)")
+    k, n = int(a.sum()), len(a)
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return {"score": k / n, "low": float(ci.low), "high": float(ci.high), "n": n}
+
+
+def mean_interval(values, *, level: float = LEVEL, seed: int = 0) -> dict:
+    """Mean of ``values`` (N,) (or of the row means of (N, J)) with a BCa bootstrap interval
+    (``scipy.stats.bootstrap``, 2000 resamples); a constant sample gets the point as its interval.
+
+    Example:
+        >>> r = mean_interval(torch.arange(100.0))
+        >>> r["score"], r["low"] < 49.5 < r["high"], r["n"]
+        (49.5, True, 100)
+    """
+    from scipy.stats import bootstrap
+
+    a = _as_array(values)
+    mean = float(a.mean())
+    if len(a) < 2 or np.ptp(a) == 0:
+        return {"score": mean, "low": mean, "high": mean, "n": len(a)}
+    ci = bootstrap((a,), np.mean, confidence_level=level, n_resamples=2000, method="BCa",
+                   rng=np.random.default_rng(seed)).confidence_interval
+    return {"score": mean, "low": float(ci.low), "high": float(ci.high), "n": len(a)}
+
+
+def seeds_interval(values, *, level: float = LEVEL) -> dict:
+    """Mean over a few independent runs (seeds) with a Student t interval (``scipy.stats.t``).
+
+    Example:
+        >>> r = seeds_interval([0.40, 0.42, 0.44])
+        >>> round(r["score"], 2), round(r["low"], 3), round(r["high"], 3), r["n"]
+        (0.42, 0.37, 0.47, 3)
+    """
+    from scipy.stats import t
+
+    a = _as_array(values)
+    if len(a) < 2:
+        raise ValueError(f"an interval over seeds needs at least 2 runs, got {len(a)}")
+    mean, sem = float(a.mean()), float(a.std(ddof=1) / np.sqrt(len(a)))
+    half = float(t.ppf((1 + level) / 2, len(a) - 1)) * sem
+    return {"score": mean, "low": mean - half, "high": mean + half, "n": len(a)}
+
+
+def interval_text(r: dict, digits: int = 2) -> str:
+    """``'0.75 [0.66, 0.83]'``."""
+    return f"{r['score']:.{digits}f} [{r['low']:.{digits}f}, {r['high']:.{digits}f}]"
