@@ -12,8 +12,8 @@ def _demo(args) -> int:
 
     metrics = run_demo(args.out, standard=args.standard, robust=args.model, steps=args.steps, device=args.device,
                        seed=args.seed, progress=not args.quiet)
-    print(json.dumps({"report": f"{args.out}/index.html",
-                      "inversion_recognised_by_judge": metrics["inversion_recognised_by_judge"]}, indent=2))
+    print(json.dumps({"report": f"{args.out}/index.html", "recognised": metrics["recognised"],
+                      "warning": metrics["warning"]}, indent=2))
     return 0
 
 
@@ -30,33 +30,43 @@ def _method(args) -> int:
 
 
 def _reproduce(args) -> int:
-    from .reproduce import results_table, run_reproduce
+    from . import science
 
-    results = run_reproduce(args.out, device=args.device, seed=args.seed, progress=not args.quiet)
-    print(results_table(results))
+    if args.from_results:
+        results = science.load_results()
+    else:
+        results = science.run_all(args.out, quick=args.quick, device=args.device, seed=args.seed,
+                                  progress=not args.quiet)
+        if not args.quick:
+            science.save_results(results)
+    tables = science.render(results)
+    if args.readme:
+        science.update_readme(args.readme, tables)
+    print("\n\n".join(tables.values()))
     return 0
 
 
 def _alignment(args) -> int:
-    from .iri_study import alignment_table, run_alignment
+    from .iri_study import run_alignment
+    from .science import alignment_table
 
-    result = run_alignment(args.models, args.losses, per_class=args.per_class, steps=args.steps,
-                           step_size=args.step_size, start=args.start, seed=args.seed, progress=not args.quiet)
-    print(alignment_table(result))
+    print(alignment_table(run_alignment(args.models, quick=args.quick, seed=args.seed, progress=not args.quiet)))
     return 0
 
 
 def _stir(args) -> int:
-    from .iri_study import run_stir, stir_table
+    from .iri_study import run_stir
+    from .science import stir_table
 
-    print(stir_table(run_stir(args.model_1, args.model_2, images=args.images, steps=args.steps, seed=args.seed)))
+    print(stir_table(run_stir(args.model_1, args.model_2, quick=args.quick, progress=not args.quiet)))
     return 0
 
 
 def _metamers(args) -> int:
-    from .iri_study import metamer_table, run_metamers
+    from .iri_study import run_metamers
+    from .science import metamer_table
 
-    print(metamer_table(run_metamers(args.models, args.layers, steps=args.steps, seed=args.seed,
+    print(metamer_table(run_metamers(args.models, args.layers, quick=args.quick, seed=args.seed,
                                      progress=not args.quiet)))
     return 0
 
@@ -98,6 +108,18 @@ def _models(args) -> int:
     return 0
 
 
+def _inversion_steps() -> int:
+    from .reproduce import INVERSION
+
+    return INVERSION["steps"]
+
+
+def _robust() -> str:
+    from .zoo import ROBUST
+
+    return ROBUST
+
+
 def _add_run_options(parser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
@@ -116,7 +138,7 @@ def _add_methods(sub) -> None:
 
     for name, (_, defaults) in METHODS.items():
         p = sub.add_parser(name, help=HELP[name] + " through an embedded model; writes a PNG grid and summary.json")
-        p.add_argument("--model", default="l2_eps0.25", help="embedded model (default: %(default)s)")
+        p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
         p.add_argument("--layer", default="avgpool", help="layer name (default: %(default)s)")
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
@@ -141,7 +163,7 @@ def _add_batch(sub) -> None:
         p.add_argument("--data", default="embedded",
                        help="'embedded', 'embedded:train' or a folder of images (default: %(default)s)")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_batch_{name})")
-        p.add_argument("--model", default="l2_eps0.25", help="embedded model (default: %(default)s)")
+        p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
         p.add_argument("--layer", default="avgpool", help="layer name (default: %(default)s)")
         p.add_argument("--limit", type=int, default=None, help="the first N images only")
         p.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (folders: 32)")
@@ -156,29 +178,25 @@ def _add_batch(sub) -> None:
 
 def _add_iri_study(sub) -> None:
     from . import iri_study as S
+    from .zoo import ROBUST, STANDARD
 
     p = sub.add_parser("alignment", help="IRI alignment for every model x loss x judge, with 95%% intervals")
     p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS))
-    p.add_argument("--losses", nargs="+", default=list(S.ALIGNMENT_LOSSES))
-    p.add_argument("--per-class", type=int, default=S.ALIGNMENT["per_class"], help="targets per class")
-    p.add_argument("--steps", type=int, default=S.ALIGNMENT["steps"])
-    p.add_argument("--step-size", type=float, default=S.ALIGNMENT["step_size"])
-    p.add_argument("--start", default=S.ALIGNMENT["start"], help="seed kind (default: %(default)s)")
-    _add_run_options(p)
     p.set_defaults(func=_alignment)
-    p = sub.add_parser("stir", help="STIR between two embedded models, both ways")
-    p.add_argument("--model-1", default="standard")
-    p.add_argument("--model-2", default="l2_eps0.25")
-    p.add_argument("--images", type=int, default=S.STIR["images"])
-    p.add_argument("--steps", type=int, default=S.STIR["steps"])
-    _add_run_options(p)
+    parsers = [p]
+    p = sub.add_parser("stir", help="STIR between two embedded models, both ways, over several seeds")
+    p.add_argument("--model-1", default=STANDARD)
+    p.add_argument("--model-2", default=ROBUST)
     p.set_defaults(func=_stir)
+    parsers.append(p)
     p = sub.add_parser("metamers", help="Feather et al.'s metamer success per model and layer")
     p.add_argument("--models", nargs="+", default=list(S.METAMER_MODELS))
     p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS))
-    p.add_argument("--steps", type=int, default=S.METAMERS["steps"])
-    _add_run_options(p)
     p.set_defaults(func=_metamers)
+    parsers.append(p)
+    for p in parsers:
+        p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
+        _add_run_options(p)
 
 
 def main(argv=None) -> int:
@@ -186,15 +204,20 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="robust vs standard model report on the embedded default")
     demo.add_argument("--out", default="art_reps_demo", help="report folder (default: %(default)s)")
-    demo.add_argument("--model", default="l2_eps0.25", help="robust embedded model (default: %(default)s)")
+    demo.add_argument("--model", default=_robust(), help="robust embedded model (default: %(default)s)")
     demo.add_argument("--standard", default="standard", help="standard embedded model (default: %(default)s)")
-    demo.add_argument("--steps", type=int, default=400, help="optimisation steps (default: %(default)s)")
+    demo.add_argument("--steps", type=int, default=_inversion_steps(), help="optimisation steps (default: %(default)s)")
     _add_run_options(demo)
     demo.set_defaults(func=_demo)
     models = sub.add_parser("models", help="list the embedded models and their cards")
     models.set_defaults(func=_models)
-    reproduce = sub.add_parser("reproduce", help="every Engstrom and Aggarwal result: tables and figures")
-    reproduce.add_argument("--out", default="art_reps_results", help="results folder (default: %(default)s)")
+    reproduce = sub.add_parser("reproduce", help="every science table (Engstrom, Aggarwal, alignment, STIR, "
+                               "metamers) and its figures; the full run saves results/science.json")
+    reproduce.add_argument("--out", default="art_reps_results", help="figures folder (default: %(default)s)")
+    reproduce.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
+    reproduce.add_argument("--readme", default=None, help="rewrite the science blocks of this README")
+    reproduce.add_argument("--from-results", action="store_true",
+                           help="render results/science.json instead of measuring again")
     _add_run_options(reproduce)
     reproduce.set_defaults(func=_reproduce)
     _add_methods(sub)

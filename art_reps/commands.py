@@ -16,7 +16,7 @@ import torch
 
 from . import core, zoo
 from .data import lfw_faces, natural_photos
-from .demo import one_per_class
+from .judging import balanced
 from .distances import JudgeDistance
 from .metrics import predict
 from .report import rounded, saliency_to_image, save_grid, write_json
@@ -24,7 +24,10 @@ from .report import rounded, saliency_to_image, save_grid, write_json
 
 def _inputs(per_class: int, ood: bool):
     """(images, labels): ``per_class`` test images of each class, or the photographs and faces (no labels)."""
-    return (torch.cat([natural_photos(), lfw_faces(n=6)]), None) if ood else one_per_class(per_class)
+    if ood:
+        return torch.cat([natural_photos(), lfw_faces(n=6)]), None
+    targets = balanced(per_class)
+    return targets.images, targets.labels
 
 
 def _invert(model, x, y, a):

@@ -1,4 +1,9 @@
-"""The main job: robust versus standard representations on the embedded default, as a report."""
+"""The main job: robust versus standard representations on the embedded default, as a report.
+
+Each target sits beside its inversion through the standard model and through the robust one
+(Engstrom's noise start, the fake ReLU, the reproduction's settings); the judges of
+:mod:`art_reps.judging` say which inversions show the target's digit, with Wilson intervals.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,76 +12,79 @@ import torch
 from tqdm.auto import tqdm
 
 from . import core, zoo
-from .data import digits_on_textures
-from .metrics import cross_judge, localization_scores
+from .core.checks import check_count
+from .judging import balanced, network_judges, recognised
+from .metrics import interval_text, localization_scores, proportion
 from .report import rounded, saliency_to_image, save_grid, write_index, write_json
+from .reproduce import INVERSION
 
 FEATURES = (0, 1, 2, 3, 4, 5, 6, 7)
+CONVERGED = 0.2  # relative representation distance below which an inversion has matched its target
 
 
-def one_per_class(n_per_class: int = 1, *, split: str = "test", boxes: bool = False):
-    """The first ``n_per_class`` images of each class: (10 * n, 3, 32, 32) images and labels
-    (and their (10 * n, 4) boxes with ``boxes=True``)."""
-    data = digits_on_textures(split)
-    index = torch.cat([torch.nonzero(data.labels == c).flatten()[:n_per_class] for c in range(10)])
-    return (data.images[index], data.labels[index]) + ((data.boxes[index],) if boxes else ())
-
-
-def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str = zoo.ROBUST, steps: int = 400,
-             n_per_class: int = 2, device: str = "cpu", seed: int = 0, progress: bool = True) -> dict:
+def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str = zoo.ROBUST,
+             steps: int = INVERSION["steps"], n_per_class: int = 3, device: str = "cpu", seed: int = 0,
+             progress: bool = True) -> dict:
     """Invert test images from noise, visualise features and draw sensitivity maps through the
     standard and the robust model; write PNG grids, ``metrics.json`` and ``index.html`` to ``out``.
-    Returns the metrics. The judge is the separately trained ``judge`` model."""
+    Returns the metrics (``recognised[judge][model]``: share with its interval)."""
+    check_count(steps, "steps")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
     models = {"standard": zoo.load_model(standard, device=device), "robust": zoo.load_model(robust, device=device)}
-    judge = zoo.load_model(zoo.JUDGE, device=device)
-    images, labels, boxes = one_per_class(n_per_class, boxes=True)
+    judges = network_judges(device)
+    targets = balanced(n_per_class)
+    seeds = core.make_start(INVERSION["start"], targets.images.shape, seed=seed)
     layer = zoo.REPRESENTATION_LAYER
     stages = tqdm(total=3 * len(models), desc="art-reps demo", disable=not progress)
-    inversions, features, saliency, fidelity, activation, pointing = {}, {}, {}, {}, {}, {}
+    inversions, features, saliency, distance, pointing, judged = {}, {}, {}, {}, {}, {}
     for kind, model in models.items():
-        res = core.invert(model, images, layer=layer, steps=steps, step_size=0.05,
-                          schedule=core.linear_decay(steps), seed=seed, progress=progress)
-        inversions[kind], fidelity[kind] = res.images, res.losses.mean().item()
+        res = core.invert(model, targets.images, layer=layer, start=seeds, steps=steps,
+                          step_size=INVERSION["step_size"], schedule=core.linear_decay(steps), fake_relu=True,
+                          seed=seed, progress=progress)
+        inversions[kind], distance[kind] = res.images, res.losses.mean().item()
+        for judge, hits in recognised(res.images, targets.labels, judges, seeds=seeds, targets=targets).items():
+            judged.setdefault(judge, {})[kind] = proportion(hits)
         stages.update(1)
-        vis = core.visualize(model, layer=layer, feature=list(FEATURES), steps=max(1, steps // 2), step_size=0.1,
-                             seed=seed, progress=progress)
-        features[kind], activation[kind] = vis.images, (-vis.losses).tolist()
+        vis = core.visualize(model, layer=layer, feature=list(FEATURES), steps=max(1, steps // 4), step_size=0.1,
+                             fake_relu=True, seed=seed, progress=progress)
+        features[kind] = vis.images
         stages.update(1)
-        grad = core.sensitivity(model, images, labels)
+        grad = core.sensitivity(model, targets.images, targets.labels)
         saliency[kind] = saliency_to_image(grad)
-        pointing[kind] = localization_scores(grad, boxes, smooth=1.0)["pointing_game"]
+        pointing[kind] = localization_scores(grad, targets.boxes, smooth=1.0, intervals=True)["pointing_game"]
         stages.update(1)
     stages.close()
-    judged = cross_judge({"judge": judge, **models}, inversions, labels)
-    metrics = {
-        "models": {"standard": standard, "robust": robust, "judge": zoo.JUDGE},
-        "layer": layer, "steps": steps, "images": len(images), "seed": seed,
-        "inversion_recognised_by_judge": judged["judge"],
-        "inversion_cross_judged": judged,
-        "inversion_relative_distance": fidelity,
-        "feature_activation_reached": activation,
-        "sensitivity_pointing_game": pointing,
-    }
+    warning = None
+    if distance["robust"] > CONVERGED:
+        warning = (f"With --steps {steps} the robust model's inversions have not matched their targets (relative "
+                   f"representation distance {distance['robust']:.2f} > {CONVERGED}): too few steps for the effect "
+                   f"to show; the reproduction uses {INVERSION['steps']}.")
+    metrics = rounded({
+        "models": {"standard": standard, "robust": robust, "judges": ["mask", *judges]},
+        "layer": layer, "steps": steps, "images": len(targets), "seed": seed,
+        "recognised": judged, "relative_distance": distance, "sensitivity_pointing_game": pointing,
+        "warning": warning,
+    })
+    side_by_side = torch.stack([targets.images, inversions["standard"], inversions["robust"]], 1).flatten(0, 1)
+    grid = save_grid(side_by_side, out / "inversions.png", nrow=3 * 6)
     rows = [
-        ("Inversions from noise (targets in the first grid)",
-         save_grid(inversions["standard"], out / "inversions_standard.png", nrow=10),
-         save_grid(inversions["robust"], out / "inversions_robust.png", nrow=10)),
         (f"Feature visualisations (channels {list(FEATURES)} of {layer})",
          save_grid(features["standard"], out / "features_standard.png", nrow=8),
          save_grid(features["robust"], out / "features_robust.png", nrow=8)),
         ("Sensitivity maps (|d logit_y / d x|); the map's maximum falls in the digit's box for "
-         f"{pointing['standard']:.0%} (standard) and {pointing['robust']:.0%} (robust) of the images",
+         f"{interval_text(pointing['standard'])} (standard) and {interval_text(pointing['robust'])} (robust)",
          save_grid(saliency["standard"], out / "sensitivity_standard.png", nrow=10),
          save_grid(saliency["robust"], out / "sensitivity_robust.png", nrow=10)),
     ]
-    target_png = save_grid(images, out / "targets.png", nrow=10)
-    intro = (f"Targets: <br><img src='{target_png}'><br>An independent judge network recognises "
-             f"<b>{judged['judge']['robust']:.0%}</b> of the robust model's inversions and "
-             f"<b>{judged['judge']['standard']:.0%}</b> of the standard model's.")
-    metrics = rounded(metrics)
+    lines = "".join(f"<li><b>{j}</b>: robust {interval_text(v['robust'])}, standard {interval_text(v['standard'])}</li>"
+                    for j, v in judged.items())
+    intro = (f"{'<p><b>' + warning + '</b></p>' if warning else ''}"
+             f"<p>Each triple: a test image, its inversion from noise through <code>{standard}</code>, and "
+             f"through <code>{robust}</code> ({steps} steps, {len(targets)} targets).</p><img src='{grid}'>"
+             f"<p>Share of inversions that show the target's digit, with 95% Wilson intervals "
+             f"(n = {len(targets)}):</p><ul>{lines}</ul>")
     write_json(metrics, out / "metrics.json")
     write_index(out, "art-reps demo: robust vs standard representations", intro, rows, metrics)
     return metrics

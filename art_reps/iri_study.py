@@ -1,10 +1,12 @@
-"""Nanda et al. and Feather et al. on the embedded models: IRI alignment for every model x loss x
-judge with bootstrap intervals, STIR between two models both ways, and metamer success per layer.
+"""Nanda et al. and Feather et al. on the embedded models, judged as :mod:`art_reps.judging` says:
+IRI alignment for every model x loss x judge, STIR between two models both ways over several
+seeds, and metamer success per model and layer, every figure with its interval.
 
-The judges (perceptual distances) are not models under test: SSIM, and LPIPS-style distances in
-the features of the standard ``judge`` and of ``judge_robust`` (JudgeNet: another architecture and
-seed). The adversarial regulariser pushes away from the target in the ``judge`` features, with
-Nanda's automatic lambda, so ``judge_robust`` and SSIM are judges it did not optimise against.
+Alignment of an IRI under a distance D is Nanda's ``D(IRI, target) <= D(IRI, seed)``; under the
+ground-truth ``mask`` judge it is "the IRI shows the target's digit". The adversarial regulariser
+pushes away from the target in the ``judge`` network's features (Nanda's automatic lambda), so the
+other judges are ones it did not optimise against. IRIs are read with the fake ReLU, as Nanda's
+``LPNormLossSingleModel`` does.
 """
 from __future__ import annotations
 
@@ -13,100 +15,84 @@ from tqdm.auto import tqdm
 
 from . import core, zoo
 from .data import digits_on_textures
-from .demo import one_per_class
-from .distances import JudgeDistance, ssim_distance
-from .metrics import alignment_score, metamer_success, stir
-from .report import rounded
+from .judging import balanced, distances, network_judges
+from .metrics import alignment_hits, mask_judge, metamer_success, proportion, seeds_interval, stir
+from .reproduce import INVERSION
 
-ALIGNMENT_MODELS = ("standard", "l2_eps0.05", "l2_eps0.25")
-ALIGNMENT_LOSSES = ("regularizer-free", "freq", "mahendran", "adversarial")
-ALIGNMENT = {"per_class": 2, "start": "noise", "steps": 300, "step_size": 0.05}
-METAMER_MODELS = ("standard", "l2_eps0.02", "l2_eps0.05", "l2_eps0.1", "l2_eps0.25")
+ALIGNMENT_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)
+ALIGNMENT_RUNS = (("regularizer-free", "noise"), ("regularizer-free", "super-noise"), ("freq", "noise"),
+                  ("mahendran", "noise"), ("adversarial", "noise"))  # (loss, seed)
+ATTACKED = "judge"  # the distance the adversarial regulariser pushes up
+SETTINGS = {
+    "full": {"alignment": {"per_class": 10, "steps": INVERSION["steps"], "step_size": INVERSION["step_size"]},
+             "stir": {"per_class": 10, "steps": 500, "step_size": INVERSION["step_size"], "seeds": (0, 1, 2)},
+             "metamers": {"per_class": 10, "steps": 1000, "pairs": 2000}},
+    "quick": {"alignment": {"per_class": 1, "steps": 60, "step_size": INVERSION["step_size"]},
+              "stir": {"per_class": 1, "steps": 30, "step_size": INVERSION["step_size"], "seeds": (0, 1)},
+              "metamers": {"per_class": 1, "steps": 60, "pairs": 300}},
+}
+METAMER_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)
 METAMER_LAYERS = ("layer2", "avgpool")
-METAMERS = {"per_class": 1, "steps": 400, "null_images": 300}
-STIR = {"images": 50, "steps": 200, "start": "super-noise"}
 
 
-def judges() -> dict:
-    """The perceptual distances that judge IRIs: name -> d(x, y) -> (N,)."""
-    return {"ssim": ssim_distance, "judge": JudgeDistance(),
-            "judge_robust": JudgeDistance(zoo.load_model("judge_robust"))}
-
-
-def run_alignment(models=ALIGNMENT_MODELS, losses=ALIGNMENT_LOSSES, *, per_class: int = ALIGNMENT["per_class"],
-                  steps: int = ALIGNMENT["steps"], step_size: float = ALIGNMENT["step_size"],
-                  start: str = ALIGNMENT["start"], seed: int = 0, progress: bool = True) -> dict:
-    """``result[model][loss][judge] = {"score", "low", "high", "n"}`` (plus judge ``"mean"``): the
-    share of IRIs nearer their target than their seed, with 95 % bootstrap intervals."""
-    targets, _ = one_per_class(per_class)
-    seeds = core.make_start(start, targets.shape, seed=seed)
-    distances = judges()
+def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool = False, seed: int = 0,
+                  progress: bool = True) -> dict:
+    """``result[model][f"{loss} / {seed kind}"][judge]``: share of IRIs aligned, with its Wilson interval."""
+    s = SETTINGS["quick" if quick else "full"]["alignment"]
+    targets = balanced(s["per_class"])
+    judges = network_judges()
+    dists = distances(judges)
     result: dict = {}
-    bar = tqdm(total=len(models) * len(losses), desc="alignment", disable=not progress)
+    bar = tqdm(total=len(models) * len(runs), desc="alignment", disable=not progress)
     for name in models:
         model = zoo.load_model(name)
-        for loss in losses:
-            iris = core.iris(model, targets, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds, steps=steps,
-                             step_size=step_size, distance=distances["judge"], seed=seed).images
-            result.setdefault(name, {})[loss] = alignment_score(iris, targets, seeds, distances, seed=seed)
+        for loss, kind in runs:
+            seeds = core.make_start(kind, targets.images.shape, seed=seed)
+            options = {} if loss == "mahendran" else {"step_size": s["step_size"]}
+            iris = core.iris(model, targets.images, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds,
+                             steps=s["steps"], distance=dists[ATTACKED], fake_relu=True, seed=seed, **options).images
+            hits = {"mask": mask_judge(iris, seeds, targets)}
+            hits.update({j: alignment_hits(iris, targets.images, seeds, d) for j, d in dists.items()})
+            result.setdefault(name, {})[f"{loss} / {kind}"] = {j: proportion(h) for j, h in hits.items()}
             bar.update(1)
     bar.close()
-    return rounded(result)
+    return result
 
 
-def alignment_table(result: dict) -> str:
-    """Markdown: one row per model x loss, one column per judge, ``score [low, high]``."""
-    judge_names = list(next(iter(next(iter(result.values())).values())))
-    rows = ["| model | IRI loss | " + " | ".join(judge_names) + " |", "|---|---|" + "---|" * len(judge_names)]
-    for model, by_loss in result.items():
-        for loss, scores in by_loss.items():
-            cells = [f"{scores[j]['score']:.2f} [{scores[j]['low']:.2f}, {scores[j]['high']:.2f}]" for j in judge_names]
-            rows.append(f"| `{model}` | {loss} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, quick: bool = False,
+             progress: bool = True) -> dict:
+    """STIR both ways and plain CKA between two embedded models at the representation layer, with
+    unbiased-HSIC CKA, over several seeds of the IRIs' noise: mean and t interval over seeds."""
+    s = SETTINGS["quick" if quick else "full"]["stir"]
+    x = balanced(s["per_class"]).images
+    runs = []
+    for seed in tqdm(s["seeds"], desc="stir", disable=not progress):
+        runs.append(stir(zoo.load_model(model_1), zoo.load_model(model_2), x, layer_1=zoo.REPRESENTATION_LAYER,
+                         steps=s["steps"], step_size=s["step_size"], start="super-noise", kind="unbiased",
+                         schedule=core.linear_decay(s["steps"]), fake_relu=True, seed=seed))
+    return {"model_1": model_1, "model_2": model_2, "images": len(x),
+            **{k: seeds_interval([r[k] for r in runs]) for k in runs[0]}}
 
 
-def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, images: int = STIR["images"],
-             steps: int = STIR["steps"], start: str = STIR["start"], seed: int = 0) -> dict:
-    """STIR between two embedded models at the representation layer, both ways, on test images."""
-    x = digits_on_textures("test").images[:images]
-    scores = stir(zoo.load_model(model_1), zoo.load_model(model_2), x, layer_1=zoo.REPRESENTATION_LAYER,
-                  steps=steps, step_size=0.05, start=start, schedule=core.linear_decay(steps), seed=seed)
-    return rounded({"model_1": model_1, "model_2": model_2, **scores})
-
-
-def run_metamers(models=METAMER_MODELS, layers=METAMER_LAYERS, *, per_class: int = METAMERS["per_class"],
-                 steps: int = METAMERS["steps"], seed: int = 0, progress: bool = True) -> dict:
-    """``result[model][layer]``: Feather et al.'s metamer success (same class and Spearman rho above
-    the largest of a null from random pairs of test images) for metamers made from noise."""
-    originals, _ = one_per_class(per_class)
-    null = digits_on_textures("test").images[-METAMERS["null_images"]:]
+def run_metamers(models=METAMER_MODELS, layers=METAMER_LAYERS, *, quick: bool = False, seed: int = 0,
+                 progress: bool = True) -> dict:
+    """``result[model][layer]``: Feather et al.'s metamer success (same predicted class, and Spearman
+    rho above the largest of a null from random pairs of validation images), with Wilson intervals."""
+    s = SETTINGS["quick" if quick else "full"]["metamers"]
+    originals = balanced(s["per_class"]).images
+    null = digits_on_textures("val").images
     result: dict = {}
     bar = tqdm(total=len(models) * len(layers), desc="metamers", disable=not progress)
     for name in models:
         model = zoo.load_model(name)
         for layer in layers:
-            res = core.iris(model, originals, layer=layer, loss="feather", start="noise", steps=steps, seed=seed)
-            scores = metamer_success(model, res.images, originals, layer=layer, null_images=null, seed=seed)
-            result.setdefault(name, {})[layer] = {k: v for k, v in scores.items() if k != "rho"}
+            res = core.iris(model, originals, layer=layer, loss="feather", start="noise", steps=s["steps"],
+                            fake_relu=True, seed=seed)
+            scores = metamer_success(model, res.images, originals, layer=layer, null_images=null,
+                                     null_pairs=s["pairs"], seed=seed, per_item=True)
+            result.setdefault(name, {})[layer] = {
+                **{k: proportion(scores[k]) for k in ("same_class", "above_null", "success")},
+                "null_max": scores["null_max"]}
             bar.update(1)
     bar.close()
-    return rounded(result)
-
-
-def metamer_table(result: dict) -> str:
-    rows = ["| model | layer | same class | rho above null | success | null max rho |", "|---|---|---|---|---|---|"]
-    for model, by_layer in result.items():
-        for layer, s in by_layer.items():
-            rows.append(f"| `{model}` | {layer} | {s['same_class']:.2f} | {s['above_null']:.2f} | "
-                        f"{s['success']:.2f} | {s['null_max']:.3f} |")
-    return "\n".join(rows)
-
-
-def stir_table(result: dict) -> str:
-    m1, m2 = result["model_1"], result["model_2"]
-    return "\n".join([
-        "| quantity | value |", "|---|---|",
-        f"| STIR(`{m2}` \\| `{m1}`): {m2} on IRIs of {m1} | {result['m2_given_m1']:.3f} |",
-        f"| STIR(`{m1}` \\| `{m2}`): {m1} on IRIs of {m2} | {result['m1_given_m2']:.3f} |",
-        f"| CKA(`{m1}`, `{m2}`) on the images themselves | {result['cka']:.3f} |",
-    ])
+    return result

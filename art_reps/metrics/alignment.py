@@ -61,13 +61,13 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def metamer_success(model, metamers: torch.Tensor, originals: torch.Tensor, *, layer: str,
-                    null_images: torch.Tensor, null_pairs: int = 2000, seed: int = 0) -> dict:
+                    null_images: torch.Tensor, null_pairs: int = 2000, seed: int = 0, per_item: bool = False) -> dict:
     """Feather et al.'s criteria for metamers (N, C, H, W) of ``originals``: the model predicts the
     same class, and the Spearman rho between metamer and original ``layer`` activations exceeds the
     largest rho of ``null_pairs`` random pairs of ``null_images`` (natural images).
 
-    Returns rates ``same_class``, ``above_null`` and ``success`` (both), the per-metamer ``rho``
-    and the ``null_max``.
+    Returns rates ``same_class``, ``above_null`` and ``success`` (both; with ``per_item=True`` the
+    (N,) booleans instead), the per-metamer ``rho`` and the ``null_max``.
     """
     check_images(null_images, "null_images")
     check_same_batch(metamers, originals, "metamers", "originals")
@@ -80,6 +80,8 @@ def metamer_success(model, metamers: torch.Tensor, originals: torch.Tensor, *, l
     null_max = spearman(acts[i[keep]], acts[j[keep]]).max().item()
     same = predict(model, metamers) == predict(model, originals)
     above = rho > null_max
-    return {"same_class": same.float().mean().item(), "above_null": above.float().mean().item(),
-            "success": (same & above).float().mean().item(), "rho": rho.tolist(), "null_max": null_max}
+    items = {"same_class": same.cpu(), "above_null": above, "success": same.cpu() & above}
+    if not per_item:
+        items = {k: v.float().mean().item() for k, v in items.items()}
+    return {**items, "rho": rho.tolist(), "null_max": null_max}
 

@@ -27,9 +27,10 @@ class SelectiveChannels:
 
 
 def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, layer: str, top: int = 10,
-                       batch_size: int = 500, **representation_options) -> SelectiveChannels:
-    """For each class, the channel of ``layer`` whose mean activation on that class stands out most
-    (z-score of the class mean against all images), with its ``top`` most-activating images.
+                       per_class: int = 1, batch_size: int = 500, **representation_options) -> SelectiveChannels:
+    """For each class, the ``per_class`` channels of ``layer`` whose mean activation on that class
+    stands out most (z-score of the class mean against all images), no channel twice, with their
+    ``top`` most-activating images; channels come class by class in rounds (K = 10 * per_class).
 
     Example:
         >>> import art_reps
@@ -40,8 +41,18 @@ def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, lay
     """
     acts = channel_activations(model, images, layer=layer, batch_size=batch_size, **representation_options)
     classes = labels.unique().cpu()
+    if not 1 <= per_class * len(classes) <= acts.shape[1]:
+        raise ValueError(f"per_class must be in [1, {acts.shape[1] // len(classes)}] for {acts.shape[1]} channels "
+                         f"and {len(classes)} classes, got {per_class!r}")
     means = torch.stack([acts[labels.cpu() == c].mean(0) for c in classes])
-    channels = ((means - acts.mean(0)) / (acts.std(0) + 1e-6)).argmax(1)
+    z = (means - acts.mean(0)) / (acts.std(0) + 1e-6)
+    channels = []
+    for _ in range(per_class):
+        for c in range(len(classes)):
+            z_c = z[c].clone()
+            z_c[channels] = -float("inf")
+            channels.append(int(z_c.argmax()))
+    channels = torch.tensor(channels)
     top_indices = acts[:, channels].topk(min(top, len(images)), dim=0).indices
     return SelectiveChannels(channels, top_indices, labels.cpu()[top_indices].mode(0).values,
                              acts[:, channels].max(0).values)
@@ -54,12 +65,13 @@ def channel_activations(model, images: torch.Tensor, *, layer: str, batch_size: 
     return a.flatten(2).mean(2) if a.dim() == 4 else a.flatten(1)
 
 
-def path_scores(path_labels: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> dict:
+def path_scores(path_labels: torch.Tensor, start: torch.Tensor, end: torch.Tensor, *, per_item: bool = False) -> dict:
     """Judge labels along interpolation paths (N, n) from class ``start`` (N,) to ``end`` (N,).
 
     ``single_switch``: share of paths labelled start, ..., start, end, ..., end (one change, only
     the two endpoint classes); ``changes``: mean number of label changes (ideal 1);
     ``endpoint_classes``: share of all path images given one of the two endpoint classes.
+    ``per_item=True``: the (N,) value of each path instead of the means.
 
     Example:
         >>> path_scores(torch.tensor([[3, 3, 5, 5], [3, 5, 3, 5]]), torch.tensor([3, 3]), torch.tensor([5, 5]))
@@ -71,17 +83,18 @@ def path_scores(path_labels: torch.Tensor, start: torch.Tensor, end: torch.Tenso
     changes = (path_labels[:, 1:] != path_labels[:, :-1]).sum(1)
     in_ends = (path_labels == start[:, None]) | (path_labels == end[:, None])
     monotone = (path_labels[:, 0] == start) & (path_labels[:, -1] == end) & (changes == 1)
-    return {"single_switch": monotone.float().mean().item(), "changes": changes.float().mean().item(),
-            "endpoint_classes": in_ends.float().mean().item()}
+    items = {"single_switch": monotone, "changes": changes.float(), "endpoint_classes": in_ends.float().mean(1)}
+    return items if per_item else {k: v.float().mean().item() for k, v in items.items()}
 
 
 def manipulation_scores(before: torch.Tensor, after: torch.Tensor, labels: torch.Tensor,
-                        added: torch.Tensor, *, visible: float = 0.05) -> dict:
+                        added: torch.Tensor, *, visible: float = 0.05, per_item: bool = False) -> dict:
     """Judge probabilities (N, K) before and after adding the feature of class ``added`` (N,) to
     images of class ``labels`` (N,).
 
     ``class_kept``: the judge still says ``labels``; ``feature_visible``: the judge's probability of
     ``added`` rose by at least ``visible``; ``success``: both; ``added_probability_rise``: its mean rise.
+    ``per_item=True``: the (N,) value of each image instead of the means.
 
     Example:
         >>> b = torch.tensor([[0.9, 0.1, 0.0]]); a = torch.tensor([[0.6, 0.4, 0.0]])
@@ -95,6 +108,6 @@ def manipulation_scores(before: torch.Tensor, after: torch.Tensor, labels: torch
     rows = torch.arange(len(labels))
     kept = after.argmax(1) == labels
     rise = after[rows, added] - before[rows, added]
-    return {"class_kept": kept.float().mean().item(), "feature_visible": (rise >= visible).float().mean().item(),
-            "success": (kept & (rise >= visible)).float().mean().item(),
-            "added_probability_rise": rise.mean().item()}
+    items = {"class_kept": kept, "feature_visible": rise >= visible, "success": kept & (rise >= visible),
+             "added_probability_rise": rise}
+    return items if per_item else {k: v.float().mean().item() for k, v in items.items()}
