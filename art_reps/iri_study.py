@@ -51,7 +51,8 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
             options = {} if loss == "mahendran" else {"step_size": s["step_size"]}
             iris = core.iris(model, targets.images, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds,
                              steps=s["steps"], distance=dists[ATTACKED], fake_relu=True, seed=seed, **options).images
-            hits = {"mask": mask_judge(iris, seeds, targets)}
+            hits = {"mask": mask_judge(iris, seeds, targets),
+                    "mask_anywhere": mask_judge(iris, seeds, targets, anywhere=True)}
             hits.update({j: alignment_hits(iris, targets.images, seeds, d) for j, d in dists.items()})
             result.setdefault(name, {})[f"{loss} / {kind}"] = {j: proportion(h) for j, h in hits.items()}
             bar.update(1)

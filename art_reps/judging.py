@@ -9,6 +9,8 @@
   drawn on nine *other* pictures than the models' (``backgrounds='judge'``). Each recognises an
   image as the class it predicts; ``1 - cos`` of its penultimate features is its distance.
 - ``ssim`` and ``ms_ssim``: piq's structural similarity, as distances.
+- ``mask_anywhere`` (added before the test measurement, see the README): the ground-truth judge
+  without the place, for representations that discard it (a global average pool).
 
 Targets: the first ``per_class`` test images of each class; every test image is a distinct MNIST
 digit, so N targets are N independent samples.
@@ -23,7 +25,7 @@ from .distances import JudgeDistance, ms_ssim_distance, ssim_distance
 from .metrics import mask_judge, predict
 
 NETWORK_JUDGES = ("judge", "judge_mixer")
-JUDGES = ("mask",) + NETWORK_JUDGES
+JUDGES = ("mask", "mask_anywhere") + NETWORK_JUDGES
 TARGETS_PER_CLASS = 10
 
 
@@ -47,10 +49,11 @@ def network_judges(device="cpu") -> dict:
 def recognised(images: torch.Tensor, labels: torch.Tensor, judges: dict, *, seeds: torch.Tensor | None = None,
                targets: LabelledImages | None = None) -> dict:
     """judge name -> (N,) booleans: image i shows class ``labels[i]``. With ``seeds`` and ``targets``
-    (images made from seeds for those targets) the ground-truth ``mask`` judge is asked too."""
+    (images made from seeds for those targets) the ground-truth judges are asked too."""
     hits = {}
     if seeds is not None and targets is not None:
         hits["mask"] = mask_judge(images, seeds, targets)
+        hits["mask_anywhere"] = mask_judge(images, seeds, targets, anywhere=True)
     for name, judge in judges.items():
         hits[name] = (predict(judge, images).cpu() == labels.cpu())
     return hits

@@ -14,7 +14,8 @@ from .metrics import interval_text
 from .report import rounded, write_json
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "science.json"
-BLOCKS = ("engstrom", "aggarwal", "alignment", "stir", "metamers")
+BLOCKS = ("verdicts", "engstrom", "aggarwal", "alignment", "stir", "metamers")
+NETWORK = ("judge", "judge_mixer")
 ENGSTROM = {
     "inversion_recognised": "inversion from noise: shows the target's class",
     "inversion_distance": "inversion: relative representation distance reached",
@@ -98,9 +99,73 @@ def metamer_table(metamers: dict) -> str:
     return "\n".join(rows)
 
 
+def _scores(by_judge: dict, model: str, judges) -> str:
+    return ", ".join(f"{j} {_cell(by_judge[j][model] if model else by_judge[j])}" for j in judges)
+
+
+def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
+    """(claim, target, measured, met) for every target of README "How we judge"."""
+    rep = results["reproduce"]
+    e = rep["engstrom"]
+    std, rob = rep["models"]["standard"], rep["models"]["robust"]
+    score = lambda r: r["score"]  # noqa: E731
+    out = []
+    inv = e["inversion_recognised"]
+    out.append(("inversion from noise: the robust model's recognised", ">= 0.9 under mask and a network judge",
+                _scores(inv, rob, ("mask",) + NETWORK),
+                score(inv["mask"][rob]) >= 0.9 and any(score(inv[j][rob]) >= 0.9 for j in NETWORK)))
+    out.append(("inversion from noise: the standard model's recognised", "<= 0.2 under mask and a network judge",
+                _scores(inv, std, ("mask",) + NETWORK),
+                score(inv["mask"][std]) <= 0.2 and any(score(inv[j][std]) <= 0.2 for j in NETWORK)))
+    al = results["alignment"]
+    free = "regularizer-free / noise"
+    out.append(("regularizer-free alignment, robust", ">= 0.75 under mask and a network judge",
+                _scores(al[rob][free], None, ("mask",) + NETWORK),
+                score(al[rob][free]["mask"]) >= 0.75 and any(score(al[rob][free][j]) >= 0.75 for j in NETWORK)))
+    out.append(("regularizer-free alignment, standard", "<= 0.05 under mask and a network judge",
+                _scores(al[std][free], None, ("mask",) + NETWORK),
+                score(al[std][free]["mask"]) <= 0.05 and any(score(al[std][free][j]) <= 0.05 for j in NETWORK)))
+    adv = "adversarial / noise"
+    attacked = {m: al[m][adv]["judge"] for m in al}
+    out.append(("adversarial regulariser, every model", "<= 0.05 under judge (attacked)",
+                ", ".join(f"{m} {_cell(r)}" for m, r in attacked.items()), all(score(r) <= 0.05 for r in attacked.values())))
+    others = [j for j in al[rob][adv] if j != "judge"]
+    out.append(("adversarial regulariser, robust model", "below regularizer-free under every other judge",
+                ", ".join(f"{j} {score(al[rob][adv][j]):.2f} vs {score(al[rob][free][j]):.2f}" for j in others),
+                all(score(al[rob][adv][j]) < score(al[rob][free][j]) for j in others)))
+    for key, label in (("maximizing_shows_class", "maximising inputs show their channel's class"),
+                       ("interpolation_lerp_single_switch", "interpolation from the cross-fade: one class change")):
+        gaps = {j: score(e[key][j][rob]) - score(e[key][j][std]) for j in NETWORK}
+        out.append((label, "robust - standard >= 0.2 under both network judges",
+                    ", ".join(f"{j} {score(e[key][j][rob]):.2f} - {score(e[key][j][std]):.2f}" for j in NETWORK),
+                    all(g >= 0.2 for g in gaps.values())))
+    ag = rep["aggarwal"]
+    base = ag[std]
+    best = []
+    for name, r in ag.items():
+        if name == std:
+            continue
+        ok = (r["clean_accuracy"]["score"] >= base["clean_accuracy"]["score"] - 0.01
+              and r["box_accuracy"]["score"] >= 2 * base["box_accuracy"]["score"]
+              and r["box_accuracy"]["low"] > base["box_accuracy"]["high"])
+        best.append((ok, name, r))
+    ok, name, r = max(best, key=lambda t: (t[0], t[2]["box_accuracy"]["score"]))
+    out.append(("Aggarwal: low eps keeps accuracy, localises better",
+                "clean within 0.01 of standard, box accuracy >= 2x, intervals apart",
+                f"{name}: clean {_cell(r['clean_accuracy'])} vs {_cell(base['clean_accuracy'])}, box "
+                f"{_cell(r['box_accuracy'])} vs {_cell(base['box_accuracy'])}", ok))
+    return out
+
+
+def verdicts_table(results: dict) -> str:
+    rows = ["| claim | target | measured | met |", "|---|---|---|---|"]
+    rows += [f"| {c} | {t} | {m} | {'yes' if ok else '**no**'} |" for c, t, m, ok in verdicts(results)]
+    return "\n".join(rows)
+
+
 def render(results: dict) -> dict:
     """block name -> markdown table."""
-    return {"engstrom": engstrom_table(results["reproduce"]), "aggarwal": aggarwal_table(results["reproduce"]),
+    return {"verdicts": verdicts_table(results), "engstrom": engstrom_table(results["reproduce"]), "aggarwal": aggarwal_table(results["reproduce"]),
             "alignment": alignment_table(results["alignment"]), "stir": stir_table(results["stir"]),
             "metamers": metamer_table(results["metamers"])}
 

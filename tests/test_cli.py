@@ -10,19 +10,22 @@ from art_reps import zoo
 from art_reps.cli import main
 
 
-def test_demo_writes_a_complete_report(tmp_path):
+def test_demo_writes_a_complete_report_and_says_when_steps_are_too_few(tmp_path):
     out = tmp_path / "report"
     assert main(["demo", "--out", str(out), "--steps", "20", "--quiet"]) == 0
     names = {p.name for p in out.iterdir()}
     for kind in ("standard", "robust"):
-        assert {f"inversions_{kind}.png", f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
-    assert {"targets.png", "index.html", "metrics.json"} <= names
+        assert {f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
+    assert {"inversions.png", "index.html", "metrics.json"} <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["inversion_recognised_by_judge"]) == {"standard", "robust"}
-    assert metrics["steps"] == 20 and metrics["images"] == 20
-    assert 0 <= metrics["sensitivity_pointing_game"]["standard"] <= 1
+    assert set(metrics["recognised"]) == {"mask", "judge", "judge_mixer"}
+    for by_model in metrics["recognised"].values():
+        for r in by_model.values():
+            assert r["low"] <= r["score"] <= r["high"] and r["n"] == 30
+    assert metrics["steps"] == 20 and metrics["images"] == 30
+    assert metrics["warning"] and "too few steps" in metrics["warning"]  # 20 steps cannot match the targets
     page = (out / "index.html").read_text()
-    assert "inversions_robust.png" in page and "recognises" in page
+    assert "inversions.png" in page and "too few steps" in page and "Wilson" in page
 
 
 def test_demo_rejects_an_unknown_model(tmp_path, capsys):

@@ -39,3 +39,19 @@ def test_drawn_structure_and_bad_input(test_split):
     assert drawn_structure(b, a)[:, 1, 2].tolist() == pytest.approx([3 ** 0.5] * 2)
     with pytest.raises(ValueError, match="data must describe the 2 targets"):
         mask_judge(b, a, test_split)
+
+
+def test_anywhere_finds_the_target_digit_drawn_elsewhere(test_split):
+    """A digit drawn at another place: the place-bound judge is at chance, the shift-tolerant one sees it."""
+    sub = test_split[:100]
+    gray = torch.full_like(sub.images, 0.5)
+    moved = torch.zeros_like(sub.masks)
+    for i in range(len(sub)):
+        size, y, x = sub.placements[i].tolist()
+        ink = sub.masks[i][y:y + size, :]
+        moved[i, (y + 9) % (33 - size):(y + 9) % (33 - size) + size, :] = ink
+    drawn = gray + 0.4 * moved[:, None]
+    assert mask_judge(drawn, gray, sub, anywhere=True).float().mean() > 0.9
+    assert mask_judge(drawn, gray, sub).float().mean() < 0.5
+    noise = (gray + 0.05 * torch.randn(gray.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    assert mask_judge(noise, gray, sub, anywhere=True).float().mean() < 0.25

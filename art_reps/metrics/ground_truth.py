@@ -15,15 +15,29 @@ import torch
 from ..core.checks import check_images, check_same_batch
 
 
-def _other_class_masks(data, index: int, rng: np.random.Generator) -> np.ndarray:
-    """(9, H, W) masks: one MNIST digit of each other class, drawn at the place and size of image
-    ``index``."""
-    from ..data.digits_on_textures import glyph_mask, source_classes
+def _candidates(data, index: int, rng: np.random.Generator) -> list[int]:
+    """The target's own MNIST digit, then one digit of each other class."""
+    from ..data.digits_on_textures import source_classes
+
+    classes = source_classes()
+    others = [rng.choice(np.flatnonzero(classes == c)) for c in range(10) if c != int(data.labels[index])]
+    return [int(data.sources[index])] + [int(k) for k in others]
+
+
+def _scores(structure: np.ndarray, data, index: int, candidates: list[int], anywhere: bool) -> np.ndarray:
+    from skimage.feature import match_template
+
+    from ..data.digits_on_textures import glyph_mask
 
     size, y, x = (int(v) for v in data.placements[index])
-    classes = source_classes()
-    picks = [rng.choice(np.flatnonzero(classes == c)) for c in range(10) if c != int(data.labels[index])]
-    return np.stack([glyph_mask(int(k), size, y, x) for k in picks])
+    if not anywhere:
+        return _pearson(structure, np.stack([glyph_mask(k, size, y, x) for k in candidates]))
+    out = []
+    for k in candidates:
+        ink = glyph_mask(k, size, 0, 0, shape=(size, 2 * size))
+        rows, cols = np.nonzero(ink > 0.05)
+        out.append(match_template(structure, ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]).max())
+    return np.array(out)
 
 
 def _pearson(s: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -39,10 +53,11 @@ def drawn_structure(images: torch.Tensor, seeds: torch.Tensor) -> torch.Tensor:
     return (images.detach().float().cpu() - seeds.detach().float().cpu()).norm(dim=1)
 
 
-def mask_judge(images: torch.Tensor, seeds: torch.Tensor, data, *, seed: int = 0) -> torch.Tensor:
+def mask_judge(images: torch.Tensor, seeds: torch.Tensor, data, *, anywhere: bool = False,
+               seed: int = 0) -> torch.Tensor:
     """(N,) booleans: image i (made from ``seeds[i]`` for target ``data[i]``, a
     :class:`~art_reps.data.LabelledImages` of the embedded data) shows the target's digit, as the
-    module docstring defines. ``seed`` picks the other classes' digits.
+    module docstring defines (``anywhere``: at any place). ``seed`` picks the other classes' digits.
 
     Example:
         >>> import art_reps
@@ -60,7 +75,6 @@ def mask_judge(images: torch.Tensor, seeds: torch.Tensor, data, *, seed: int = 0
     rng = np.random.default_rng(seed)
     hits = []
     for i, s in enumerate(structure):
-        own = data.masks[i].numpy()[None]
-        r = _pearson(s, np.concatenate([own, _other_class_masks(data, i, rng)]))
+        r = _scores(s, data, i, _candidates(data, i, rng), anywhere)
         hits.append(bool(r[0] > r[1:].max()))
     return torch.tensor(hits)

@@ -76,6 +76,9 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
                                attack_steps=max(attack_steps, 1), noise_std=spec.get("noise_std", 0.0),
                                seed=spec["seed"], progress=progress)
     seconds = time.time() - start
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / f"{name}.safetensors"), metadata={"architecture": spec["architecture"]})
     card = {
         "name": name,
         "architecture": spec["architecture"],
@@ -88,9 +91,6 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
         **evaluate(model, spec),
         "command": f"python -m art_reps.train.zoo {name}",
     }
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out / f"{name}.safetensors"), metadata={"architecture": spec["architecture"]})
     (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
 

@@ -1,0 +1,102 @@
+"""Every science block of the README is the rendering of results/science.json, and the code that
+measured it runs end to end (`--quick`: the same code on fewer images); `-m slow` reruns it all."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from art_reps import science
+from art_reps.cli import main
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TOLERANCE = 0.05  # thread scheduling may change the last bits of an optimisation; 5 of 100 targets
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    return out, science.run_all(out, quick=True, progress=False)
+
+
+def _labels(table: str) -> list[list[str]]:
+    """The cells of a table that are not measured numbers (row and column names)."""
+    rows = []
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows.append([c for c in cells if not any(ch.isdigit() for ch in c.replace("l2_eps", "").replace("MS", ""))])
+    return rows
+
+
+def _intervals(tree):
+    if isinstance(tree, dict):
+        if {"score", "low", "high", "n"} <= set(tree):
+            yield tree
+        for v in tree.values():
+            yield from _intervals(v)
+
+
+def test_readme_blocks_are_the_saved_full_results():
+    saved = science.load_results()
+    assert saved["quick"] is False
+    assert science.readme_blocks(README) == science.render(saved)
+
+
+def test_quick_run_measures_every_row_of_the_readme(quick):
+    _, results = quick
+    fresh, shown = science.render(results), science.readme_blocks(README)
+    assert list(fresh) == list(shown)
+    for name in ("engstrom", "alignment", "metamers", "verdicts"):
+        assert [r[:2] for r in _labels(fresh[name])] == [r[:2] for r in _labels(shown[name])], name
+
+
+def test_every_figure_has_an_interval_that_holds_it(quick):
+    _, results = quick
+    found = list(_intervals(results))
+    assert len(found) > 100
+    for r in found:
+        assert r["low"] - 1e-9 <= r["score"] <= r["high"] + 1e-9 and r["n"] >= 2, r
+
+
+def test_every_figure_is_written(quick):
+    out, results = quick
+    models = results["reproduce"]["models"]
+    for model in models["standard"], models["robust"]:
+        for figure in ("inversion", "inversion_ood", "maximizing_inputs", "interpolation_lerp", "interpolation_noise",
+                       "manipulation"):
+            assert (out / f"{figure}_{model}.png").stat().st_size > 1000, figure
+
+
+def test_the_robust_model_inverts_to_its_targets_on_the_quick_run(quick):
+    """Even on 20 targets and 150 steps the ground-truth judge separates the models."""
+    _, results = quick
+    inv = results["reproduce"]["engstrom"]["inversion_recognised"]["mask"]
+    models = results["reproduce"]["models"]
+    assert inv[models["robust"]]["low"] > inv[models["standard"]]["high"]
+
+
+def test_readme_is_rewritten_from_results(quick, tmp_path):
+    _, results = quick
+    copy = tmp_path / "README.md"
+    shutil.copy(README, copy)
+    science.update_readme(copy, science.render(results))
+    assert science.readme_blocks(copy) == science.render(results)
+    assert copy.read_text().split("<!-- verdicts -->")[0] == README.read_text().split("<!-- verdicts -->")[0]
+    assert main(["reproduce", "--from-results", "--readme", str(copy), "--quiet"]) == 0
+    assert copy.read_text() == README.read_text()
+
+
+def test_a_readme_without_the_blocks_is_refused(tmp_path, capsys):
+    bare = tmp_path / "README.md"
+    bare.write_text("# nothing here\n")
+    assert main(["reproduce", "--from-results", "--readme", str(bare), "--quiet"]) == 2
+    assert "lacks the blocks" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_full_run_reproduces_the_saved_results(tmp_path):
+    fresh, saved = science.run_all(tmp_path, progress=False), science.load_results()
+    pairs = list(zip(_intervals(fresh), _intervals(saved)))
+    assert len(pairs) == len(list(_intervals(saved)))
+    for a, b in pairs:
+        assert a["n"] == b["n"] and a["score"] == pytest.approx(b["score"], abs=TOLERANCE), (a, b)
+    assert [v[3] for v in science.verdicts(fresh)] == [v[3] for v in science.verdicts(saved)]
