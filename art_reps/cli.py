@@ -41,7 +41,7 @@ def _reproduce(args) -> int:
             science.save_results(results)
     tables = science.render(results)
     if args.readme:
-        science.update_readme(args.readme, tables)
+        science.update_readme(args.readme, {**tables, "models": models_table()})
     print("\n\n".join(tables.values()))
     return 0
 
@@ -88,8 +88,8 @@ def models_table() -> str:
     """The embedded models' cards as a markdown table (the README shows this output)."""
     from . import zoo
 
-    rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | train time | command |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | PGD-20 L2 1.0 | "
+            "AutoAttack L2 (eps: acc.) | train time | command |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name in zoo.list_models():
         card = zoo.model_card(name)
         pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
@@ -97,9 +97,10 @@ def models_table() -> str:
         training = (f"L2 PGD-{t['attack_steps']} eps {t['eps']}" if t["eps"] else
                     f"standard{', noise sd ' + str(t['noise_std']) if t['noise_std'] else ''}")
         training += f", {t['epochs']} epochs, seed {t['seed']}"
-        cells = [f"{pgd[e]:.3f}" if e in pgd else "-" for e in (0.25, 0.5)]
+        cells = [f"{pgd[e]:.3f}" if e in pgd else "-" for e in (0.25, 0.5, 1.0)]
+        aa = ", ".join(f"{a['eps']}: {a['accuracy']:.3f}" for a in card["autoattack_accuracy"]) or "-"
         rows.append(f"| `{name}` | {card['architecture']} | {training} | {card['clean_accuracy']:.3f} | "
-                    f"{cells[0]} | {cells[1]} | {t['seconds'] / 60:.0f} min | `{card['command']}` |")
+                    f"{' | '.join(cells)} | {aa} | {t['seconds'] / 60:.0f} min | `{card['command']}` |")
     return "\n".join(rows)
 
 

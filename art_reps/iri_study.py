@@ -25,7 +25,8 @@ ALIGNMENT_RUNS = (("regularizer-free", "noise"), ("regularizer-free", "super-noi
 ATTACKED = "judge"  # the distance the adversarial regulariser pushes up
 SETTINGS = {
     "full": {"alignment": {"per_class": 10, "steps": INVERSION["steps"], "step_size": INVERSION["step_size"]},
-             "stir": {"per_class": 10, "steps": 500, "step_size": INVERSION["step_size"], "seeds": (0, 1, 2)},
+             "stir": {"per_class": 10, "steps": INVERSION["steps"], "step_size": INVERSION["step_size"],
+                      "seeds": (0, 1, 2)},
              "metamers": {"per_class": 10, "steps": 1000, "pairs": 2000}},
     "quick": {"alignment": {"per_class": 1, "steps": 60, "step_size": INVERSION["step_size"]},
               "stir": {"per_class": 1, "steps": 30, "step_size": INVERSION["step_size"], "seeds": (0, 1)},

@@ -19,16 +19,16 @@ from .report import save_grid
 
 SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05", "l2_eps0.1", "l2_eps0.25")
 LAYER = zoo.REPRESENTATION_LAYER
-INVERSION = {"start": "noise", "steps": 1000, "step_size": 0.1}  # normalised L2 steps, linear decay
+INVERSION = {"start": "noise", "steps": 300, "step_size": 0.2}  # normalised L2 steps, linear decay
 SETTINGS = {
     "full": {"per_class": 10, "inversion": INVERSION,
              "maximizing": {"per_class": 10, "start": "gray", "steps": 300, "step_size": 0.1},
-             "interpolation": {"per_class": 10, "n": 5, "steps": 300, "step_size": 0.1},
+             "interpolation": {"per_class": 10, "n": 5, "steps": 300, "step_size": 0.2},
              "manipulation": {"per_class": 10, "eps": 2.0, "steps": 200, "step_size": 0.1, "shift": 3},
              "ood": {"faces": 10, **INVERSION}},
-    "quick": {"per_class": 2, "inversion": {**INVERSION, "steps": 150},
+    "quick": {"per_class": 2, "inversion": {**INVERSION, "steps": 100},
               "maximizing": {"per_class": 1, "start": "gray", "steps": 60, "step_size": 0.1},
-              "interpolation": {"per_class": 1, "n": 3, "steps": 60, "step_size": 0.1},
+              "interpolation": {"per_class": 1, "n": 3, "steps": 60, "step_size": 0.2},
               "manipulation": {"per_class": 1, "eps": 2.0, "steps": 40, "step_size": 0.1, "shift": 3},
               "ood": {"faces": 2, **INVERSION, "steps": 60}},
 }

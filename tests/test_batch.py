@@ -54,7 +54,7 @@ def test_each_item_is_the_core_call_on_its_chunk(reference):
     got = outputs(reference)
     for chunk in (range(0, 2), range(6, 8)):
         starts = item_starts("noise", chunk, (3, 32, 32), seed=3)
-        res = art_reps.invert(art_reps.load_model("l2_eps0.25"), items.images[list(chunk)], layer="avgpool",
+        res = art_reps.invert(art_reps.load_model(art_reps.zoo.ROBUST), items.images[list(chunk)], layer="avgpool",
                               start=starts, steps=60, step_size=0.05, schedule=art_reps.core.linear_decay(60))
         for j, i in enumerate(chunk):
             output, start, _, entry = got[items.ids[i]]

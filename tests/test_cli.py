@@ -18,7 +18,7 @@ def test_demo_writes_a_complete_report_and_says_when_steps_are_too_few(tmp_path)
         assert {f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
     assert {"inversions.png", "index.html", "metrics.json"} <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["recognised"]) == {"mask", "judge", "judge_mixer"}
+    assert set(metrics["recognised"]) == {"mask", "mask_anywhere", "judge", "judge_mixer"}
     for by_model in metrics["recognised"].values():
         for r in by_model.values():
             assert r["low"] <= r["score"] <= r["high"] and r["n"] == 30
@@ -37,9 +37,10 @@ def test_models_lists_the_cards_and_the_readme_shows_them():
     result = subprocess.run([sys.executable, "-m", "art_reps.cli", "models"], capture_output=True, text=True,
                             check=True)
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2 + len(zoo.list_models()) and any(line.startswith("| `l2_eps0.25` |") for line in lines)
+    assert len(lines) == 2 + len(zoo.list_models()) and any(line.startswith(f"| `{zoo.ROBUST}` |") for line in lines)
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert result.stdout.strip() in readme, "README's model table is not the output of `art-reps models`"
+    assert f"<!-- models -->\n{result.stdout.strip()}\n<!-- /models -->" in readme, \
+        "README's model table is not the output of `art-reps models`"
 
 
 def test_steps_must_be_positive(tmp_path, capsys):

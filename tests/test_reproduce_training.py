@@ -6,7 +6,7 @@ import pytest
 from art_reps import zoo
 from art_reps.train.zoo import main
 
-TOLERANCE = 0.02  # absolute, on clean and PGD accuracy
+TOLERANCE = 0.02  # absolute, on clean, PGD and AutoAttack accuracy
 
 
 @pytest.mark.slow
@@ -15,5 +15,7 @@ def test_retraining_reproduces_the_card(tmp_path, name):
     main([name, "--out", str(tmp_path)])
     new, shipped = json.loads((tmp_path / f"{name}.json").read_text()), zoo.model_card(name)
     assert new["clean_accuracy"] == pytest.approx(shipped["clean_accuracy"], abs=TOLERANCE)
-    for a, b in zip(new["pgd_accuracy"], shipped["pgd_accuracy"]):
-        assert a["eps"] == b["eps"] and a["accuracy"] == pytest.approx(b["accuracy"], abs=TOLERANCE)
+    for key in ("pgd_accuracy", "autoattack_accuracy"):
+        assert len(new[key]) == len(shipped[key]), key
+        for a, b in zip(new[key], shipped[key]):
+            assert a["eps"] == b["eps"] and a["accuracy"] == pytest.approx(b["accuracy"], abs=TOLERANCE), key

@@ -4,7 +4,7 @@ model card each) and loaders for your own models.
 Example:
     >>> from art_reps import zoo
     >>> zoo.list_models()
-    ['judge', 'judge_robust', 'l2_eps0.02', 'l2_eps0.05', 'l2_eps0.1', 'l2_eps0.25', 'standard']
+    ['judge', 'judge_mixer', 'l2_eps0.02', 'l2_eps0.05', 'l2_eps0.1', 'l2_eps0.25', 'l2_eps0.5', 'l2_eps1', 'standard']
     >>> zoo.model_card("l2_eps0.25")["training"]["eps"]
     0.25
 """
@@ -20,7 +20,7 @@ from .loaders import IMAGENET_MEAN, IMAGENET_STD, LoadedModel, load_madrylab, lo
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REPRESENTATION_LAYER = "avgpool"
-STANDARD, ROBUST, LOW_EPS, JUDGE = "standard", "l2_eps0.25", "l2_eps0.05", "judge"
+STANDARD, ROBUST, LOW_EPS, JUDGE = "standard", "l2_eps1", "l2_eps0.05", "judge"
 
 
 def list_models() -> list[str]:
