@@ -14,7 +14,7 @@ from .metrics import interval_text
 from .report import rounded, write_json
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "science.json"
-BLOCKS = ("verdicts", "engstrom", "aggarwal", "alignment", "stir", "metamers")
+BLOCKS = ("selection", "verdicts", "engstrom", "aggarwal", "alignment", "stir", "metamers")
 NETWORK = ("judge", "judge_mixer")
 ENGSTROM = {
     "inversion_recognised": "inversion from noise: shows the target's class",
@@ -36,9 +36,9 @@ def run_all(out="art_reps_results", *, quick: bool = False, device: str = "cpu",
             progress: bool = True) -> dict:
     """Run every study (``quick``: the same code on fewer images and steps); figures go to ``out``."""
     from .iri_study import run_alignment, run_metamers, run_stir
-    from .reproduce import run_reproduce
+    from .reproduce import choose_robust, run_reproduce
 
-    return rounded({"quick": quick, "robust": zoo.ROBUST,
+    return rounded({"quick": quick, "robust": zoo.ROBUST, "selection": choose_robust(quick=quick, seed=seed),
                     "reproduce": run_reproduce(out, quick=quick, device=device, seed=seed, progress=progress),
                     "alignment": run_alignment(quick=quick, seed=seed, progress=progress),
                     "stir": run_stir(quick=quick, progress=progress),
@@ -163,9 +163,19 @@ def verdicts_table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def selection_table(selection: dict) -> str:
+    names = list(selection["scores"])
+    judges = list(selection["scores"][names[0]])
+    rows = ["| candidate | " + " | ".join(judges) + " | mean | chosen |", "|---|" + "---|" * (len(judges) + 2)]
+    for name in names:
+        rows.append(f"| `{name}` | " + " | ".join(_cell(selection["scores"][name][j]) for j in judges)
+                    + f" | {selection['mean'][name]:.3f} | {'yes' if name == selection['chosen'] else ''} |")
+    return "\n".join(rows)
+
+
 def render(results: dict) -> dict:
     """block name -> markdown table."""
-    return {"verdicts": verdicts_table(results), "engstrom": engstrom_table(results["reproduce"]), "aggarwal": aggarwal_table(results["reproduce"]),
+    return {"selection": selection_table(results["selection"]), "verdicts": verdicts_table(results), "engstrom": engstrom_table(results["reproduce"]), "aggarwal": aggarwal_table(results["reproduce"]),
             "alignment": alignment_table(results["alignment"]), "stir": stir_table(results["stir"]),
             "metamers": metamer_table(results["metamers"])}
 

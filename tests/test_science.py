@@ -41,6 +41,13 @@ def test_readme_blocks_are_the_saved_full_results():
     assert science.readme_blocks(README) == science.render(saved)
 
 
+def test_the_shipped_robust_model_is_the_registered_choice():
+    from art_reps import zoo
+
+    saved = science.load_results()
+    assert saved["selection"]["chosen"] == saved["robust"] == zoo.ROBUST
+
+
 def test_quick_run_measures_every_row_of_the_readme(quick):
     _, results = quick
     fresh, shown = science.render(results), science.readme_blocks(README)
