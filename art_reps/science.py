@@ -175,7 +175,8 @@ def selection_table(selection: dict) -> str:
 
 def render(results: dict) -> dict:
     """block name -> markdown table."""
-    return {"selection": selection_table(results["selection"]), "verdicts": verdicts_table(results), "engstrom": engstrom_table(results["reproduce"]), "aggarwal": aggarwal_table(results["reproduce"]),
+    return {"selection": selection_table(results["selection"]), "verdicts": verdicts_table(results),
+            "engstrom": engstrom_table(results["reproduce"]), "aggarwal": aggarwal_table(results["reproduce"]),
             "alignment": alignment_table(results["alignment"]), "stir": stir_table(results["stir"]),
             "metamers": metamer_table(results["metamers"])}
 

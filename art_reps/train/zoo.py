@@ -29,7 +29,6 @@ SPECS = {
     "l2_eps0.05": dict(_SWEEP, eps=0.05),
     "l2_eps0.1": dict(_SWEEP, eps=0.1),
     "l2_eps0.25": dict(_SWEEP, eps=0.25),
-    "l2_eps0.5": dict(_ROBUST, eps=0.5),
     "l2_eps1": dict(_ROBUST, eps=1.0),
     "judge": dict(_JUDGE, architecture="JudgeNet", eps=0.0),
     "judge_mixer": dict(_JUDGE, architecture="MixerJudge", eps=0.0, seed=4321),
