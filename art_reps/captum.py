@@ -2,10 +2,11 @@
 
 They follow Captum's ``attribute(inputs, target=None, ...)`` contract, so ``NoiseTunnel``,
 ``visualize_image_attr`` and ``captum.metrics`` take them as they take ``Saliency``. ``target``
-selects a feature of ``layer``: an int (channel, or flattened unit with ``kind='neuron'``), a
-list or (N,) tensor of channels (one per example), a (c, y, x) tuple (``kind='neuron'``), or a
-direction tensor (``kind='direction'``). With ``layer=''`` and ``kind='channel'`` the target is a
-class of the model's output. The model's mode is left to the caller, as in Captum.
+selects a feature of ``layer`` as Captum's targets do: an int or a tuple is one index for every
+example (a channel; a flattened unit or a (c, y, x) tuple with ``kind='neuron'``), a list or (N,)
+tensor one per example; with ``kind='direction'`` it is a direction tensor. With ``layer=''`` and
+``kind='channel'`` the target is a class of the model's output. The model runs in eval mode
+during a call (as the papers read representations) and comes back in the caller's mode.
 
 Example:
     >>> import art_reps
@@ -15,6 +16,8 @@ Example:
     torch.Size([2, 3, 32, 32])
 """
 from __future__ import annotations
+
+import numbers
 
 import torch
 from captum._utils.common import _format_output, _format_tensor_into_tuples, _is_tuple
@@ -26,12 +29,29 @@ from .core.representation import Representation
 from .core.tasks import _feature_objective, input_gradient
 
 
-def _objective(layer, target, kind):
+def _objective(layer, target, kind, n: int):
+    """Captum's target conventions: an int or a tuple is one index for every example (a tuple is a
+    (c, y, x) unit with ``kind='neuron'``), a list or (N,) tensor one per example."""
     if target is None:
-        raise ValueError("target must select a feature (int, list, tuple or direction tensor), got None")
-    if isinstance(target, torch.Tensor) and kind != "direction":
-        target = target.flatten().long()
-        target = int(target) if target.numel() == 1 else target
+        raise ValueError("target must select a feature (int, tuple, list or tensor), got None")
+    if kind == "direction":
+        return _feature_objective(layer, target, kind)
+    if isinstance(target, tuple) and kind == "channel":
+        if len(target) != 1:
+            raise ValueError(f"target {target!r}: a tuple is one index for every example; kind='channel' takes (c,), "
+                             "a (c, y, x) unit needs kind='neuron'")
+        target = target[0]
+    if isinstance(target, torch.Tensor):
+        if target.is_floating_point() or target.is_complex():
+            raise TypeError(f"target must hold integer indices, got a tensor of dtype {target.dtype}")
+        target = int(target) if target.numel() == 1 else target.flatten().tolist()
+    if isinstance(target, list):
+        if len(target) != n:
+            raise ValueError(f"target is a list of {len(target)} indices for {n} examples: give one per example, "
+                             "or an int for all")
+        if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target):
+            raise TypeError(f"a target list holds one int per example, got {target!r}")
+        target = torch.tensor(target, dtype=torch.long)
     return _feature_objective(layer, target, kind)
 
 
@@ -66,7 +86,7 @@ class RepresentationSensitivity(_RepresentationMethod, GradientAttribution):
     @log_usage()
     def attribute(self, inputs, target=None, abs: bool = False, additional_forward_args=None):
         is_tuple, x = self._single_input(inputs, additional_forward_args)
-        grad = input_gradient(self.representation, _objective(self.layer, target, self.kind), x)
+        grad = input_gradient(self.representation, _objective(self.layer, target, self.kind, len(x)), x)
         return _format_output(is_tuple, (grad.abs() if abs else grad,))
 
     def attribute_future(self):
@@ -75,7 +95,8 @@ class RepresentationSensitivity(_RepresentationMethod, GradientAttribution):
 
 class FeatureVisualization(_RepresentationMethod, Attribution):
     """The input optimised, from ``inputs``, to maximise the ``target`` feature of ``layer``: its
-    "attribution" is the image the feature wants. Options of :func:`art_reps.core.optimize`
+    "attribution" is the image the feature wants, optimised from ``inputs`` clipped to [0, 1]
+    (Captum's noise tunnels add noise that leaves the range). Options of :func:`art_reps.core.optimize`
     (steps, step_size, geometry, eps, param, optimizer, ...) go to ``attribute``.
 
     ``attribute(inputs (N, C, H, W) in [0, 1], target, **options) -> (N, C, H, W)``.
@@ -90,7 +111,7 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
         is_tuple, x = self._single_input(inputs, additional_forward_args)
         rep = self.representation
         options = {"steps": 200, "step_size": 0.1, **options}
-        res = optimize(rep.model, _objective(self.layer, target, self.kind), x, mean=rep.mean, std=rep.std,
+        res = optimize(rep.model, _objective(self.layer, target, self.kind, len(x)), x.clamp(0, 1), mean=rep.mean, std=rep.std,
                        fake_relu=rep.fake_relu_option, **options)
         return _format_output(is_tuple, (res.images,))
 

@@ -37,19 +37,27 @@ def check_same_batch(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str)
                          f"got {a.shape[0]} and {b.shape[0]}")
 
 
+def _scalar(value):
+    """A one-element tensor as the Python number it holds (users pass ``torch.tensor(0.5)``)."""
+    return value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+
+
 def check_count(value, name: str, *, minimum: int = 1, maximum: int = 10_000_000) -> int:
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not minimum <= value <= maximum:
         raise ValueError(f"{name} must be an int in [{minimum}, {maximum}], got {value!r}")
     return int(value)
 
 
 def check_nonnegative(value, name: str) -> float:
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
 def check_positive(value, name: str) -> float:
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)

@@ -79,15 +79,32 @@ def inversion(layer: str, target: torch.Tensor) -> Objective:
     return Objective(fn, [layer], f"inversion({layer!r})")
 
 
+def _check_index(index, size, layer: str, what: str) -> None:
+    """A clear error (before any step is taken: the first forward checks) for a feature outside the layer."""
+    where = "the model's output" if layer == "" else f"layer {layer!r}"
+    if isinstance(index, tuple):
+        if len(index) != len(size) or any(not 0 <= i < n for i, n in zip(index, size)):
+            raise ValueError(f"feature {index} is outside {where}, whose {what}s are indexed within {size}")
+        return
+    low, high = (int(index.min()), int(index.max())) if isinstance(index, torch.Tensor) else (index, index)
+    if low < 0 or high >= size:
+        raise ValueError(f"feature {index if isinstance(index, int) else (low, high)} is outside {where}, "
+                         f"which has {size} {what}s (valid: 0 to {size - 1})")
+
+
 def neuron(layer: str, index) -> Objective:
     """Minus one unit: ``index`` into the flattened activation (an int, or a (N,) tensor: one per
     sample) or a (c, y, x) tuple."""
 
     def fn(acts, images):
         a = acts[layer]
+        if isinstance(index, tuple):
+            _check_index(index, tuple(a.shape[1:]), layer, "unit")
+            return -a[(slice(None), *index)]
+        _check_index(index, a[0].numel(), layer, "unit")
         if isinstance(index, torch.Tensor):
             return -a.flatten(1).gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
-        return -(a.flatten(1)[:, index] if isinstance(index, int) else a[(slice(None), *index)])
+        return -a.flatten(1)[:, index]
 
     return Objective(fn, [layer], f"neuron({layer!r}, {index if not isinstance(index, torch.Tensor) else '...'})")
 
@@ -99,6 +116,7 @@ def channel(layer: str, index) -> Objective:
     def fn(acts, images):
         a = acts[layer]
         a = a.flatten(2).mean(2) if a.dim() > 2 else a
+        _check_index(index, a.shape[1], layer, "channel")
         if isinstance(index, torch.Tensor):
             return -a.gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
         return -a[:, index]

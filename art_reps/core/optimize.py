@@ -17,6 +17,7 @@ from .geometry import Geometry, make_geometry
 from .objectives import Objective
 from .param import make_param
 from .representation import Representation
+from .state import with_autograd
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
@@ -83,6 +84,7 @@ class _Updater:
         self.leaf.sub_(lr * direction)
 
 
+@with_autograd
 def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, *, steps: int = 200,
              step_size: float = 0.05, geometry: str | Geometry = "unconstrained", eps: float | None = None,
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",

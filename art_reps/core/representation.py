@@ -73,6 +73,8 @@ class Representation:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         self.model = model
+        if not isinstance(layers, (str, list, tuple)):
+            raise TypeError(f"layer must be a str naming a submodule (e.g. 'layer3.1'), got {layers!r}")
         self.layers = (layers,) if isinstance(layers, str) else tuple(layers)
         if not self.layers:
             raise ValueError("layers must name at least one layer")

@@ -1,8 +1,10 @@
 """Borrow a caller's model and give it back exactly as it was."""
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
+import torch
 from torch import nn
 
 
@@ -38,3 +40,19 @@ def frozen(model: nn.Module, *, eval_mode: bool = True):
             m.training = mode
         for p, flag in flags:
             p.requires_grad_(flag)
+
+
+def with_autograd(fn):
+    """Run ``fn`` with autograd on even when the caller is inside ``torch.no_grad()`` or
+    ``torch.inference_mode()`` (evaluation loops, Captum's noise tunnels); tensor arguments made
+    in inference mode are cloned into normal tensors, the caller's own are left as they are."""
+
+    def normal(value):
+        return value.clone() if isinstance(value, torch.Tensor) and value.is_inference() else value
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with torch.inference_mode(False), torch.enable_grad():
+            return fn(*map(normal, args), **{k: normal(v) for k, v in kwargs.items()})
+
+    return wrapper

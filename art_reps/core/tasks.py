@@ -1,6 +1,8 @@
 """The public functions: each is an objective, a start and a geometry handed to :func:`optimize`."""
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from . import objectives as O
@@ -8,6 +10,7 @@ from .checks import check_count, check_images, check_positive, check_same_batch
 from .chunks import in_chunks, resolve_batch_size, take
 from .optimize import Result, optimize
 from .representation import Representation, representation_options
+from .state import with_autograd
 
 STARTS = {
     "noise": lambda shape, g, d: (0.5 + torch.randn(shape, generator=g, device=d) / 20).clamp(0, 1),
@@ -37,6 +40,7 @@ def _representation(model, layer, options) -> Representation:
     return Representation(model, layer, **representation_options(options))
 
 
+@with_autograd
 def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
            regularizer: O.Objective | None = None, seed: int = 0, batch_size=None, **options) -> Result:
     """Representation inversion: images whose ``layer`` representation matches that of ``targets``.
@@ -77,13 +81,25 @@ def _feature_objective(layer, feature, kind):
         return O.direction(layer, feature)
     if kind not in ("channel", "neuron"):
         raise ValueError(f"kind must be 'channel', 'neuron' or 'direction', got {kind!r}")
-    if kind == "channel" and isinstance(feature, (list, tuple, torch.Tensor)):
-        return O.channel(layer, torch.as_tensor(feature, dtype=torch.long))
-    if isinstance(feature, bool) or not isinstance(feature, (int, tuple)):
-        raise TypeError(f"feature must be an int (or a (c, y, x) tuple for kind='neuron'), got {feature!r}")
-    return O.channel(layer, feature) if kind == "channel" else O.neuron(layer, feature)
+    make = O.channel if kind == "channel" else O.neuron
+    if isinstance(feature, numbers.Integral) and not isinstance(feature, bool):
+        return make(layer, int(feature))
+    if kind == "neuron" and isinstance(feature, tuple):
+        if not all(isinstance(f, numbers.Integral) and not isinstance(f, bool) for f in feature):
+            raise TypeError(f"a neuron feature tuple holds ints (c, y, x), got {feature!r}")
+        return O.neuron(layer, tuple(int(f) for f in feature))
+    if isinstance(feature, (list, tuple, torch.Tensor)) or hasattr(feature, "__array__"):
+        index = torch.as_tensor(feature)
+        if index.dim() == 0 and not index.is_floating_point() and index.dtype != torch.bool:
+            return make(layer, int(index))
+        if index.dim() != 1 or index.is_floating_point() or index.dtype == torch.bool or len(index) == 0:
+            raise TypeError(f"feature must be an int or one int per image (a list or 1-d integer tensor), got {feature!r}")
+        return make(layer, index.long())
+    raise TypeError(f"feature must be an int, one int per image, or a (c, y, x) tuple with kind='neuron', "
+                    f"got {feature!r}")
 
 
+@with_autograd
 def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise", n: int = 1,
               size=(3, 32, 32), steps: int = 200, step_size: float = 0.1, regularizer: O.Objective | None = None,
               seed: int = 0, batch_size=None, **options) -> Result:
@@ -101,15 +117,15 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
         torch.Size([3, 3, 32, 32])
     """
     objective = _feature_objective(layer, feature, kind)
-    if isinstance(feature, (list, tuple)) and kind == "channel" and not isinstance(start, torch.Tensor):
-        n = len(feature)
+    if kind == "channel" and not isinstance(feature, numbers.Integral):
+        feature = torch.as_tensor(feature, dtype=torch.long)
+        if feature.dim() == 1 and not isinstance(start, torch.Tensor):
+            n = len(feature)
     check_count(n, "n")
     shape = start.shape if isinstance(start, torch.Tensor) else (n, *size)
     start = make_start(start, shape, seed=seed)
     chunk = resolve_batch_size(batch_size, start.shape[0], model, [layer], start.shape[1:], options)
     if chunk < start.shape[0]:
-        if kind == "channel" and isinstance(feature, (list, tuple)):
-            feature = torch.as_tensor(feature, dtype=torch.long)
         return in_chunks(start.shape[0], chunk, lambda s: visualize(
             model, layer=layer, feature=take(feature, s) if kind == "channel" else feature, kind=kind,
             start=start[s], steps=steps, step_size=step_size, regularizer=regularizer, seed=seed, **options))
@@ -118,6 +134,7 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
+@with_autograd
 def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps: float = 2.0,
                steps: int = 200, step_size: float = 0.05, seed: int = 0, batch_size=None, **options) -> Result:
     """Feature addition: raise unit ``feature`` of ``layer`` (flattened index) up to ``cap`` within
@@ -132,11 +149,14 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
         True
     """
     check_images(images, "images")
+    feature, cap = (v.item() if isinstance(v, torch.Tensor) and v.dim() == 0 else v for v in (feature, cap))
     for value, name in ((feature, "feature"), (cap, "cap")):
         if isinstance(value, torch.Tensor) and value.shape != (images.shape[0],):
             raise ValueError(f"{name} must be a number or a ({images.shape[0]},) tensor, got shape {tuple(value.shape)}")
-    if not isinstance(feature, (int, torch.Tensor)) or isinstance(feature, bool):
-        raise TypeError(f"feature must be an int or a (N,) tensor of unit indices, got {feature!r}")
+    if isinstance(feature, numbers.Integral) and not isinstance(feature, bool):
+        feature = int(feature)
+    elif not isinstance(feature, torch.Tensor) or feature.is_floating_point() or feature.dtype == torch.bool:
+        raise TypeError(f"feature must be an int or a (N,) integer tensor of unit indices, got {feature!r}")
     n = images.shape[0]
     chunk = resolve_batch_size(batch_size, n, model, [layer], images.shape[1:], options)
     if chunk < n:
@@ -148,6 +168,7 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
                     eps=check_positive(eps, "eps"), seed=seed, **options)
 
 
+@with_autograd
 def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int = 8, start="lerp", steps: int = 400,
                 step_size: float = 0.05, seed: int = 0, **options) -> Result:
     """Interpolation in representation space: invert ``(1-l) R(a) + l R(b)`` for ``n`` values of
@@ -179,6 +200,7 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     return Result(res.images.view(*shape, *a.shape[1:]), res.losses.view(shape), res.history)
 
 
+@with_autograd
 def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: str = "class",
                 **representation_options) -> torch.Tensor:
     """Gradient of a class logit (``layer=''``, target: int or (N,) labels) or of a feature
@@ -203,6 +225,7 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
     return input_gradient(rep, objective, images)
 
 
+@with_autograd
 def input_gradient(rep: Representation, objective: O.Objective, inputs: torch.Tensor) -> torch.Tensor:
     """Gradient of ``-objective`` (what the objective rewards) w.r.t. ``inputs``, unvalidated: for
     adapters whose inputs may leave [0, 1] (noise tunnels, normalised data). Same device as inputs."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 import torch
 
 from ..core.representation import Representation, representation_options
+from ..core.state import with_autograd
 from ..core.tasks import invert, make_start
 from .similarity import CKA
 
 
+@with_autograd
 def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str | None = None,
          start="super-noise", steps: int = 300, step_size: float = 0.5, kind: str = "linear",
          batch_size: int = 64, seed: int = 0, **options) -> dict:

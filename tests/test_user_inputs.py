@@ -1,0 +1,87 @@
+"""What users pass in, as they pass it: evaluation-loop grad modes, numpy and tensor numbers,
+Captum's target conventions, and clear errors for what cannot work."""
+import numpy as np
+import pytest
+import torch
+from captum.attr import NoiseTunnel, Saliency
+
+import art_reps
+from art_reps.captum import FeatureVisualization, RepresentationSensitivity
+from art_reps.metrics import stir
+
+
+@pytest.fixture
+def model(net):
+    return net.eval()
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_every_method_runs_inside_an_evaluation_loop(model, mode):
+    with mode():
+        x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        runs = [art_reps.invert(model, x, layer="layer3", steps=2).images,
+                art_reps.iris(model, x, layer="avgpool", steps=2).images,
+                art_reps.visualize(model, layer="layer3", feature=1, steps=2).images,
+                art_reps.manipulate(model, x, layer="avgpool", feature=1, steps=2).images,
+                art_reps.interpolate(model, x[:1], x[1:2], layer="avgpool", n=3, steps=2).images,
+                art_reps.sensitivity(model, x, 1)]
+        s = stir(model, model, x, layer_1="avgpool", steps=2)
+    for out in runs:
+        assert torch.isfinite(out).all() and not out.requires_grad
+    assert runs[-1].abs().sum() > 0  # a real gradient, not zeros
+    assert 0 < s["cka"] <= 1 + 1e-6
+
+
+def test_noise_tunnel_with_captums_defaults_around_feature_visualisation(model):
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        out = NoiseTunnel(FeatureVisualization(model, "layer3")).attribute(x, target=5, nt_samples=2, steps=2)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("feature", [np.int64(3), torch.tensor(3)])
+def test_numpy_and_tensor_integers_are_features(model, feature):
+    expected = art_reps.visualize(model, layer="layer3", feature=3, steps=3).images
+    assert torch.equal(art_reps.visualize(model, layer="layer3", feature=feature, steps=3).images, expected)
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(art_reps.manipulate(model, x, layer="avgpool", feature=feature, steps=3).images,
+                       art_reps.manipulate(model, x, layer="avgpool", feature=3, steps=3).images)
+
+
+@pytest.mark.parametrize("eps", [np.float32(0.5), torch.tensor(0.5)])
+def test_numpy_and_tensor_numbers_are_eps(model, eps):
+    x = torch.rand(2, 3, 32, 32)
+    ours = art_reps.manipulate(model, x, layer="avgpool", feature=3, eps=eps, steps=3).images
+    assert torch.equal(ours, art_reps.manipulate(model, x, layer="avgpool", feature=3, eps=0.5, steps=3).images)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=1000, steps=2), "outside layer 'layer3', which has 128"),
+    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=[-1, 2], steps=2), "outside layer 'layer3'"),
+    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=(1, 50, 0), kind="neuron", steps=2),
+     r"indexed within \(128, 8, 8\)"),
+    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=1.5, steps=2), "feature must be an int"),
+    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=torch.tensor([0.5, 1.0]), steps=2),
+     "feature must be an int"),
+    (lambda m, x: art_reps.sensitivity(m, x, 10), "outside the model's output, which has 10"),
+    (lambda m, x: art_reps.invert(m, x, layer=3, steps=2), "layer must be a str"),
+])
+def test_features_and_layers_that_cannot_work_are_named(model, call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(model, torch.rand(2, 3, 32, 32))
+
+
+def test_captum_target_conventions(model):
+    x = torch.rand(3, 3, 32, 32)
+    method = RepresentationSensitivity(model)
+    # a tuple is one index for every example, as in Captum; a list is one per example
+    assert torch.allclose(method.attribute(x, target=(4,)), Saliency(model).attribute(x, target=4, abs=False))
+    assert torch.allclose(method.attribute(x, target=[1, 2, 3]), Saliency(model).attribute(x, target=[1, 2, 3],
+                                                                                            abs=False))
+    for bad in ([1], [1, 2, 3, 4]):
+        with pytest.raises(ValueError, match=f"list of {len(bad)} indices for 3 examples"):
+            method.attribute(x, target=bad)
+    with pytest.raises(TypeError, match="integer indices"):
+        method.attribute(x, target=torch.tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="kind='channel' takes"):
+        RepresentationSensitivity(model, "layer3").attribute(x, target=(1, 2, 3))
