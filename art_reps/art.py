@@ -25,7 +25,7 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
 from tqdm.auto import tqdm
 
-from .core import IRI_LOSSES, iris, make_start, objectives as O, optimize
+from .core import IRI_LOSSES, iris, make_geometry, make_start, objectives as O, optimize
 from .core.iris import recipe
 from .core.checks import check_positive, resolve_layer
 from .core.representation import Representation
@@ -52,13 +52,18 @@ class _CoreAttack(EvasionAttack):
         self.step_size, self.max_iter, self.optimizer = step_size, max_iter, optimizer
         self.fake_relu, self.batch_size, self.verbose, self.seed = fake_relu, batch_size, verbose, seed
         self._check_params()
+        self._generator = torch.Generator().manual_seed(int(seed))  # random starts: fresh per call, seedable
 
     # -- parameters ------------------------------------------------------------------------
     def _check_params(self) -> None:
         model = getattr(self.estimator, "model", None)
         if not isinstance(model, torch.nn.Module):
             raise ValueError("The estimator must wrap a torch.nn.Module (e.g. art's PyTorchClassifier).")
+        if not isinstance(self.layer, str):
+            raise ValueError(f"layer must be a str naming a submodule (e.g. 'layer3.1'), got {self.layer!r}.")
         resolve_layer(model, self.layer)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+            raise ValueError(f"seed must be an int, got {self.seed!r}.")
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of 2, np.inf or 'unconstrained', got {self.norm!r}.")
         if NORMS[self.norm] != "unconstrained":
@@ -75,6 +80,13 @@ class _CoreAttack(EvasionAttack):
             raise ValueError("The argument `verbose` has to be of type bool.")
         if self.optimizer not in ("sgd", "momentum", "adam"):
             raise ValueError(f"optimizer must be 'sgd', 'momentum' or 'adam', got {self.optimizer!r}.")
+
+    @staticmethod
+    def _check_kwargs(kwargs: dict, allowed=()) -> None:
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise ValueError(f"generate() does not take {unknown} (ART's `mask` is not supported: the whole image "
+                             f"may change); it takes x, y{''.join(', ' + a for a in allowed)}.")
 
     # -- conversions -----------------------------------------------------------------------
     @property
@@ -128,12 +140,15 @@ class _CoreAttack(EvasionAttack):
         return torch.cat([rep(images[i:i + self.batch_size])[self.layer]
                           for i in range(0, len(images), self.batch_size)])
 
-    def _optimize(self, objective_for, start: torch.Tensor, **extra) -> torch.Tensor:
-        """Run the core loop batch by batch; ``objective_for(slice)`` builds each batch's objective."""
+    def _optimize(self, objective_for, start: torch.Tensor, begin: torch.Tensor | None = None, **extra) -> torch.Tensor:
+        """Run the core loop batch by batch; ``objective_for(slice)`` builds each batch's objective;
+        ``begin`` (drawn for the whole of ``start`` at once, so batching cannot change it) is the first iterate."""
         options = {**self._core_options(), **extra}
         out = []
         for i in tqdm(range(0, len(start), self.batch_size), desc=type(self).__name__, disable=not self.verbose):
             batch = slice(i, i + self.batch_size)
+            if begin is not None:
+                options["random_start"] = begin[batch]
             out.append(optimize(self.estimator.model, objective_for(batch), start[batch], seed=self.seed + i,
                                 **options).images)
         return torch.cat(out)
@@ -147,6 +162,7 @@ class RepresentationInversion(_CoreAttack):
     """
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        self._check_kwargs(kwargs, ("targets", "target_representations"))
         start = self._to_core(x)
         reps = self._target_representations(len(start), **kwargs)
         return self._invert(start, reps, x)
@@ -198,6 +214,7 @@ class IRIGenerator(RepresentationInversion):
             raise ValueError(f"reference must be 'target' or 'seed', got {self.reference!r}.")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        self._check_kwargs(kwargs, ("seeds",))
         targets = self._to_core(x)
         seeds = kwargs.get("seeds")
         if seeds is None:
@@ -231,6 +248,7 @@ class FeatureVisualization(_CoreAttack):
         _feature_objective(self.layer, self.feature, self.kind)
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        self._check_kwargs(kwargs, ())
         objective = _feature_objective(self.layer, self.feature, self.kind)
         return self._from_core(self._optimize(lambda b: objective, self._to_core(x)), x)
 
@@ -253,13 +271,15 @@ class FeatureManipulation(_CoreAttack):
             raise ValueError(f"cap must be a number, got {self.cap!r}.")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        self._check_kwargs(kwargs, ())
         objective = O.feature_addition(self.layer, int(self.feature), float(self.cap))
         return self._from_core(self._optimize(lambda b: objective, self._to_core(x)), x)
 
 
 class RepresentationPGD(_CoreAttack):
     """Untargeted, label-free PGD on representations: maximise ``||R(x') - R(x)|| / ||R(x)||`` for
-    ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``, from a random start.
+    ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``, from a random start (fresh per
+    call, drawn from a generator seeded by ``seed``, and the same whatever ``batch_size``).
 
     ``y`` may hold labels (one-hot or indices, as ART's ``AdversarialTrainer`` passes) and is ignored.
     ``step_size`` defaults to 2.5·eps/max_iter.
@@ -283,11 +303,15 @@ class RepresentationPGD(_CoreAttack):
         super()._check_params()
         if NORMS[self.norm] == "unconstrained":
             raise ValueError("RepresentationPGD needs norm 2 or np.inf.")
-        if not isinstance(self.random_start, bool):
-            raise ValueError("random_start must be a bool.")
+        if self.random_start is not True:
+            raise ValueError(f"random_start must be True, got {self.random_start!r}: at x' = x the representation "
+                             "distance has zero gradient, so PGD without a random start never moves.")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        self._check_kwargs(kwargs, ())
         clean = self._to_core(x)
         reps = self._representation(clean)
+        options = self._core_options()
+        begin = make_geometry(options["geometry"], options["eps"]).random_start(clean.cpu(), self._generator)
         return self._from_core(self._optimize(lambda b: -O.inversion(self.layer, reps[b]), clean,
-                                              random_start=self.random_start), x)
+                                              begin=begin.to(clean.device)), x)

@@ -3,7 +3,8 @@
 They behave as the library's own attacks: ``attack(images, labels)`` with images in [0, 1] (or
 normalised, after ``set_normalization_used``), outputs on ``attack.device``, usable in
 ``MultiAttack``, ``save()`` and adversarial-training loops. Labels are accepted and ignored.
-Every algorithm lives in :mod:`art_reps.core`.
+Each call draws a fresh random start (noise, seeds) from a generator seeded once by ``seed``, so
+training epochs see new starts and a run is reproducible. Every algorithm lives in :mod:`art_reps.core`.
 
 Example:
     >>> import art_reps, torch
@@ -18,7 +19,7 @@ from __future__ import annotations
 import torch
 from torchattacks.attack import Attack
 
-from .core import IRI_LOSSES, iris, make_start, objectives as O, optimize
+from .core import IRI_LOSSES, iris, make_geometry, make_start, objectives as O, optimize
 from .core.checks import check_count, check_positive, resolve_layer
 from .core.representation import Representation
 
@@ -28,14 +29,18 @@ class _CoreAttack(Attack):
         super().__init__(name, model)
         resolve_layer(model, layer)
         self.layer, self.steps, self.fake_relu, self.seed = layer, check_count(steps, "steps"), fake_relu, seed
+        self._generator = torch.Generator().manual_seed(seed)
         self.supported_mode = ["default"]
+
+    def _call_seed(self) -> int:
+        """A fresh seed for this call, drawn from the attack's own generator."""
+        return int(torch.randint(2**31 - 1, (), generator=self._generator))
 
     def _options(self) -> dict:
         # inside torchattacks' __call__ images are in [0, 1]; normalise only if the attack must
         transform = self.normalize if self._normalization_applied is False else None
         # set_model_training_mode(): torchattacks has set the modes; keep them if training was asked for
-        return dict(transform=transform, fake_relu=self.fake_relu, keep_mode=self._model_training, seed=self.seed,
-                    steps=self.steps)
+        return dict(transform=transform, fake_relu=self.fake_relu, keep_mode=self._model_training, steps=self.steps)
 
     def _representation(self, images: torch.Tensor) -> torch.Tensor:
         options = self._options()
@@ -46,21 +51,26 @@ class _CoreAttack(Attack):
 
 class RepPGD(_CoreAttack):
     """Untargeted representation PGD: maximise ``||R(x') - R(x)|| / ||R(x)||`` within an ``eps``-ball
-    (``norm`` 'l2' or 'linf'), step ``alpha`` (default 2.5·eps/steps), random start."""
+    (``norm`` 'l2' or 'linf'), step ``alpha`` (default 2.5·eps/steps), from a random start: at
+    ``x' = x`` the distance has no gradient, so ``random_start=False`` is refused."""
 
     def __init__(self, model, *, layer: str, eps: float = 0.5, alpha: float | None = None, steps: int = 10,
                  norm: str = "l2", random_start: bool = True, fake_relu=False, seed: int = 0):
         super().__init__("RepPGD", model, layer, steps, fake_relu, seed)
         if norm not in ("l2", "linf"):
             raise ValueError(f"norm must be 'l2' or 'linf', got {norm!r}")
-        self.eps, self.norm, self.random_start = check_positive(eps, "eps"), norm, bool(random_start)
-        self.alpha = check_positive(2.5 * eps / steps if alpha is None else alpha, "alpha")
+        if random_start is not True:
+            raise ValueError(f"random_start must be True, got {random_start!r}: at x' = x the representation "
+                             "distance has zero gradient, so PGD without a random start never moves")
+        self.eps, self.norm = check_positive(eps, "eps"), norm
+        self.alpha = check_positive(2.5 * self.eps / steps if alpha is None else alpha, "alpha")
 
     def forward(self, images, labels=None):
         images = images.clone().detach().to(self.device)
         reps = self._representation(images)
+        begin = make_geometry(self.norm, self.eps).random_start(images.cpu(), self._generator).to(images.device)
         return optimize(self.model, -O.inversion(self.layer, reps), images, geometry=self.norm, eps=self.eps,
-                        step_size=self.alpha, random_start=self.random_start, **self._options()).images
+                        step_size=self.alpha, random_start=begin, **self._options()).images
 
 
 class RepInversion(_CoreAttack):
@@ -74,7 +84,7 @@ class RepInversion(_CoreAttack):
     def forward(self, images, labels=None):
         images = images.clone().detach().to(self.device)
         reps = self._representation(images)
-        start = make_start(self.start, images.shape, device=images.device, seed=self.seed)
+        start = make_start(self.start, images.shape, seed=self._call_seed()).to(images.device)
         return optimize(self.model, O.inversion(self.layer, reps), start, step_size=self.step_size,
                         **self._options()).images
 
@@ -99,4 +109,4 @@ class RepIRI(_CoreAttack):
         steps = options.pop("steps")
         return iris(self.model, images, layer=self.layer, loss=self.loss, start=self.start, steps=steps,
                     step_size=self.step_size, distance=self.distance, lam=self.lam, reference=self.reference,
-                    **options).images
+                    seed=self._call_seed(), **options).images

@@ -104,6 +104,9 @@ def test_every_attack_leaves_the_model_as_it_was(net, x, make):
     (dict(layer="avgpool", norm=1), "norm must be one of"),
     (dict(layer="avgpool", verbose="yes"), "verbose"),
     (dict(layer="avgpool", batch_size=2.5), "batch_size must be a positive integer"),
+    (dict(layer=1.0), "layer must be a str"),
+    (dict(layer="avgpool", random_start=False), "random_start must be True.*zero gradient"),
+    (dict(layer="avgpool", seed="0"), "seed must be an int"),
 ])
 def test_bad_parameters_raise_value_error(net, kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -115,6 +118,8 @@ def test_bad_parameters_raise_value_error(net, kwargs, pattern):
 
 def test_bad_inputs_raise_value_error(net, x):
     attack = RepresentationInversion(classifier(net), layer="avgpool", max_iter=2, verbose=False)
+    with pytest.raises(ValueError, match="does not take \\['mask'\\]"):
+        attack.generate(x, targets=x, mask=np.ones_like(x))
     with pytest.raises(ValueError, match="exactly one of targets"):
         attack.generate(x)
     with pytest.raises(ValueError, match=r"x must have shape \(N, \*\(3, 32, 32\)\)"):
@@ -177,3 +182,13 @@ def test_adversarial_trainer_with_representation_pgd_raises_robustness():
     (clean_std, pgd_std), (clean_rob, pgd_rob) = accuracies(_fine_tune(False, train)), accuracies(_fine_tune(True, train))
     print(f"plain: clean {clean_std:.3f} PGD {pgd_std:.3f}; RepresentationPGD: clean {clean_rob:.3f} PGD {pgd_rob:.3f}")
     assert clean_rob > 0.5 and pgd_rob >= pgd_std + 0.15
+
+
+def test_representation_pgd_is_fresh_per_call_seedable_and_independent_of_batch_size(net, x):
+    net.eval()
+    make = lambda batch_size: RepresentationPGD(classifier(net), layer="avgpool", eps=0.5, max_iter=3,  # noqa: E731
+                                                 batch_size=batch_size, verbose=False)
+    whole, halves = make(4), make(2)
+    first = whole.generate(x)
+    np.testing.assert_allclose(halves.generate(x), first, atol=1e-6)
+    assert not np.allclose(whole.generate(x), first, atol=1e-4)

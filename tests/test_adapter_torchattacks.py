@@ -120,7 +120,26 @@ def test_rep_iri_is_the_core_iri(net, loss):
     x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     distance = art_reps.distances.ssim_distance
     ours = RepIRI(net, layer="avgpool", loss=loss, steps=4, start="noise", distance=distance)(x, torch.zeros(3).long())
-    core = art_reps.iris(net, x, layer="avgpool", loss=loss, start="noise", steps=4, distance=distance)
+    first_seed = int(torch.randint(2**31 - 1, (), generator=torch.Generator().manual_seed(0)))  # the call's seed
+    core = art_reps.iris(net, x, layer="avgpool", loss=loss, start="noise", steps=4, distance=distance,
+                         seed=first_seed)
     assert torch.allclose(ours, core.images, atol=1e-6), loss
     with pytest.raises(ValueError, match="loss must be one of"):
         RepIRI(net, layer="avgpool", loss="lpips")
+
+
+@pytest.mark.parametrize("make", [lambda m: RepPGD(m, layer="avgpool", eps=0.5, steps=3),
+                                  lambda m: RepInversion(m, layer="avgpool", steps=3),
+                                  lambda m: RepIRI(m, layer="avgpool", steps=3)])
+def test_each_call_draws_a_fresh_random_start_that_the_seed_reproduces(net, make):
+    net.eval()
+    x, y = torch.rand(2, 3, 32, 32), torch.zeros(2).long()
+    attack, twin = make(net), make(net)
+    first, second = attack(x, y), attack(x, y)
+    assert not torch.allclose(first, second, atol=1e-4)  # a training loop sees new starts every epoch
+    assert torch.equal(twin(x, y), first) and torch.equal(twin(x, y), second)
+
+
+def test_rep_pgd_without_a_random_start_is_refused(net):
+    with pytest.raises(ValueError, match="random_start must be True.*zero gradient"):
+        RepPGD(net, layer="avgpool", eps=0.5, random_start=False)

@@ -88,7 +88,7 @@ class _Updater:
 def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, *, steps: int = 200,
              step_size: float = 0.05, geometry: str | Geometry = "unconstrained", eps: float | None = None,
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
-             restarts: int = 0, random_start: bool = False, use_best: bool = True, tol: float | None = None,
+             restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True, tol: float | None = None,
              mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
              progress: bool = False, autocast: bool = False, channels_last: bool = False,
              compile: bool | dict = False) -> Result:
@@ -98,7 +98,9 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     ``step_size`` is a step's length in that geometry's norm (Adam: its learning rate), times
     ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``mean``/``std``/``transform``/``fake_relu``/
     ``keep_mode`` as in :class:`Representation`. ``restarts`` extra runs from random starts
-    in the ball; ``tol`` stops once every sample's best loss is below it (checked every 10 steps).
+    in the ball; ``random_start`` True begins at a random point of the ball, a tensor (N, C, H, W)
+    at that point (projected into the ball: adapters draw it for a whole batch at once). ``tol``
+    stops once every sample's best loss is below it (checked every 10 steps).
     ``autocast``: bfloat16 on CPU (slow on CPUs without bf16 units), float16 on CUDA.
     ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
     ``benchmarks/step_cost.py`` measures it); by default the images keep the layout of ``start``.
@@ -169,7 +171,10 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
         if compile:
             score = torch.compile(score, **(compile if isinstance(compile, dict) else {}))
         for restart in range(restarts + 1):
-            begin = geometry.random_start(x0, generator) if (random_start or restart) else x0
+            if isinstance(random_start, torch.Tensor) and not restart:
+                begin = geometry.project(random_start.detach().to(x0), x0)
+            else:
+                begin = geometry.random_start(x0, generator) if (random_start is True or restart) else x0
             leaf, to_image = param(begin, generator)
             leaf.requires_grad_(True)
             updater = _Updater(optimizer, leaf, geometry)
