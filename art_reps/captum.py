@@ -111,7 +111,8 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
         is_tuple, x = self._single_input(inputs, additional_forward_args)
         rep = self.representation
         options = {"steps": 200, "step_size": 0.1, **options}
-        res = optimize(rep.model, _objective(self.layer, target, self.kind, len(x)), x.clamp(0, 1), mean=rep.mean, std=rep.std,
+        objective = _objective(self.layer, target, self.kind, len(x))
+        res = optimize(rep.model, objective, x.clamp(0, 1), mean=rep.mean, std=rep.std,
                        fake_relu=rep.fake_relu_option, **options)
         return _format_output(is_tuple, (res.images,))
 

@@ -117,3 +117,24 @@ def test_stir_does_not_depend_on_the_batching(images):
     many = stir(a, b, images, layer_1="read", steps=20, step_size=0.2, batch_size=6)
     for key in one:
         assert many[key] == pytest.approx(one[key], abs=1e-5), key
+
+
+def test_wide_and_narrow_linear_cka_agree_and_wide_layers_fit_in_memory():
+    import subprocess
+    import sys
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(12, 40, generator=g)
+    y = x @ torch.randn(40, 30, generator=g) + 0.5 * torch.randn(12, 30, generator=g)
+    narrow = CKA().update(x.repeat(4, 1), y.repeat(4, 1)).compute()  # 48 samples >= 40 features: D x D form
+    from art_reps.metrics.similarity import _linear_cka
+
+    wide = _linear_cka(*(t.repeat(4, 1).double() - t.repeat(4, 1).double().mean(0) for t in (x, y)))
+    assert narrow == pytest.approx(wide, abs=1e-12)
+    # 8 samples of 8,192 features: Gram form, far under 100 MiB (the D x D form took 4.2 GB)
+    code = ("import resource, torch; from art_reps.metrics import linear_cka; x, y = torch.randn(8, 8192), "
+            "torch.randn(8, 8192); before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+            "v = linear_cka(x, y); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, v)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    extra_kib, value = run.stdout.split()
+    assert int(extra_kib) < 100 * 1024 and 0 < float(value) < 1

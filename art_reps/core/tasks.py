@@ -93,7 +93,8 @@ def _feature_objective(layer, feature, kind):
         if index.dim() == 0 and not index.is_floating_point() and index.dtype != torch.bool:
             return make(layer, int(index))
         if index.dim() != 1 or index.is_floating_point() or index.dtype == torch.bool or len(index) == 0:
-            raise TypeError(f"feature must be an int or one int per image (a list or 1-d integer tensor), got {feature!r}")
+            raise TypeError(f"feature must be an int or one int per image (a list or 1-d integer tensor), "
+                            f"got {feature!r}")
         return make(layer, index.long())
     raise TypeError(f"feature must be an int, one int per image, or a (c, y, x) tuple with kind='neuron', "
                     f"got {feature!r}")

@@ -1,8 +1,9 @@
 """Centred kernel alignment (CKA) that gives the same value however the data is batched.
 
-Linear CKA keeps running sums (n, sum x, sum y, X'X, Y'Y, X'Y in float64), so any split into
-minibatches gives the full-data value exactly. RBF CKA and the unbiased estimator need every pair
-of samples, so they keep the features and compute once over all of them. ``'unbiased'`` is linear
+Every kind keeps the features (float64) and computes once over all of them, so any split into
+minibatches gives the full-data value exactly. Linear CKA takes the cheaper of two exact forms:
+the feature-by-feature cross-covariances when the layers are narrow, the sample-by-sample Gram
+matrices when they are wide (8 samples of 8,192 features need 8x8 matrices, not 8,192x8,192). ``'unbiased'`` is linear
 CKA from the unbiased HSIC estimator of Song et al. (2012), which STIR's ``linear_CKA_batch``
 averages over minibatches; here it is taken over all samples at once. (STIR's reference implementation overwrites its
 value with each batch and reports the last batch only.)
@@ -37,7 +38,7 @@ class CKA:
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0, got {sigma!r}")
         self.kind, self.sigma = kind, sigma
-        self.n, self._sums, self._features = 0, None, ([], [])
+        self.n, self._features = 0, ([], [])
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> "CKA":
         """Add a batch: x (B, ...) and y (B, ...) features of the same B inputs (flattened per row)."""
@@ -47,12 +48,8 @@ class CKA:
         if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
             raise ValueError("x and y must be finite (no NaN or Inf)")
         self.n += x.shape[0]
-        if self.kind != "linear":
-            self._features[0].append(x)
-            self._features[1].append(y)
-            return self
-        batch = [x.sum(0), y.sum(0), x.T @ x, y.T @ y, x.T @ y]
-        self._sums = batch if self._sums is None else [s + b for s, b in zip(self._sums, batch)]
+        self._features[0].append(x)
+        self._features[1].append(y)
         return self
 
     def compute(self) -> float:
@@ -60,17 +57,12 @@ class CKA:
         if self.n < (4 if self.kind == "unbiased" else 2):
             raise ValueError(f"CKA ({self.kind}) needs at least {4 if self.kind == 'unbiased' else 2} samples, "
                              f"got {self.n}")
+        x, y = torch.cat(self._features[0]), torch.cat(self._features[1])
         if self.kind == "rbf":
-            return _rbf_cka(torch.cat(self._features[0]), torch.cat(self._features[1]), self.sigma)
+            return _rbf_cka(x, y, self.sigma)
         if self.kind == "unbiased":
-            return _unbiased_cka(torch.cat(self._features[0]), torch.cat(self._features[1]))
-        sx, sy, xx, yy, xy = self._sums
-        n = self.n
-        cxy = xy - torch.outer(sx, sy) / n
-        cxx = xx - torch.outer(sx, sx) / n
-        cyy = yy - torch.outer(sy, sy) / n
-        denominator = cxx.norm() * cyy.norm()
-        return 0.0 if denominator == 0 else float(cxy.norm() ** 2 / denominator)
+            return _unbiased_cka(x, y)
+        return _linear_cka(x - x.mean(0), y - y.mean(0))
 
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -87,6 +79,22 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
 def rbf_cka(x: torch.Tensor, y: torch.Tensor, sigma: float = 0.8) -> float:
     """RBF-kernel CKA (bandwidth ``sigma`` times the median pairwise distance) of x and y (N, ...)."""
     return CKA("rbf", sigma).update(x, y).compute()
+
+
+def _linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Linear CKA of centred x (N, Dx) and y (N, Dy): ||y'x||^2 / (||x'x|| ||y'y||), which equals
+    tr(KL) / (||K|| ||L||) for the Gram matrices K = xx', L = yy'; the smaller form is used."""
+    n, dx, dy = x.shape[0], x.shape[1], y.shape[1]
+    if max(dx, dy) <= n:
+        cross, xx, yy = x.T @ y, x.T @ x, y.T @ y
+    else:
+        xx, yy = x @ x.T, y @ y.T
+        cross = None
+    denominator = xx.norm() * yy.norm()
+    if denominator == 0:
+        return 0.0
+    numerator = cross.norm() ** 2 if cross is not None else (xx * yy).sum()
+    return float(numerator / denominator)
 
 
 def _unbiased_hsic(k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
