@@ -23,17 +23,20 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import core, zoo
+from .commands import method_layer
 from .core.checks import check_count
-from .report import rounded, saliency_to_image, write_json
+from .report import publish, rounded, saliency_to_image, write_json
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SPLITS = ("test", "train")
@@ -41,11 +44,27 @@ SPLITS = ("test", "train")
 
 @dataclass(frozen=True)
 class Items:
-    """ids: one name per item; images: (N, 3, H, W) in [0, 1]; labels: (N,), -1 where unknown."""
+    """ids: one name per item; images: (N, 3, H, W) in [0, 1]; labels: (N,), -1 where unknown;
+    unreadable: ``{"file", "reason"}`` for each file of a folder that could not be read."""
 
     ids: list
     images: torch.Tensor
     labels: torch.Tensor
+    unreadable: list = field(default_factory=list)
+
+
+def _read_image(path: Path, side: int) -> torch.Tensor:
+    """(3, side, side) in [0, 1]; 16-bit and 32-bit greyscale PNG/TIFF keep their range (not clipped to 255)."""
+    from PIL import Image
+    from torchvision.transforms.functional import pil_to_tensor
+
+    with Image.open(path) as image:
+        image.load()
+        if image.mode.startswith("I"):  # 'I', 'I;16', 'I;16B': integers up to 65535
+            scaled = np.asarray(image, dtype=np.float64) / 65535.0
+            image = Image.fromarray(np.round(scaled.clip(0, 1) * 255).astype(np.uint8), "L")
+        rgb = image.convert("RGB").resize((side, side), Image.BILINEAR)
+    return pil_to_tensor(rgb).float() / 255
 
 
 def load_items(data: str = "embedded", *, size: int | None = None, limit: int | None = None) -> Items:
@@ -62,7 +81,7 @@ def load_items(data: str = "embedded", *, size: int | None = None, limit: int | 
         d = digits_on_textures(split)
         n = len(d.images) if limit is None else min(limit, len(d.images))
         images = d.images[:n]
-        if size is not None and size != images.shape[-1]:
+        if size is not None and check_count(size, "size", maximum=4096) != images.shape[-1]:
             images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
         return Items([f"{split}-{i:05d}" for i in range(n)], images.clamp(0, 1), d.labels[:n].clone())
     folder = Path(data)
@@ -71,14 +90,19 @@ def load_items(data: str = "embedded", *, size: int | None = None, limit: int | 
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())[:limit]
     if not files:
         raise ValueError(f"data folder {data!r} holds no image ({', '.join(IMAGE_SUFFIXES)})")
-    from PIL import Image
-    from torchvision.transforms.functional import pil_to_tensor
-
-    side = size or 32
-    images = torch.stack([pil_to_tensor(Image.open(p).convert("RGB").resize((side, side), Image.BILINEAR))
-                          for p in files]).float() / 255
-    ids = [str(p.relative_to(folder).with_suffix("")).replace(os.sep, "__") for p in files]
-    return Items(ids, images, torch.full((len(files),), -1, dtype=torch.long))
+    side = 32 if size is None else check_count(size, "size", maximum=4096)
+    ids, images, unreadable = [], [], []
+    for p in files:
+        name = p.relative_to(folder).as_posix()
+        try:
+            images.append(_read_image(p, side))
+        except Exception as e:  # noqa: BLE001 - any file PIL cannot decode is reported, not fatal
+            unreadable.append({"file": name, "reason": f"{type(e).__name__}: {e}"})
+            continue
+        ids.append(quote(name, safe=""))  # 'a.png' != 'a.jpg', 'sub/b.png' != 'sub__b.png'
+    if not ids:
+        raise ValueError(f"data folder {data!r}: no image could be read ({unreadable[0]['reason']}, ...)")
+    return Items(ids, torch.stack(images), torch.full((len(ids),), -1, dtype=torch.long), unreadable)
 
 
 def item_starts(kind: str, indices, shape, seed: int) -> torch.Tensor:
@@ -162,7 +186,7 @@ class _Writer:
     def _place(self, path: Path, write) -> None:
         tmp = self.partial / f"{self.rank}-{path.name}"
         write(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
 
     def write(self, item_id: str, tensors: dict, png: torch.Tensor, entry: dict) -> None:
         from safetensors.torch import save_file
@@ -177,6 +201,13 @@ class _Writer:
 def _prepare(out: Path, settings: dict, rank: int, world: int) -> None:
     """Rank 0 records the settings (or keeps the recorded ones) and clears half-written files;
     every rank then refuses to resume a run made with other settings."""
+    if (out / "settings.json").exists():
+        recorded = json.loads((out / "settings.json").read_text())
+        if recorded != settings:
+            changed = sorted(k for k in set(recorded) | set(settings) if recorded.get(k) != settings.get(k))
+            raise ValueError(f"out {str(out)!r} holds a run with other settings ({', '.join(changed)} differ); "
+                             "rerun with the same settings to resume, or choose a new --out")
+    _barrier(world)
     if rank == 0:
         (out / "items").mkdir(parents=True, exist_ok=True)
         (out / ".partial").mkdir(exist_ok=True)
@@ -185,19 +216,15 @@ def _prepare(out: Path, settings: dict, rank: int, world: int) -> None:
         if not (out / "settings.json").exists():
             write_json(settings, out / "settings.json")
     _barrier(world)
-    recorded = json.loads((out / "settings.json").read_text())
-    if recorded != settings:
-        changed = sorted(k for k in set(recorded) | set(settings) if recorded.get(k) != settings.get(k))
-        raise ValueError(f"out {str(out)!r} holds a run with other settings ({', '.join(changed)} differ); "
-                         "rerun with the same settings to resume, or choose a new --out")
 
 
 def run_batch(method: str, *, out, data: str = "embedded", model: str = zoo.ROBUST,
-              layer: str = zoo.REPRESENTATION_LAYER, limit: int | None = None, size: int | None = None,
+              layer: str | None = None, limit: int | None = None, size: int | None = None,
               batch_size: int = 16, device: str = "cpu", seed: int = 0, autocast: bool = False,
               progress: bool = True, **settings) -> dict:
     """Run ``method`` (a key of ``METHODS``) over ``data`` into ``out``; under ``torchrun`` each rank
-    takes its chunks. Returns the summary (also in ``manifest.json``), the same on every rank."""
+    takes its chunks. Returns the summary (also in ``manifest.json``), the same on every rank.
+    ``layer=None`` is the method's default (``'avgpool'``; ``''``, the class logits, for sensitivity)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     fn, defaults, start_key = METHODS[method]
@@ -205,6 +232,7 @@ def run_batch(method: str, *, out, data: str = "embedded", model: str = zoo.ROBU
     if unknown:
         raise ValueError(f"batch {method} takes no setting(s) {sorted(unknown)}; it takes {sorted(defaults)}")
     batch_size = check_count(batch_size, "batch_size")
+    layer = method_layer(zoo.load_model(model), method, layer)
     args = {**defaults, **{k: v for k, v in settings.items() if v is not None}, "layer": layer,
             "autocast": bool(autocast)}
     recorded = {"method": method, "data": data, "model": model, "limit": limit, "size": size,
@@ -259,10 +287,12 @@ def _run(fn, start_key, out, recorded, args, rank, world, device, progress) -> d
                        "skipped": sum(c[1] for c in counts), "world_size": world,
                        "seconds": time.perf_counter() - started,
                        "mean_loss": sum(losses) / len(losses) if losses else None,
+                       "unreadable": len(items.unreadable),
                        "manifest": str(out / "manifest.json")})
     if rank == 0:
         write_json({"settings": recorded, "summary": summary,
-                    "items": [{k: v for k, v in e.items() if k != "settings"} for e in entries]},
+                    "items": [{k: v for k, v in e.items() if k != "settings"} for e in entries],
+                    "unreadable": items.unreadable},
                    out / "manifest.json")
         if not any((out / ".partial").iterdir()):
             (out / ".partial").rmdir()

@@ -121,10 +121,25 @@ def _robust() -> str:
     return ROBUST
 
 
-def _add_run_options(parser) -> None:
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+def _add_run_options(parser, device: bool = True) -> None:
+    if device:
+        parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _check_device(device: str) -> None:
+    """Refuse a device this machine cannot run on, before any work."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise ValueError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if not available.get(kind, True):
+        raise ValueError(f"--device {device!r}: no {kind} device is available on this machine; use --device cpu")
 
 
 HELP = {"invert": "invert test images (or --ood photographs and faces) from noise",
@@ -134,13 +149,16 @@ HELP = {"invert": "invert test images (or --ood photographs and faces) from nois
         "iris": "identically represented inputs (targets, seeds, IRIs) with any IRI loss"}
 
 
+_LAYER_HELP = ("layer name (default: avgpool)", "'' only: class-sensitivity maps read the output (default: '')")
+
+
 def _add_methods(sub) -> None:
     from .commands import METHODS
 
     for name, (_, defaults) in METHODS.items():
         p = sub.add_parser(name, help=HELP[name] + " through an embedded model; writes a PNG grid and summary.json")
         p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
-        p.add_argument("--layer", default="avgpool", help="layer name (default: %(default)s)")
+        p.add_argument("--layer", default=None, help=_LAYER_HELP[name == "sensitivity"])
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_{name})")
@@ -165,7 +183,7 @@ def _add_batch(sub) -> None:
                        help="'embedded', 'embedded:train' or a folder of images (default: %(default)s)")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_batch_{name})")
         p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
-        p.add_argument("--layer", default="avgpool", help="layer name (default: %(default)s)")
+        p.add_argument("--layer", default=None, help=_LAYER_HELP[name == "sensitivity"])
         p.add_argument("--limit", type=int, default=None, help="the first N images only")
         p.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (folders: 32)")
         p.add_argument("--batch-size", type=int, default=16, help="images per chunk (default: %(default)s)")
@@ -195,9 +213,9 @@ def _add_iri_study(sub) -> None:
     p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS))
     p.set_defaults(func=_metamers)
     parsers.append(p)
-    for p in parsers:
+    for p in parsers:  # these studies run on the CPU, so they take no --device
         p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
-        _add_run_options(p)
+        _add_run_options(p, device=False)
 
 
 def main(argv=None) -> int:
@@ -226,8 +244,10 @@ def main(argv=None) -> int:
     _add_batch(sub)
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "device", None) is not None:
+            _check_device(args.device)
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, TypeError, OSError, RuntimeError, IndexError) as e:
         print(f"art-reps {args.command}: error: {e}", file=sys.stderr)
         return 2
 

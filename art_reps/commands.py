@@ -20,6 +20,7 @@ from .judging import balanced
 from .distances import JudgeDistance
 from .metrics import predict
 from .report import rounded, saliency_to_image, save_grid, write_json
+from .core.checks import resolve_layer
 
 
 def _inputs(per_class: int, ood: bool):
@@ -79,23 +80,37 @@ METHODS = {
 }
 
 
-def run_method(method: str, *, out=None, model: str = zoo.ROBUST, layer: str = zoo.REPRESENTATION_LAYER,
+def method_layer(net, method: str, layer: str | None) -> str:
+    """The layer a method reads (``None``: its default), checked against the model before any work:
+    sensitivity maps are class-sensitivity maps, read at the output (``''``)."""
+    default = "" if method == "sensitivity" else zoo.REPRESENTATION_LAYER
+    layer = default if layer is None else layer
+    if method == "sensitivity" and layer != "":
+        raise ValueError(f"sensitivity maps are class-sensitivity maps of the model's output: layer must be '', "
+                         f"got {layer!r}")
+    resolve_layer(net, layer)
+    return layer
+
+
+def run_method(method: str, *, out=None, model: str = zoo.ROBUST, layer: str | None = None,
                per_class: int = 1, ood: bool = False, device: str = "cpu", seed: int = 0, progress: bool = True,
                **settings) -> dict:
     """Run ``method`` (a key of ``METHODS``) through an embedded model on one test image per class
-    (or, ``ood=True``, the bundled photographs and faces); ``settings`` override the method's defaults."""
+    (or, ``ood=True``, the bundled photographs and faces); ``settings`` override the method's defaults;
+    ``layer=None`` is the method's default (``'avgpool'``; ``''`` for sensitivity)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     run, defaults = METHODS[method]
     unknown = set(settings) - set(defaults)
     if unknown:
         raise ValueError(f"{method} takes no setting(s) {sorted(unknown)}; it takes {sorted(defaults)}")
+    net = zoo.load_model(model, device=device)
+    layer = method_layer(net, method, layer)
+    x, y = _inputs(per_class, ood)
     args = {**defaults, **{k: v for k, v in settings.items() if v is not None}, "layer": layer, "seed": seed,
             "progress": progress}
     out = Path(out or f"art_reps_{method}")
     out.mkdir(parents=True, exist_ok=True)
-    net = zoo.load_model(model, device=device)
-    x, y = _inputs(per_class, ood)
     res, grid, nrow = run(net, x.to(device), y, args)
     summary = rounded({"method": method, "model": model, "layer": layer, "images": len(res.images),
                        "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in args.items()

@@ -37,6 +37,10 @@ def balanced(per_class: int = TARGETS_PER_CLASS, split: str = "test") -> Labelle
         [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]
     """
     data = digits_on_textures(split)
+    available = min(int((data.labels == c).sum()) for c in range(10))
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or not 1 <= per_class <= available:
+        raise ValueError(f"per_class must be an int from 1 to {available} (the {split} split's images per class), "
+                         f"got {per_class!r}")
     index = torch.cat([torch.nonzero(data.labels == c).flatten()[:per_class] for c in range(10)])
     return data[index]
 

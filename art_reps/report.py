@@ -27,13 +27,22 @@ def saliency_to_image(grad: torch.Tensor) -> torch.Tensor:
     return (mag / top).clamp(0, 1)
 
 
+def publish(tmp, path) -> None:
+    """Rename a finished temporary file to ``path`` with the permissions any new file gets under the
+    user's umask (temporary files are created 0600), so a shared report folder stays readable."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def write_json(data, path: Path) -> None:
     """Atomic JSON write: a reader never sees half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=2)
         f.write("\n")
-    os.replace(tmp, path)
+    publish(tmp, path)
 
 
 def write_index(out: Path, title: str, intro: str, rows: list[tuple[str, str, str]], metrics: dict) -> None:

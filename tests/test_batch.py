@@ -7,12 +7,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
 
 import art_reps
+from art_reps import zoo
 from art_reps.batch import item_starts, load_items, run_batch
 from art_reps.distances import JudgeDistance
 
@@ -102,6 +104,7 @@ def test_a_killed_run_resumes_with_every_item_once_and_intact(reference, tmp_pat
 def test_resuming_with_other_settings_is_refused(reference):
     with pytest.raises(ValueError, match="steps differ"):
         run_batch("invert", out=reference, progress=False, **{**JOB, "steps": 61})
+    assert not (reference / ".partial").exists()  # the refused rerun left nothing behind
 
 
 @pytest.mark.parametrize("method, settings", [("iris", dict(steps=3)), ("iris", dict(steps=3, loss="adversarial")),
@@ -109,7 +112,7 @@ def test_resuming_with_other_settings_is_refused(reference):
 def test_iris_and_visualize_match_the_core(method, settings, tmp_path):
     run_batch(method, out=tmp_path, limit=3, batch_size=3, progress=False, **settings)
     got = outputs(tmp_path)
-    model, x = art_reps.load_model("l2_eps0.25"), load_items("embedded", limit=3).images
+    model, x = art_reps.load_model(zoo.ROBUST), load_items("embedded", limit=3).images
     if method == "iris":
         starts = item_starts("super-noise", range(3), (3, 32, 32), seed=0)
         loss = settings.get("loss", "regularizer-free")
@@ -132,9 +135,9 @@ def test_sensitivity_over_an_image_folder(tmp_path):
     summary = run_batch("sensitivity", data=str(folder), out=tmp_path / "out", progress=False)
     assert summary["items"] == 3
     got = outputs(tmp_path / "out")
-    assert list(got) == ["a", "b", "sub__c"]
+    assert list(got) == ["a.jpg", "b.png", "sub%2Fc.png"]
     items = load_items(str(folder))
-    model = art_reps.load_model("l2_eps0.25")
+    model = art_reps.load_model(zoo.ROBUST)
     target = art_reps.metrics.predict(model, items.images)
     grad = art_reps.sensitivity(model, items.images, target)
     for j, (output, _, _, entry) in enumerate(got.values()):
@@ -152,3 +155,42 @@ def test_bad_input_is_named(tmp_path):
         run_batch("sensitivity", out=tmp_path / "o", steps=3)
     with pytest.raises(ValueError, match="batch_size"):
         run_batch("invert", out=tmp_path / "o", batch_size=0)
+    with pytest.raises(ValueError, match="size must be an int"):
+        run_batch("invert", out=tmp_path / "o", size=0)
+    with pytest.raises(ValueError, match="layer 'nope' does not exist"):
+        run_batch("invert", out=tmp_path / "o", layer="nope")
+    with pytest.raises(ValueError, match="class-sensitivity maps of the model's output: layer must be ''"):
+        run_batch("sensitivity", out=tmp_path / "o", layer="nope")
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_a_folder_with_colliding_names_a_corrupt_file_and_16_bit_pngs(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    photo = (art_reps.data.natural_photos()[0].permute(1, 2, 0) * 255).round().byte().numpy()
+    for name in ("a.png", "a.jpg", "sub/b.png", "sub__b.png"):
+        Image.fromarray(photo).save(folder / name)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (folder / "empty.png").write_bytes(b"")
+    grey = np.linspace(0, 65535, 32 * 32).reshape(32, 32).astype(np.uint16)  # a 16-bit ramp, black to white
+    Image.fromarray(grey).save(folder / "deep.png")
+    summary = run_batch("sensitivity", data=str(folder), out=tmp_path / "out", progress=False)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert summary["items"] == summary["done_now"] == 5 and summary["unreadable"] == 2
+    assert len(list((tmp_path / "out" / "items").glob("*.json"))) == 5  # every readable image, once
+    assert sorted(u["file"] for u in manifest["unreadable"]) == ["broken.png", "empty.png"]
+    assert all(u["reason"] for u in manifest["unreadable"])
+    deep = load_items(str(folder)).images[load_items(str(folder)).ids.index("deep.png")]
+    assert deep.min() < 0.05 and 0.3 < deep.mean() < 0.7 and deep.max() > 0.95  # a ramp, not saturated white
+
+
+def test_results_are_readable_by_others_under_the_umask(tmp_path):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        run_batch("sensitivity", out=tmp_path / "out", limit=2, progress=False)
+    finally:
+        os.umask(old)
+    for path in [tmp_path / "out" / "manifest.json", *(tmp_path / "out" / "items").iterdir()]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

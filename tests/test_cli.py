@@ -53,3 +53,42 @@ def test_usage_errors_exit_2(argv):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["invert", "--device", "cuda:7", "--steps", "2"], "--device 'cuda:7': no cuda device is available"),
+    (["invert", "--device", "gpu", "--steps", "2"], "--device 'gpu' is not a torch device"),
+    (["invert", "--per-class", "100000", "--steps", "2"], "per_class must be an int from 1 to 100"),
+    (["manipulate", "--feature", "500", "--steps", "2"], "feature 500 is outside layer 'avgpool', which has 128"),
+    (["sensitivity", "--layer", "nope"], "layer must be ''"),
+    (["invert", "--layer", "nope", "--steps", "2"], "layer 'nope' does not exist"),
+    (["batch", "invert", "--size", "0", "--steps", "2"], "size must be an int"),
+    (["batch", "sensitivity", "--layer", "nope"], "layer must be ''"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    if torch_cuda_available():
+        pytest.skip("this machine has a GPU")
+    assert main([*argv, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_an_unwritable_out_is_one_line_and_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    assert main(["invert", "--steps", "2", "--out", str(blocker / "sub"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["alignment", "stir", "metamers"])
+def test_studies_that_run_on_the_cpu_take_no_device(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--device", "cuda", "--quick"])
+    assert e.value.code == 2 and "unrecognized arguments: --device" in capsys.readouterr().err
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
