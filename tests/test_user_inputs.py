@@ -85,3 +85,59 @@ def test_captum_target_conventions(model):
         method.attribute(x, target=torch.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="kind='channel' takes"):
         RepresentationSensitivity(model, "layer3").attribute(x, target=(1, 2, 3))
+
+
+class _TokensAndDicts(torch.nn.Module):
+    """Layers that return tuples (attention, LSTM) and a model that returns a dict."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+        self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+        self.lstm = torch.nn.LSTM(8, 8, batch_first=True)
+        self.head = torch.nn.Linear(8, 4)
+
+    def forward(self, x):
+        tokens = self.conv(x).flatten(2).transpose(1, 2)
+        tokens, _ = self.attn(tokens, tokens, tokens)
+        tokens, _ = self.lstm(tokens)
+        return {"logits": self.head(tokens.mean(1)), "tokens": tokens}
+
+
+def test_layers_and_models_whose_output_is_a_tuple_or_a_dict():
+    torch.manual_seed(0)
+    model, x = _TokensAndDicts().eval(), torch.rand(2, 3, 16, 16)
+    for layer in ("attn", "lstm", ""):
+        res = art_reps.invert(model, x, layer=layer, steps=3)
+        assert res.images.shape == x.shape and torch.isfinite(res.losses).all(), layer
+    attn_out = art_reps.core.Representation(model, "attn")(x)["attn"]
+    assert attn_out.shape == (2, 196, 8)  # the attention output, not its weights
+    grad = art_reps.sensitivity(model, x, 1)
+    xr = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(model(xr)["logits"][:, 1].sum(), xr)
+    assert torch.allclose(grad, expected, atol=1e-6)
+    # a hidden unit of a token layer, averaged over tokens: a one-hot direction of `dim` entries
+    unit = art_reps.visualize(model, layer="lstm", feature=torch.eye(8)[3], kind="direction", size=(3, 16, 16),
+                              steps=3)
+    assert unit.images.shape == (1, 3, 16, 16)
+
+
+def test_scripted_models_are_read_at_their_output():
+    nn = torch.nn
+    scripted = torch.jit.script(nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                              nn.Linear(4, 3)).eval())
+    x = torch.rand(2, 3, 16, 16)
+    assert torch.allclose(art_reps.sensitivity(scripted, x, 1), Saliency(scripted).attribute(x, target=1, abs=False))
+
+
+def test_float64_images_come_back_in_float64(model):
+    x = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    assert art_reps.invert(model, x, layer="avgpool", steps=2).images.dtype == torch.float64
+    assert art_reps.iris(model, x, layer="avgpool", steps=2).images.dtype == torch.float64
+
+
+def test_a_loaders_result_is_refused_with_how_to_pass_it(model):
+    from art_reps.zoo import LoadedModel
+
+    with pytest.raises(TypeError, match=r"pass its parts, e.g. invert\(loaded.model"):
+        art_reps.invert(LoadedModel(model, (0.5,) * 3, (0.25,) * 3), torch.rand(1, 3, 32, 32), layer="avgpool")

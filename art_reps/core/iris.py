@@ -105,7 +105,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     """
     check_images(targets, "targets")
     check_count(steps, "steps")
-    seeds = make_start(start, targets.shape, device=targets.device, seed=seed)
+    seeds = make_start(start, targets.shape, device=targets.device, seed=seed, dtype=targets.dtype)
     check_same_batch(targets, seeds, "targets", "start")
     n = targets.shape[0]
     chunk = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)

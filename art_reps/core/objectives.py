@@ -110,8 +110,10 @@ def neuron(layer: str, index) -> Objective:
 
 
 def channel(layer: str, index) -> Objective:
-    """Minus the spatial mean of channel ``index`` (an int, or a (N,) tensor: one per sample).
-    On a (N, K) output such as logits, the channel is the column ``index``."""
+    """Minus the mean of channel ``index`` (an int, or a (N,) tensor: one per sample) over every
+    dimension after the channel dimension 1. On a (N, K) output such as logits, the channel is the
+    column ``index``. On token layers (N, tokens, dim), dimension 1 is the token: to read a hidden
+    unit averaged over tokens, use :func:`direction` with a one-hot vector of ``dim`` entries."""
 
     def fn(acts, images):
         a = acts[layer]
@@ -125,13 +127,19 @@ def channel(layer: str, index) -> Objective:
 
 
 def direction(layer: str, vector: torch.Tensor) -> Objective:
-    """Minus the projection onto ``vector`` (of C entries: channel means; else the flattened activation)."""
+    """Minus the projection onto ``vector``: of C entries, the channel means of (N, C, ...); of
+    ``dim`` entries, the token means of a token layer (N, tokens, dim); else the flattened activation."""
     vector = vector.detach().flatten()
     vector = vector / vector.norm().clamp_min(1e-12)
 
     def fn(acts, images):
         a = acts[layer]
-        a = a.flatten(2).mean(2) if a.dim() > 2 and a.shape[1] == vector.numel() else a.flatten(1)
+        if a.dim() > 2 and a.shape[1] == vector.numel():
+            a = a.flatten(2).mean(2)
+        elif a.dim() == 3 and a.shape[2] == vector.numel():
+            a = a.mean(1)
+        else:
+            a = a.flatten(1)
         return -(a @ vector.to(a.device, a.dtype))
 
     return Objective(fn, [layer], f"direction({layer!r})")

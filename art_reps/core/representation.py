@@ -1,7 +1,7 @@
 """Read named layers of any ``nn.Module``, with explicit normalisation and a scoped fake ReLU."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -47,12 +47,30 @@ def _as_channel_vector(values, name: str) -> torch.Tensor | None:
     return t.view(1, -1, 1, 1)
 
 
+def _main_output(output, name: str) -> torch.Tensor:
+    """A layer's output as one tensor: tuples and lists (attention blocks, LSTMs, multi-output
+    models) and mappings (``ModelOutput``-style dicts) give their first element, which is where
+    those modules put their main output."""
+    while not isinstance(output, torch.Tensor):
+        if isinstance(output, (tuple, list)) and output:
+            output = output[0]
+        elif isinstance(output, Mapping) and output:
+            output = next(iter(output.values()))
+        else:
+            where = "the model" if name == "" else f"layer {name!r}"
+            raise TypeError(f"{where} returns a {type(output).__name__}, not a tensor (or a tuple, list or dict "
+                            "starting with one): name a submodule whose output is a tensor")
+    return output
+
+
 class Representation:
     """The activations of one or several named layers of ``model``.
 
     Images go in as (N, C, H, W) in [0, 1]; ``transform`` (any differentiable callable, e.g. an
     adapter's preprocessing) and then ``mean``/``std`` (per channel) are applied before the model.
-    ``layer`` ``""`` is the model's output. The forward stops as soon as every requested layer
+    ``layer`` ``""`` is the model's output (read from its return value, so scripted models work too).
+    A layer that returns a tuple, list or dict is read at its first element (attention blocks and
+    LSTMs put their main output there). The forward stops as soon as every requested layer
     has run (a module called twice is read at its first call). ``fake_relu`` replaces a ReLU's
     backward by the identity (Engstrom et al.): ``True`` fakes only the last ``nn.ReLU`` *call*
     before the deepest requested layer's output, the call that produces the representation, as
@@ -71,7 +89,11 @@ class Representation:
     def __init__(self, model: nn.Module, layers: str | Sequence[str], *, mean=None, std=None,
                  fake_relu: bool | str | Sequence[str] = False, transform=None, keep_mode: bool = False):
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+            hint = ""
+            if isinstance(getattr(model, "model", None), nn.Module) and hasattr(model, "mean"):
+                hint = (": for a loader's result pass its parts, e.g. invert(loaded.model, x, ..., "
+                        "mean=loaded.mean, std=loaded.std)")
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}{hint}")
         self.model = model
         if not isinstance(layers, (str, list, tuple)):
             raise TypeError(f"layer must be a str naming a submodule (e.g. 'layer3.1'), got {layers!r}")
@@ -130,7 +152,7 @@ class Representation:
 
         def capture(name):
             def hook(module, inputs, output):
-                acts.setdefault(name, output)
+                acts.setdefault(name, _main_output(output, name))
                 if len(acts) == len(self.layers):
                     raise _Captured
 
@@ -159,7 +181,9 @@ class Representation:
             acts.clear()
             calls.clear()
             try:
-                self.model(self.normalize(images))
+                output = self.model(self.normalize(images))
+                if "" in self.layers:
+                    acts[""] = _main_output(output, "")
             except _Captured:
                 pass
             missing = [n for n in self.layers if n not in acts]
@@ -187,7 +211,8 @@ class Representation:
                     handles.append(m.register_forward_pre_hook(keep_input))
                     handles.append(m.register_forward_hook(fake))
                 for name, m in self._modules.items():
-                    handles.append(m.register_forward_hook(capture(name)))
+                    if name != "":  # the output is the forward's return value
+                        handles.append(m.register_forward_hook(capture(name)))
                 yield read
             finally:
                 for h in handles:

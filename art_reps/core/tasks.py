@@ -23,16 +23,17 @@ STARTS = {
 }
 
 
-def make_start(start, shape, *, device=None, seed: int = 0) -> torch.Tensor:
+def make_start(start, shape, *, device=None, seed: int = 0, dtype=None) -> torch.Tensor:
     """A start image batch: a tensor (N or 1, C, H, W) used as given, or a kind from ``STARTS``
-    ('noise' is Engstrom's ``randn/20 + 0.5``; Nanda's seeds 'super-noise', 'light-noise', ...)."""
+    ('noise' is Engstrom's ``randn/20 + 0.5``; Nanda's seeds 'super-noise', 'light-noise', ...),
+    drawn in float32 and returned in ``dtype`` (default float32)."""
     if isinstance(start, torch.Tensor):
         check_images(start, "start")
         return start.expand(shape[0], *start.shape[1:]) if start.shape[0] == 1 else start
     if start not in STARTS:
         raise ValueError(f"start must be an image tensor or one of {sorted(STARTS)}, got {start!r}")
     generator = torch.Generator(device or "cpu").manual_seed(seed)
-    return STARTS[start](tuple(shape), generator, device or "cpu")
+    return STARTS[start](tuple(shape), generator, device or "cpu").to(dtype or torch.float32)
 
 
 def _representation(model, layer, options) -> Representation:
@@ -60,7 +61,7 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
         (torch.Size([4, 3, 32, 32]), torch.Size([4]))
     """
     check_images(targets, "targets")
-    start = make_start(start, targets.shape, device=targets.device, seed=seed)
+    start = make_start(start, targets.shape, device=targets.device, seed=seed, dtype=targets.dtype)
     check_same_batch(targets, start, "targets", "start")
     n = targets.shape[0]
     chunk = resolve_batch_size(batch_size, n, model, [layer], targets.shape[1:], options)
@@ -195,7 +196,7 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     if isinstance(start, str) and start == "lerp":
         start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)
     else:
-        start = make_start(start, targets.shape[:1] + a.shape[1:], device=a.device, seed=seed)
+        start = make_start(start, targets.shape[:1] + a.shape[1:], device=a.device, seed=seed, dtype=a.dtype)
     res = optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, seed=seed, **options)
     shape = (a.shape[0], n)
     return Result(res.images.view(*shape, *a.shape[1:]), res.losses.view(shape), res.history)
