@@ -34,6 +34,23 @@ from .core.tasks import _feature_objective
 NORMS = {2: "l2", "2": "l2", np.inf: "linf", "inf": "linf", "unconstrained": "unconstrained"}
 
 
+class _NumpyPreprocessing(torch.autograd.Function):
+    """An estimator's numpy preprocessing forward, ``_apply_preprocessing_gradient`` (each defence's
+    ``estimate_gradient``) backward."""
+
+    @staticmethod
+    def forward(ctx, x, estimator):
+        ctx.estimator, ctx.x = estimator, x.detach().cpu().numpy()
+        out, _ = estimator._apply_preprocessing(ctx.x, y=None, fit=False)
+        return torch.as_tensor(np.asarray(out), device=x.device, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        with torch.enable_grad():  # some defences estimate their gradient with torch autograd
+            g = ctx.estimator._apply_preprocessing_gradient(ctx.x, grad.detach().cpu().numpy())
+        return torch.as_tensor(np.asarray(g), device=grad.device, dtype=grad.dtype), None
+
+
 class _CoreAttack(EvasionAttack):
     """Shared ART plumbing: parameter checks, numpy <-> core conversion, batching, progress."""
 
@@ -116,13 +133,17 @@ class _CoreAttack(EvasionAttack):
         return (lo + (hi - lo) * t.detach().cpu().numpy()).astype(like.dtype)
 
     def _transform(self, x01: torch.Tensor) -> torch.Tensor:
-        """Core images in [0, 1] -> what the estimator's model takes (clip range, layout, preprocessing)."""
+        """Core images in [0, 1] -> what the estimator's model takes (clip range, layout, preprocessing).
+        Numpy preprocessing defences (SpatialSmoothing, JpegCompression, ...) run in numpy, with
+        ART's own gradient estimates (BPDA) on the way back, as ART's numpy attacks use them."""
         lo, hi = self._range
         x = lo + (hi - lo) * x01
         if not self.estimator.channels_first:
             x = x.permute(0, 2, 3, 1)
-        x, _ = self.estimator._apply_preprocessing(x, y=None, fit=False, no_grad=False)
-        return x
+        if getattr(self.estimator, "all_framework_preprocessing", True):
+            x, _ = self.estimator._apply_preprocessing(x, y=None, fit=False, no_grad=False)
+            return x
+        return _NumpyPreprocessing.apply(x, self.estimator)
 
     def _core_options(self) -> dict:
         lo, hi = self._range

@@ -192,3 +192,19 @@ def test_representation_pgd_is_fresh_per_call_seedable_and_independent_of_batch_
     first = whole.generate(x)
     np.testing.assert_allclose(halves.generate(x), first, atol=1e-6)
     assert not np.allclose(whole.generate(x), first, atol=1e-4)
+
+
+@pytest.mark.parametrize("defence", ["SpatialSmoothing", "JpegCompression", "FeatureSqueezing"])
+def test_numpy_preprocessing_defences_are_attacked_through_their_gradient_estimates(net, x, defence):
+    from art.defences import preprocessor
+
+    options = {"SpatialSmoothing": dict(window_size=3), "JpegCompression": dict(clip_values=(0, 1)),
+               "FeatureSqueezing": dict(clip_values=(0, 1), bit_depth=4)}[defence]
+    clf = classifier(net.eval(), preprocessing_defences=[getattr(preprocessor, defence)(**options)])
+    adv = RepresentationPGD(clf, layer="avgpool", eps=0.5, max_iter=5, verbose=False).generate(x)
+    assert adv.shape == x.shape and adv.dtype == x.dtype
+    assert np.linalg.norm((adv - x).reshape(len(x), -1), axis=1).max() <= 0.5 + 1e-4
+    defended, _ = clf._apply_preprocessing(np.concatenate([x, adv]), y=None, fit=False)
+    reps = Representation(net, "avgpool")(torch.as_tensor(defended).clamp(0, 1))["avgpool"].flatten(1)
+    moved = (reps[len(x):] - reps[:len(x)]).norm(dim=1) / reps[:len(x)].norm(dim=1)
+    assert (moved > 0.01).all()  # the defended representation moved, not just the pixels

@@ -141,3 +141,9 @@ def test_a_loaders_result_is_refused_with_how_to_pass_it(model):
 
     with pytest.raises(TypeError, match=r"pass its parts, e.g. invert\(loaded.model"):
         art_reps.invert(LoadedModel(model, (0.5,) * 3, (0.25,) * 3), torch.rand(1, 3, 32, 32), layer="avgpool")
+
+
+@pytest.mark.parametrize("n, kind", [(1, "linear"), (3, "unbiased")])
+def test_stir_on_too_few_inputs_is_refused_before_optimising(model, n, kind):
+    with pytest.raises(ValueError, match=f"kind='{kind}' needs at least"):
+        stir(model, model, torch.rand(n, 3, 32, 32), layer_1="avgpool", kind=kind, steps=10_000)

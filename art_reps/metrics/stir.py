@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from ..core.representation import Representation, representation_options
+from ..core.checks import check_count, check_images
 from ..core.state import with_autograd
 from ..core.tasks import invert, make_start
 from .similarity import CKA
@@ -21,7 +22,7 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
 
     Returns ``{"m2_given_m1": STIR(m2|m1), "m1_given_m2": STIR(m1|m2), "cka": CKA(m1(X), m2(X))}``.
     IRIs are inverted at ``layer_1`` / ``layer_2`` from ``start`` (Nanda's 'super-noise' = randn);
-    the seed images are drawn once for all N inputs, and CKA (``kind`` 'linear' or 'rbf') is
+    the seed images are drawn once for all N inputs, and CKA (``kind`` 'linear', 'unbiased' or 'rbf') is
     accumulated over the ``batch_size`` batches, so the value does not depend on the batching.
     ``options`` go to :func:`art_reps.invert` for both models (geometry, schedule, mean, std, ...).
 
@@ -33,12 +34,18 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
         ['cka', 'm1_given_m2', 'm2_given_m1']
     """
     layer_2 = layer_1 if layer_2 is None else layer_2
-    seeds = make_start(start, inputs.shape, device=inputs.device, seed=seed)
+    check_images(inputs, "inputs")
+    scores = {"m2_given_m1": CKA(kind), "m1_given_m2": CKA(kind), "cka": CKA(kind)}  # checks kind
+    minimum = 4 if kind == "unbiased" else 2
+    if len(inputs) < minimum:
+        raise ValueError(f"STIR compares representations across inputs: kind={kind!r} needs at least {minimum} "
+                         f"inputs, got {len(inputs)}")
+    check_count(batch_size, "batch_size")
+    seeds = make_start(start, inputs.shape, device=inputs.device, seed=seed, dtype=inputs.dtype)
     read_options = representation_options(options)  # read as the IRIs were made: same mean, std, transform
     reps = {1: Representation(model_1, layer_1, **read_options), 2: Representation(model_2, layer_2, **read_options)}
     layers = {1: layer_1, 2: layer_2}
     models = {1: model_1, 2: model_2}
-    scores = {"m2_given_m1": CKA(kind), "m1_given_m2": CKA(kind), "cka": CKA(kind)}
     for i in range(0, len(inputs), batch_size):
         x, s = inputs[i:i + batch_size], seeds[i:i + batch_size]
         with torch.no_grad():
