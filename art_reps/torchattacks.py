@@ -84,7 +84,7 @@ class RepInversion(_CoreAttack):
     def forward(self, images, labels=None):
         images = images.clone().detach().to(self.device)
         reps = self._representation(images)
-        start = make_start(self.start, images.shape, seed=self._call_seed()).to(images.device)
+        start = make_start(self.start, images.shape, seed=self._call_seed(), dtype=images.dtype).to(images.device)
         return optimize(self.model, O.inversion(self.layer, reps), start, step_size=self.step_size,
                         **self._options()).images
 

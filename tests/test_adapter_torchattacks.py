@@ -143,3 +143,31 @@ def test_each_call_draws_a_fresh_random_start_that_the_seed_reproduces(net, make
 def test_rep_pgd_without_a_random_start_is_refused(net):
     with pytest.raises(ValueError, match="random_start must be True.*zero gradient"):
         RepPGD(net, layer="avgpool", eps=0.5, random_start=False)
+
+
+ATTACKS = {"RepPGD": lambda m: RepPGD(m, layer="avgpool", eps=0.5, steps=2),
+           "RepInversion": lambda m: RepInversion(m, layer="avgpool", steps=2),
+           "RepIRI": lambda m: RepIRI(m, layer="avgpool", steps=2)}
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_the_attack_contract(net, name, tmp_path):
+    """What torchattacks promises of an Attack: dtype, device and range kept, the model's modes
+    restored, targeted modes refused clearly, and save() then load() give the examples back."""
+    net.train()
+    before = snapshot(net)
+    attack = ATTACKS[name](net)
+    x, y = torch.rand(4, 3, 32, 32, dtype=torch.float64), torch.arange(4)
+    adv = attack(x, y)
+    assert adv.dtype == x.dtype and adv.device == x.device and adv.shape == x.shape
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert_unchanged(before, net)
+    for targeted in (attack.set_mode_targeted_by_label, attack.set_mode_targeted_random,
+                     attack.set_mode_targeted_least_likely):
+        with pytest.raises(ValueError, match="Targeted mode is not supported"):
+            targeted()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x.float(), y), batch_size=2)
+    attack.save(loader, save_path=str(tmp_path / "adv.pt"), verbose=False)
+    saved = attack.load(str(tmp_path / "adv.pt"), batch_size=4)
+    images, labels = next(iter(saved))
+    assert images.shape == x.shape and torch.equal(labels, y) and images.min() >= 0 and images.max() <= 1
