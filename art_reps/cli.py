@@ -200,17 +200,17 @@ def _add_iri_study(sub) -> None:
     from .zoo import ROBUST, STANDARD
 
     p = sub.add_parser("alignment", help="IRI alignment for every model x loss x judge, with 95%% intervals")
-    p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS))
+    p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS), help="(default: %(default)s)")
     p.set_defaults(func=_alignment)
     parsers = [p]
     p = sub.add_parser("stir", help="STIR between two embedded models, both ways, over several seeds")
-    p.add_argument("--model-1", default=STANDARD)
-    p.add_argument("--model-2", default=ROBUST)
+    p.add_argument("--model-1", default=STANDARD, help="(default: %(default)s)")
+    p.add_argument("--model-2", default=ROBUST, help="(default: %(default)s)")
     p.set_defaults(func=_stir)
     parsers.append(p)
     p = sub.add_parser("metamers", help="Feather et al.'s metamer success per model and layer")
-    p.add_argument("--models", nargs="+", default=list(S.METAMER_MODELS))
-    p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS))
+    p.add_argument("--models", nargs="+", default=list(S.METAMER_MODELS), help="(default: %(default)s)")
+    p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS), help="(default: %(default)s)")
     p.set_defaults(func=_metamers)
     parsers.append(p)
     for p in parsers:  # these studies run on the CPU, so they take no --device

@@ -92,3 +92,15 @@ def torch_cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("command", [["invert"], ["sensitivity"], ["alignment"], ["stir"], ["metamers"], ["demo"],
+                                     ["batch", "invert"]])
+def test_help_shows_every_default(command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split()).split("options:", 1)[1]
+    for option in ("--seed", "--model", "--models", "--layer", "--model-1", "--steps", "--batch-size"):
+        if f"{option} " in text:
+            after = text.split(f"{option} ", 1)[1].split(" --", 1)[0]
+            assert "default" in after, (command, option, after)
