@@ -144,7 +144,7 @@ def test_every_loss_moves_toward_the_target_representation(net, digits, loss):
 
 
 def test_mahendran_moves_toward_the_target_on_a_trained_model(digits):
-    model = art_reps.load_model("l2_eps0.25")
+    model = art_reps.load_model(art_reps.zoo.STANDARD)
     rep = art_reps.Representation(model, "avgpool")
     start = art_reps.core.make_start("noise", digits.images.shape)
     res = art_reps.iris(model, digits.images, layer="avgpool", loss="mahendran", start=start, steps=60)
@@ -210,7 +210,7 @@ def test_spearman_gives_ties_their_average_rank_as_scipy():
 def test_spearman_and_metamer_success(digits):
     a = torch.tensor([[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]])
     assert spearman(a, torch.tensor([[2.0, 4.0, 8.0, 16.0], [4.0, 3.0, 2.0, 1.0]])).tolist() == pytest.approx([1, -1])
-    model = art_reps.load_model("l2_eps0.25")
+    model = art_reps.load_model(art_reps.zoo.ROBUST)
     test = art_reps.data.digits_on_textures("test")
     same = metamer_success(model, test.images[:4], test.images[:4], layer="avgpool", null_images=test.images[:200])
     assert same["success"] == 1.0 and same["rho"] == pytest.approx([1.0] * 4)
