@@ -147,3 +147,21 @@ def test_a_loaders_result_is_refused_with_how_to_pass_it(model):
 def test_stir_on_too_few_inputs_is_refused_before_optimising(model, n, kind):
     with pytest.raises(ValueError, match=f"kind='{kind}' needs at least"):
         stir(model, model, torch.rand(n, 3, 32, 32), layer_1="avgpool", kind=kind, steps=10_000)
+
+
+@pytest.mark.parametrize("target, error, message", [
+    (1.5, TypeError, "target must be an int"),
+    (torch.tensor([1.0, 2.0, 3.0]), TypeError, "target must be an int or one int per image"),
+    ([1, 2], ValueError, "target has 2 labels for 3 images"),
+    (torch.tensor([1, 2, 3, 4]), ValueError, "target has 4 labels for 3 images"),
+    (None, TypeError, "target must be"),
+])
+def test_sensitivity_targets_that_cannot_work_are_named(model, target, error, message):
+    with pytest.raises(error, match=message):
+        art_reps.sensitivity(model, torch.rand(3, 3, 32, 32), target)
+
+
+@pytest.mark.parametrize("target", [np.array([1, 2, 3]), torch.tensor([[1], [2], [3]]), [1, 2, 3]])
+def test_sensitivity_takes_labels_as_users_hold_them(model, target):
+    x = torch.rand(3, 3, 32, 32)
+    assert torch.equal(art_reps.sensitivity(model, x, target), art_reps.sensitivity(model, x, torch.tensor([1, 2, 3])))

@@ -75,10 +75,10 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
     return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
-def _feature_objective(layer, feature, kind):
+def _feature_objective(layer, feature, kind, name: str = "feature"):
     if kind == "direction":
         if not isinstance(feature, torch.Tensor):
-            raise TypeError("kind='direction' needs feature as a tensor (the direction)")
+            raise TypeError(f"kind='direction' needs {name} as a tensor (the direction)")
         return O.direction(layer, feature)
     if kind not in ("channel", "neuron"):
         raise ValueError(f"kind must be 'channel', 'neuron' or 'direction', got {kind!r}")
@@ -87,17 +87,19 @@ def _feature_objective(layer, feature, kind):
         return make(layer, int(feature))
     if kind == "neuron" and isinstance(feature, tuple):
         if not all(isinstance(f, numbers.Integral) and not isinstance(f, bool) for f in feature):
-            raise TypeError(f"a neuron feature tuple holds ints (c, y, x), got {feature!r}")
+            raise TypeError(f"a neuron {name} tuple holds ints (c, y, x), got {feature!r}")
         return O.neuron(layer, tuple(int(f) for f in feature))
     if isinstance(feature, (list, tuple, torch.Tensor)) or hasattr(feature, "__array__"):
         index = torch.as_tensor(feature)
+        if index.dim() == 2 and index.shape[1] == 1:  # a column of labels
+            index = index[:, 0]
         if index.dim() == 0 and not index.is_floating_point() and index.dtype != torch.bool:
             return make(layer, int(index))
         if index.dim() != 1 or index.is_floating_point() or index.dtype == torch.bool or len(index) == 0:
-            raise TypeError(f"feature must be an int or one int per image (a list or 1-d integer tensor), "
+            raise TypeError(f"{name} must be an int or one int per image (a list or 1-d integer tensor), "
                             f"got {feature!r}")
         return make(layer, index.long())
-    raise TypeError(f"feature must be an int, one int per image, or a (c, y, x) tuple with kind='neuron', "
+    raise TypeError(f"{name} must be an int, one int per image, or a (c, y, x) tuple with kind='neuron', "
                     f"got {feature!r}")
 
 
@@ -216,12 +218,12 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
         >>> art_reps.sensitivity(art_reps.load_model("l2_eps0.25"), x.images[:3], x.labels[:3]).shape
         torch.Size([3, 3, 32, 32])
     """
-    if kind == "class":
-        if isinstance(target, torch.Tensor) and target.dim() == 1 and target.shape[0] != images.shape[0]:
-            raise ValueError(f"target has {target.shape[0]} labels for {images.shape[0]} images")
-        objective = O.channel(layer, target)
-    else:
-        objective = _feature_objective(layer, target, kind)
+    check_images(images, "images")
+    objective = _feature_objective(layer, target, "channel" if kind == "class" else kind, name="target")
+    per_example = kind != "direction" and (isinstance(target, (list, torch.Tensor)) or hasattr(target, "__array__"))
+    if per_example and torch.as_tensor(target).numel() not in (1, images.shape[0]):
+        raise ValueError(f"target has {torch.as_tensor(target).numel()} labels for {images.shape[0]} images: "
+                         "give one per image or an int")
     rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)
     return input_gradient(rep, objective, images)
