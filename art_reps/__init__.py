@@ -3,7 +3,7 @@ as a plugin for ART, torchattacks and Captum.
 
 Example:
     >>> import art_reps
-    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> model = art_reps.load_model("l2_eps1")
     >>> test = art_reps.data.digits_on_textures("test")
     >>> result = art_reps.invert(model, test.images[:4], layer="avgpool", steps=10)
     >>> result.images.shape

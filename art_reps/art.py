@@ -8,7 +8,7 @@ Layers are named as in ``model.named_modules()`` (``"layer3.1"``), which ART's o
 Example:
     >>> from art.estimators.classification import PyTorchClassifier
     >>> import art_reps, numpy as np, torch
-    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> model = art_reps.load_model("l2_eps1")
     >>> clf = PyTorchClassifier(model, torch.nn.CrossEntropyLoss(), (3, 32, 32), 10, clip_values=(0, 1))
     >>> x = art_reps.data.digits_on_textures("test").images[:4].numpy()
     >>> adv = RepresentationPGD(clf, layer="avgpool", eps=0.5, max_iter=5, verbose=False).generate(x)

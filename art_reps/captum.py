@@ -10,7 +10,7 @@ during a call (as the papers read representations) and comes back in the caller'
 
 Example:
     >>> import art_reps
-    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> model = art_reps.load_model("l2_eps1")
     >>> x = art_reps.data.digits_on_textures("test").images[:2]
     >>> RepresentationSensitivity(model, "layer3").attribute(x, target=5).shape
     torch.Size([2, 3, 32, 32])

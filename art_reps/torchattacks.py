@@ -8,7 +8,7 @@ training epochs see new starts and a run is reproducible. Every algorithm lives 
 
 Example:
     >>> import art_reps, torch
-    >>> model = art_reps.load_model("l2_eps0.25")
+    >>> model = art_reps.load_model("l2_eps1")
     >>> atk = RepPGD(model, layer="avgpool", eps=0.5, steps=5)
     >>> x = art_reps.data.digits_on_textures("test").images[:4]
     >>> atk(x, torch.zeros(4, dtype=torch.long)).shape

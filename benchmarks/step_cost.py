@@ -65,7 +65,7 @@ def art_feature_adversaries(model, layer, x0, targets, steps, step_size):
 
 
 MODELS = {
-    "embedded": lambda: (art_reps.load_model("l2_eps0.25"), "avgpool"),
+    "embedded": lambda: (art_reps.load_model("l2_eps1"), "avgpool"),
     "resnet18": lambda: (torchvision.models.resnet18(num_classes=10).eval(), "avgpool"),
     "resnet50": lambda: (torchvision.models.resnet50(num_classes=10).eval(), "avgpool"),
 }

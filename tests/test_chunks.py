@@ -9,7 +9,7 @@ from art_reps.core import objectives as O
 
 @pytest.fixture(scope="module")
 def model():
-    return art_reps.load_model("l2_eps0.25")
+    return art_reps.load_model("l2_eps1")
 
 
 @pytest.fixture(scope="module")

@@ -99,7 +99,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     Example:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:2]
-        >>> res = iris(art_reps.load_model("l2_eps0.25"), x, layer="avgpool", loss="freq", steps=5)
+        >>> res = iris(art_reps.load_model("l2_eps1"), x, layer="avgpool", loss="freq", steps=5)
         >>> res.images.shape
         torch.Size([2, 3, 32, 32])
     """

@@ -54,7 +54,7 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
 
     Example:
         >>> import art_reps
-        >>> model = art_reps.load_model("l2_eps0.25")
+        >>> model = art_reps.load_model("l2_eps1")
         >>> x = art_reps.data.digits_on_textures("test").images[:4]
         >>> res = art_reps.invert(model, x, layer="avgpool", steps=10, batch_size=2)
         >>> res.images.shape, res.losses.shape
@@ -116,7 +116,7 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
 
     Example:
         >>> import art_reps
-        >>> res = art_reps.visualize(art_reps.load_model("l2_eps0.25"), layer="avgpool", feature=[0, 1, 2], steps=10)
+        >>> res = art_reps.visualize(art_reps.load_model("l2_eps1"), layer="avgpool", feature=[0, 1, 2], steps=10)
         >>> res.images.shape
         torch.Size([3, 3, 32, 32])
     """
@@ -148,7 +148,7 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
     Example:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:2]
-        >>> res = art_reps.manipulate(art_reps.load_model("l2_eps0.25"), x, layer="avgpool", feature=7, steps=10)
+        >>> res = art_reps.manipulate(art_reps.load_model("l2_eps1"), x, layer="avgpool", feature=7, steps=10)
         >>> bool(((res.images - x).flatten(1).norm(dim=1) <= 2.0 + 1e-4).all())
         True
     """
@@ -183,7 +183,7 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     Example:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images
-        >>> res = art_reps.interpolate(art_reps.load_model("l2_eps0.25"), x[:1], x[1:2], layer="avgpool", n=4, steps=5)
+        >>> res = art_reps.interpolate(art_reps.load_model("l2_eps1"), x[:1], x[1:2], layer="avgpool", n=4, steps=5)
         >>> res.images.shape
         torch.Size([1, 4, 3, 32, 32])
     """
@@ -215,7 +215,7 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
     Example:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test")
-        >>> art_reps.sensitivity(art_reps.load_model("l2_eps0.25"), x.images[:3], x.labels[:3]).shape
+        >>> art_reps.sensitivity(art_reps.load_model("l2_eps1"), x.images[:3], x.labels[:3]).shape
         torch.Size([3, 3, 32, 32])
     """
     check_images(images, "images")

@@ -29,7 +29,7 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
     Example:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:8]
-        >>> s = stir(art_reps.load_model("standard"), art_reps.load_model("l2_eps0.25"), x, layer_1="avgpool", steps=5)
+        >>> s = stir(art_reps.load_model("standard"), art_reps.load_model("l2_eps1"), x, layer_1="avgpool", steps=5)
         >>> sorted(s)
         ['cka', 'm1_given_m2', 'm2_given_m1']
     """

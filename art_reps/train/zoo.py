@@ -27,8 +27,6 @@ SPECS = {
     "standard": dict(_SWEEP, eps=0.0),
     "l2_eps0.02": dict(_SWEEP, eps=0.02),
     "l2_eps0.05": dict(_SWEEP, eps=0.05),
-    "l2_eps0.1": dict(_SWEEP, eps=0.1),
-    "l2_eps0.25": dict(_SWEEP, eps=0.25),
     "l2_eps1": dict(_ROBUST, eps=1.0),
     "judge": dict(_JUDGE, architecture="JudgeNet", eps=0.0),
     "judge_mixer": dict(_JUDGE, architecture="MixerJudge", eps=0.0, seed=4321),

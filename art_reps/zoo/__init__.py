@@ -4,9 +4,9 @@ model card each) and loaders for your own models.
 Example:
     >>> from art_reps import zoo
     >>> zoo.list_models()
-    ['judge', 'judge_mixer', 'l2_eps0.02', 'l2_eps0.05', 'l2_eps0.1', 'l2_eps0.25', 'l2_eps1', 'standard']
-    >>> zoo.model_card("l2_eps0.25")["training"]["eps"]
-    0.25
+    ['judge', 'judge_mixer', 'l2_eps0.02', 'l2_eps0.05', 'l2_eps1', 'standard']
+    >>> zoo.model_card("l2_eps1")["training"]["eps"]
+    1.0
 """
 from __future__ import annotations
 
