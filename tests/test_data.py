@@ -17,7 +17,7 @@ def test_splits_are_deterministic_and_well_formed():
         assert d.labels.bincount().min() > 0.09 * len(d)
         x0, y0, x1, y1 = d.boxes.unbind(1)
         assert (x0 >= 0).all() and (y0 >= 0).all() and (x1 <= 32).all() and (y1 <= 32).all()
-        assert ((x1 - x0) >= 2).all() and ((y1 - y0) >= 12).all()
+        assert ((x1 - x0) >= 1).all() and ((y1 - y0) >= 14).all()  # a '1' can be one pixel wide
 
 
 def test_validation_and_test_use_each_of_their_digits_once_balanced_and_apart():
@@ -51,8 +51,10 @@ def test_the_digit_contrasts_with_what_lies_behind_it():
         colour = _contrasting_colour(rng, behind)
         assert np.linalg.norm(colour - behind) >= MIN_CONTRAST
     d = digits_on_textures("test")[:100]
-    for img, m in zip(d.images, d.masks > 0.99):  # one ink colour per digit
-        assert (img[:, m] - img[:, m][:, :1]).abs().max() < 1e-5
+    for img, mask in zip(d.images, d.masks):  # one ink colour per digit: pixel = (1 - a) behind + a colour
+        m = mask > 0.99  # so where the ink's alpha a > 0.99 pixels lie within 0.01 of the colour, and of each other
+        if m.sum() > 1:
+            assert (img[:, m] - img[:, m][:, :1]).abs().max() < 0.02
 
 
 def test_judges_learn_on_other_pictures_of_the_same_training_digits():
