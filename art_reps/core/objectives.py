@@ -96,12 +96,16 @@ def neuron(layer: str, index) -> Objective:
     """Minus one unit: ``index`` into the flattened activation (an int, or a (N,) tensor: one per
     sample) or a (c, y, x) tuple."""
 
+    checked = False  # the index is checked on the first forward only: no host sync in later steps
+
     def fn(acts, images):
+        nonlocal checked
         a = acts[layer]
+        if not checked:
+            _check_index(index, tuple(a.shape[1:]) if isinstance(index, tuple) else a[0].numel(), layer, "unit")
+            checked = True
         if isinstance(index, tuple):
-            _check_index(index, tuple(a.shape[1:]), layer, "unit")
             return -a[(slice(None), *index)]
-        _check_index(index, a[0].numel(), layer, "unit")
         if isinstance(index, torch.Tensor):
             return -a.flatten(1).gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
         return -a.flatten(1)[:, index]
@@ -115,10 +119,15 @@ def channel(layer: str, index) -> Objective:
     column ``index``. On token layers (N, tokens, dim), dimension 1 is the token: to read a hidden
     unit averaged over tokens, use :func:`direction` with a one-hot vector of ``dim`` entries."""
 
+    checked = False  # as in neuron()
+
     def fn(acts, images):
+        nonlocal checked
         a = acts[layer]
         a = a.flatten(2).mean(2) if a.dim() > 2 else a
-        _check_index(index, a.shape[1], layer, "channel")
+        if not checked:
+            _check_index(index, a.shape[1], layer, "channel")
+            checked = True
         if isinstance(index, torch.Tensor):
             return -a.gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
         return -a[:, index]

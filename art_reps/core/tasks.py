@@ -218,14 +218,13 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
         >>> art_reps.sensitivity(art_reps.load_model("l2_eps1"), x.images[:3], x.labels[:3]).shape
         torch.Size([3, 3, 32, 32])
     """
-    check_images(images, "images")
     objective = _feature_objective(layer, target, "channel" if kind == "class" else kind, name="target")
-    per_example = kind != "direction" and (isinstance(target, (list, torch.Tensor)) or hasattr(target, "__array__"))
-    if per_example and torch.as_tensor(target).numel() not in (1, images.shape[0]):
-        raise ValueError(f"target has {torch.as_tensor(target).numel()} labels for {images.shape[0]} images: "
-                         "give one per image or an int")
     rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)
+    if kind != "direction" and (isinstance(target, (list, torch.Tensor)) or hasattr(target, "__array__")):
+        labels = torch.as_tensor(target).numel()
+        if labels not in (1, images.shape[0]):
+            raise ValueError(f"target has {labels} labels for {images.shape[0]} images: give one per image or an int")
     return input_gradient(rep, objective, images)
 
 

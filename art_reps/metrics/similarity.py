@@ -3,10 +3,11 @@
 Every kind keeps the features (float64) and computes once over all of them, so any split into
 minibatches gives the full-data value exactly. Linear CKA takes the cheaper of two exact forms:
 the feature-by-feature cross-covariances when the layers are narrow, the sample-by-sample Gram
-matrices when they are wide (8 samples of 8,192 features need 8x8 matrices, not 8,192x8,192). ``'unbiased'`` is linear
-CKA from the unbiased HSIC estimator of Song et al. (2012), which STIR's ``linear_CKA_batch``
-averages over minibatches; here it is taken over all samples at once. (STIR's reference implementation overwrites its
-value with each batch and reports the last batch only.)
+matrices when they are wide (8 samples of 8,192 features need 8x8 matrices, not 8,192x8,192).
+``'unbiased'`` is linear CKA from the unbiased HSIC estimator of Song et al. (2012), which STIR's
+``linear_CKA_batch`` averages over minibatches; here it is taken over all samples at once.
+(STIR's reference implementation overwrites its value with each batch and reports the last batch
+only.)
 """
 from __future__ import annotations
 
