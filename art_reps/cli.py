@@ -46,6 +46,24 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _pipeline_study(args) -> int:
+    from . import pipeline_study as P
+
+    if args.from_results:
+        results = P.load_results()
+    else:
+        results = P.run_pipeline_study(quick=args.quick, out=args.out, seed=args.seed, progress=not args.quiet)
+        if not args.quick:
+            P.save_results(results)
+    tables = P.render(results)
+    if args.readme:
+        from .science import update_readme
+
+        update_readme(args.readme, {**tables, "models": models_table()})
+    print("\n\n".join(tables.values()))
+    return 0
+
+
 def _alignment(args) -> int:
     from .iri_study import run_alignment
     from .science import alignment_table
@@ -96,10 +114,16 @@ def models_table() -> str:
         t = card["training"]
         training = (f"L2 PGD-{t['attack_steps']} eps {t['eps']}" if t["eps"] else
                     f"standard{', noise sd ' + str(t['noise_std']) if t['noise_std'] else ''}")
+        if t.get("loss", "cross-entropy") != "cross-entropy":
+            training = f"SimCLR + linear probe, {training}"
+        options = card.get("architecture_options", {})
+        architecture = card["architecture"] + "".join(
+            [f", width {options['width']}" if "width" in options else "",
+             ", no residuals" if options.get("residual") is False else ""])
         training += f", {t['epochs']} epochs, seed {t['seed']}"
         cells = [f"{pgd[e]:.3f}" if e in pgd else "-" for e in (0.25, 0.5, 1.0)]
         aa = ", ".join(f"{a['eps']}: {a['accuracy']:.3f}" for a in card["autoattack_accuracy"]) or "-"
-        rows.append(f"| `{name}` | {card['architecture']} | {training} | {card['clean_accuracy']:.3f} | "
+        rows.append(f"| `{name}` | {architecture} | {training} | {card['clean_accuracy']:.3f} | "
                     f"{' | '.join(cells)} | {aa} | {t['seconds'] / 60:.0f} min | `{card['command']}` |")
     return "\n".join(rows)
 
@@ -239,6 +263,15 @@ def main(argv=None) -> int:
                            help="render results/science.json instead of measuring again")
     _add_run_options(reproduce)
     reproduce.set_defaults(func=_reproduce)
+    study = sub.add_parser("pipeline-study", help="Nanda et al.'s training-pipeline grid: alignment, effects, "
+                           "claims, STIR, accuracy; the full run saves results/pipeline_study.json")
+    study.add_argument("--out", default="art_reps_pipeline_study", help="figures folder (default: %(default)s)")
+    study.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
+    study.add_argument("--readme", default=None, help="rewrite the pipeline-study blocks of this README")
+    study.add_argument("--from-results", action="store_true",
+                       help="render results/pipeline_study.json instead of measuring again")
+    _add_run_options(study, device=False)
+    study.set_defaults(func=_pipeline_study)
     _add_methods(sub)
     _add_iri_study(sub)
     _add_batch(sub)

@@ -48,17 +48,26 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
     for name in models:
         model = zoo.load_model(name)
         for loss, kind in runs:
-            seeds = core.make_start(kind, targets.images.shape, seed=seed)
-            options = {} if loss == "mahendran" else {"step_size": s["step_size"]}
-            iris = core.iris(model, targets.images, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds,
-                             steps=s["steps"], distance=dists[ATTACKED], fake_relu=True, seed=seed, **options).images
-            hits = {"mask": mask_judge(iris, seeds, targets),
-                    "mask_anywhere": mask_judge(iris, seeds, targets, anywhere=True)}
-            hits.update({j: alignment_hits(iris, targets.images, seeds, d) for j, d in dists.items()})
+            _, hits = alignment_run(model, targets, loss, kind, steps=s["steps"], step_size=s["step_size"], dists=dists,
+                                 seed=seed)
             result.setdefault(name, {})[f"{loss} / {kind}"] = {j: proportion(h) for j, h in hits.items()}
             bar.update(1)
     bar.close()
     return result
+
+
+def alignment_run(model, targets, loss: str, kind: str, *, steps: int, step_size: float, dists: dict,
+                  seed: int = 0) -> tuple[torch.Tensor, dict]:
+    """The IRIs (N, C, H, W) of ``model`` for ``targets``, made with ``loss`` from ``kind`` seeds, and
+    judge -> (N,) booleans: is each aligned under that judge (the ground-truth judges and every
+    distance in ``dists``)?"""
+    seeds = core.make_start(kind, targets.images.shape, seed=seed)
+    options = {} if loss == "mahendran" else {"step_size": step_size}
+    iris = core.iris(model, targets.images, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds, steps=steps,
+                     distance=dists[ATTACKED], fake_relu=True, seed=seed, **options).images
+    hits = {"mask": mask_judge(iris, seeds, targets), "mask_anywhere": mask_judge(iris, seeds, targets, anywhere=True)}
+    hits.update({j: alignment_hits(iris, targets.images, seeds, d) for j, d in dists.items()})
+    return iris, hits
 
 
 def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, quick: bool = False,

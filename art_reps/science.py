@@ -185,10 +185,10 @@ def _pattern(name: str) -> re.Pattern:
     return re.compile(rf"(<!-- {name} -->\n)(.*?)(\n<!-- /{name} -->)", re.S)
 
 
-def readme_blocks(path) -> dict:
-    """block name -> the markdown between its markers in the README at ``path``."""
+def readme_blocks(path, names=BLOCKS) -> dict:
+    """block name -> the markdown between its markers in the README at ``path``, for ``names``."""
     text = Path(path).read_text()
-    found = {name: _pattern(name).search(text) for name in BLOCKS}
+    found = {name: _pattern(name).search(text) for name in names}
     missing = [name for name, m in found.items() if m is None]
     if missing:
         raise ValueError(f"{path} lacks the blocks {missing} (<!-- name --> ... <!-- /name -->)")
@@ -199,7 +199,7 @@ def update_readme(path, blocks: dict) -> None:
     """Replace each block between its markers in the README at ``path``."""
     path = Path(path)
     text = path.read_text()
-    readme_blocks(path)
+    readme_blocks(path, list(blocks))
     for name, table in blocks.items():
         text = _pattern(name).sub(lambda m: m.group(1) + table + m.group(3), text)
     path.write_text(text)

@@ -34,26 +34,65 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
         ['cka', 'm1_given_m2', 'm2_given_m1']
     """
     layer_2 = layer_1 if layer_2 is None else layer_2
+    m = stir_matrix({1: model_1, 2: model_2}, inputs, layers={1: layer_1, 2: layer_2}, start=start, steps=steps,
+                    step_size=step_size, kind=kind, batch_size=batch_size, seed=seed, **options)
+    return {"m2_given_m1": m["stir"][2][1], "m1_given_m2": m["stir"][1][2], "cka": m["cka"][1][2]}
+
+
+@with_autograd
+def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start="super-noise", steps: int = 300,
+                step_size: float = 0.5, kind: str = "linear", batch_size: int = 64, seed: int = 0,
+                **options) -> dict:
+    """STIR between every ordered pair of ``models`` (name -> module) and CKA between every pair,
+    over ``inputs`` (N, C, H, W), making each model's IRIs once.
+
+    Returns ``{"stir": {b: {a: STIR(b | a)}}, "cka": {a: {b: CKA(a(X), b(X))}}}`` for a != b.
+    ``layers``: one layer name for all, or name -> layer. Other arguments as in :func:`stir`.
+
+    Example:
+        >>> import art_reps
+        >>> x = art_reps.data.digits_on_textures("test").images[:8]
+        >>> m = stir_matrix({"s": art_reps.load_model("standard"), "r": art_reps.load_model("l2_eps1")}, x,
+        ...                 layers="avgpool", steps=3)
+        >>> sorted(m["stir"]["s"]), sorted(m["cka"]["r"])
+        (['r'], ['s'])
+    """
+    names = list(models)
+    if len(names) < 2:
+        raise ValueError(f"models must hold at least two models to compare, got {len(names)}")
+    layers = {n: layers for n in names} if isinstance(layers, str) else dict(layers)
+    missing = [n for n in names if n not in layers]
+    if missing:
+        raise ValueError(f"layers names no layer for the models {missing}")
     check_images(inputs, "inputs")
-    scores = {"m2_given_m1": CKA(kind), "m1_given_m2": CKA(kind), "cka": CKA(kind)}  # checks kind
+    CKA(kind)  # checks kind
     minimum = 4 if kind == "unbiased" else 2
     if len(inputs) < minimum:
         raise ValueError(f"STIR compares representations across inputs: kind={kind!r} needs at least {minimum} "
                          f"inputs, got {len(inputs)}")
     check_count(batch_size, "batch_size")
+    pairs = [(a, b) for a in names for b in names if a != b]
+    stirs = {(a, b): CKA(kind) for a, b in pairs}  # (b, a): STIR(b | a)
+    ckas = {(a, b): CKA(kind) for a, b in pairs if names.index(a) < names.index(b)}
     seeds = make_start(start, inputs.shape, device=inputs.device, seed=seed, dtype=inputs.dtype)
     read_options = representation_options(options)  # read as the IRIs were made: same mean, std, transform
-    reps = {1: Representation(model_1, layer_1, **read_options), 2: Representation(model_2, layer_2, **read_options)}
-    layers = {1: layer_1, 2: layer_2}
-    models = {1: model_1, 2: model_2}
+    reps = {n: Representation(models[n], layers[n], **read_options) for n in names}
     for i in range(0, len(inputs), batch_size):
         x, s = inputs[i:i + batch_size], seeds[i:i + batch_size]
         with torch.no_grad():
-            on = {k: reps[k](x, name="inputs")[layers[k]] for k in (1, 2)}
-        scores["cka"].update(on[1], on[2])
-        for src, dst, key in ((1, 2, "m2_given_m1"), (2, 1, "m1_given_m2")):
+            on = {n: reps[n](x, name="inputs")[layers[n]] for n in names}
+        for (a, b), cka in ckas.items():
+            cka.update(on[a], on[b])
+        for src in names:
             iris = invert(models[src], x, layer=layers[src], start=s, steps=steps, step_size=step_size, seed=seed,
                           **options).images
             with torch.no_grad():
-                scores[key].update(on[dst], reps[dst](iris)[layers[dst]])
-    return {k: v.compute() for k, v in scores.items()}
+                for dst in names:
+                    if dst != src:
+                        stirs[(dst, src)].update(on[dst], reps[dst](iris)[layers[dst]])
+    result = {"stir": {b: {} for b in names}, "cka": {a: {} for a in names}}
+    for (b, a), cka in stirs.items():
+        result["stir"][b][a] = cka.compute()
+    for (a, b), cka in ckas.items():
+        result["cka"][a][b] = result["cka"][b][a] = cka.compute()
+    return result

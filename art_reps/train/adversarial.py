@@ -10,12 +10,15 @@ from tqdm.auto import tqdm
 
 from ..core.checks import check_count
 from ..core.geometry import Geometry, make_geometry
+from ..core.objectives import Objective
+from ..core.optimize import optimize
 from ..core.state import frozen
 
 
 def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, geometry: Geometry,
         steps: int, step_size: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Untargeted PGD on the cross-entropy, from a random start in ``geometry``.
+    """Untargeted PGD on the cross-entropy, from a random start in ``geometry``, run by the core's
+    one loop (:func:`art_reps.core.optimize`, last iterate).
 
     images: (N, C, H, W) in [0, 1]; labels: (N,). Returns adversarial images of the same shape.
     The model runs in eval mode and comes back as it was.
@@ -27,14 +30,17 @@ def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, geometr
         >>> bool(((adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-5).all())
         True
     """
-    with frozen(model):
-        adv = geometry.random_start(images, generator)
-        for _ in range(steps):
-            adv.requires_grad_(True)
-            loss = F.cross_entropy(model(adv), labels, reduction="sum")
-            (grad,) = torch.autograd.grad(loss, adv)
-            adv = geometry.project(adv.detach() + step_size * geometry.normalize(grad), images)
-    return adv.detach()
+    ascent = Objective(lambda acts, x: -F.cross_entropy(acts[""], labels, reduction="none"), [""], "-cross_entropy")
+    return attack(model, ascent, images, geometry=geometry, steps=steps, step_size=step_size, generator=generator)
+
+
+def attack(model: nn.Module, objective: Objective, images: torch.Tensor, *, geometry: Geometry, steps: int,
+           step_size: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``steps`` normalised steps minimising ``objective`` inside ``geometry`` around ``images``,
+    from a random start drawn with ``generator``: the last iterate, detached (any training attack)."""
+    start = geometry.random_start(images, generator)
+    return optimize(model, objective, images, steps=steps, step_size=step_size, geometry=geometry,
+                    random_start=start, use_best=False).images
 
 
 @torch.no_grad()

@@ -3,9 +3,15 @@
     python -m art_reps.train.zoo                  # every model, into art_reps/zoo/weights
     python -m art_reps.train.zoo standard --out /tmp/zoo
 
-Every card gives clean accuracy on the 1,000 test images; SmallResNets also PGD-20 accuracy (3
-random restarts, best iterate) at L2 0.25, 0.5 and 1.0, and AutoAttack accuracy (torchattacks,
-standard version) on 200 test images (20 per class) at the model's own eps (0.25 for ``standard``).
+Every card gives clean accuracy on the 1,000 test images (for contrastive models, through the
+linear probe fitted on the training images); the robustness sweep's SmallResNets also PGD-20
+accuracy (3 random restarts, best iterate) at L2 0.25, 0.5 and 1.0, and AutoAttack accuracy
+(torchattacks, standard version) on 200 test images (20 per class) at the model's own eps (0.25
+for ``standard``); the pipeline grid's adversarially trained models AutoAttack accuracy only.
+
+The pipeline grid (Nanda et al.'s training-pipeline study, :mod:`art_reps.pipeline_study`):
+{with residual connections, without} x {cross-entropy, SimCLR} x {none, L2 adversarial
+augmentation at eps 0.5}, width-16 SmallResNets, named ``{resnet|plain}_{ce|simclr}[_l2]``.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ import torch
 from ..data.digits_on_textures import digits_on_textures
 from ..zoo.architectures import ARCHITECTURES
 from .adversarial import accuracy, autoattack_accuracy, train_classifier
+from .contrastive import linear_probe, train_contrastive
 
 _SWEEP = dict(architecture="SmallResNet", seed=0, epochs=10, attack_steps=3)
 _ROBUST = dict(architecture="SmallResNet", seed=0, epochs=20, attack_steps=7)
@@ -31,6 +38,14 @@ SPECS = {
     "judge": dict(_JUDGE, architecture="JudgeNet", eps=0.0),
     "judge_mixer": dict(_JUDGE, architecture="MixerJudge", eps=0.0, seed=4321),
 }
+GRID_EPS = 0.5
+_GRID = dict(architecture="SmallResNet", seed=0, attack_steps=3, pgd=False)
+for _residual in (True, False):
+    for _loss, _epochs in (("ce", 10), ("simclr", 20)):
+        for _eps in (0.0, GRID_EPS):
+            SPECS[f"{'resnet' if _residual else 'plain'}_{_loss}{'_l2' if _eps else ''}"] = dict(
+                _GRID, loss=_loss, epochs=_epochs, eps=_eps, options={"width": 16, "residual": _residual})
+GRID = tuple(name for name in SPECS if name.startswith(("resnet_", "plain_")))
 PGD_EPS = (0.25, 0.5, 1.0)
 PGD_RESTARTS = 3
 AUTOATTACK_PER_CLASS = 20
@@ -42,9 +57,9 @@ def evaluate(model: torch.nn.Module, spec: dict) -> dict:
     test = digits_on_textures("test")
     card = {"clean_accuracy": round(accuracy(model, test.images, test.labels), 4), "pgd_accuracy": [],
             "autoattack_accuracy": []}
-    if spec["architecture"] != "SmallResNet":
+    if spec["architecture"] != "SmallResNet" or (not spec.get("pgd", True) and not spec["eps"]):
         return card
-    for eps in PGD_EPS:
+    for eps in PGD_EPS if spec.get("pgd", True) else ():
         acc = accuracy(model, test.images, test.labels, eps=eps, restarts=PGD_RESTARTS)
         card["pgd_accuracy"].append({"norm": "l2", "eps": eps, "steps": 20, "step_size": "2.5*eps/20",
                                      "restarts": PGD_RESTARTS, "images": len(test), "accuracy": round(acc, 4)})
@@ -65,22 +80,34 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
     attack_steps = spec.get("attack_steps", 0) if spec["eps"] else 0
     backgrounds = spec.get("backgrounds", "model")
     torch.manual_seed(spec["seed"])
-    model = ARCHITECTURES[spec["architecture"]]().to(memory_format=torch.channels_last)
+    options = spec.get("options", {})
+    model = ARCHITECTURES[spec["architecture"]](**options).to(memory_format=torch.channels_last)
     train = digits_on_textures("train", backgrounds=backgrounds)
     start = time.time()
-    history = train_classifier(model, train.images, train.labels, epochs=epochs, eps=spec["eps"],
-                               attack_steps=max(attack_steps, 1), noise_std=spec.get("noise_std", 0.0),
-                               seed=spec["seed"], progress=progress)
+    if spec.get("loss") == "simclr":
+        history = train_contrastive(model, train.images, epochs=epochs, eps=spec["eps"],
+                                    attack_steps=max(attack_steps, 1), seed=spec["seed"], progress=progress)
+        probe = {"linear_probe": "fc fitted by L-BFGS on the frozen avgpool features of the training images",
+                 "probe_train_accuracy": round(linear_probe(model, "fc", train.images, train.labels), 4)}
+    else:
+        history = train_classifier(model, train.images, train.labels, epochs=epochs, eps=spec["eps"],
+                                   attack_steps=max(attack_steps, 1), noise_std=spec.get("noise_std", 0.0),
+                                   seed=spec["seed"], progress=progress)
+        probe = {}
     seconds = time.time() - start
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / f"{name}.safetensors"), metadata={"architecture": spec["architecture"]})
+    loss = spec.get("loss", "ce")
     card = {
         "name": name,
         "architecture": spec["architecture"],
-        "training": {"norm": "l2", "eps": spec["eps"], "attack_steps": attack_steps,
+        **({"architecture_options": options} if options else {}),
+        "training": {"loss": {"ce": "cross-entropy", "simclr": "SimCLR NT-Xent (temperature 0.5), then linear probe"}[loss],
+                     "norm": "l2", "eps": spec["eps"], "attack_steps": attack_steps,
                      "noise_std": spec.get("noise_std", 0.0), "epochs": epochs, "seed": spec["seed"],
-                     "batch_size": 128, "optimizer": "SGD nesterov 0.9, wd 5e-4, one-cycle lr 0.1",
+                     "batch_size": 256 if loss == "simclr" else 128,
+                     "optimizer": "SGD nesterov 0.9, wd 5e-4, one-cycle lr 0.1", **probe,
                      "final_loss": round(history[-1], 4), "seconds": round(seconds, 1),
                      "torch": torch.__version__.split("+")[0]},
         "data": f"digits_on_textures(seed=0, backgrounds={backgrounds!r}): 8000 train images of 3500 MNIST digits",
@@ -93,14 +120,14 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)} (default: all)")
+    parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)} (default: all but the pipeline grid)")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     parser.add_argument("--epochs", type=int, default=None, help="override the model's number of epochs")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in SPECS]
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {list(SPECS)}")
-    for name in args.names or list(SPECS):
+    for name in args.names or [n for n in SPECS if n not in GRID]:
         card = train_one(name, args.out, epochs=args.epochs)
         print(json.dumps(card))
 

@@ -43,7 +43,7 @@ def load_model(name: str = ROBUST, *, device: str | torch.device | None = None) 
         torch.Size([1, 10])
     """
     card = model_card(name)
-    model = ARCHITECTURES[card["architecture"]]()
+    model = ARCHITECTURES[card["architecture"]](**card.get("architecture_options", {}))
     state = load_state_dict(WEIGHTS_DIR / f"{name}.safetensors")
     model.load_state_dict(state)
     return model.to(device or "cpu").eval()

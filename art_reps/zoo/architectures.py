@@ -10,8 +10,9 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int):
+    def __init__(self, cin: int, cout: int, stride: int, residual: bool = True):
         super().__init__()
+        self.residual = residual
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.relu1 = nn.ReLU()
@@ -19,28 +20,33 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(cout)
         self.relu2 = nn.ReLU()
         self.shortcut = nn.Identity()
-        if stride != 1 or cin != cout:
+        if residual and (stride != 1 or cin != cout):
             self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
         out = self.relu1(self.bn1(self.conv1(x)))
-        return self.relu2(self.bn2(self.conv2(out)) + self.shortcut(x))
+        out = self.bn2(self.conv2(out))
+        return self.relu2(out + self.shortcut(x) if self.residual else out)
 
 
 class SmallResNet(nn.Module):
-    """3x3 stem (32 ch), three basic blocks (32, 64/2, 128/2), global average pool, linear head.
+    """3x3 stem (``width`` ch), three basic blocks (width, 2·width /2, 4·width /2), global average
+    pool, linear head. ``residual=False`` drops the skip connections (and the 1x1 shortcut
+    convolutions): the same network without residuals, for Nanda et al.'s architecture comparison.
 
     Example:
         >>> SmallResNet()(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 10])
+        >>> SmallResNet(width=16, residual=False).layer2.shortcut
+        Identity()
     """
 
-    def __init__(self, num_classes: int = 10, width: int = 32):
+    def __init__(self, num_classes: int = 10, width: int = 32, residual: bool = True):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
-        self.layer1 = BasicBlock(width, width, 1)
-        self.layer2 = BasicBlock(width, 2 * width, 2)
-        self.layer3 = BasicBlock(2 * width, 4 * width, 2)
+        self.layer1 = BasicBlock(width, width, 1, residual)
+        self.layer2 = BasicBlock(width, 2 * width, 2, residual)
+        self.layer3 = BasicBlock(2 * width, 4 * width, 2, residual)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(4 * width, num_classes)
 
