@@ -4,13 +4,13 @@ import json
 import pytest
 
 from art_reps import zoo
-from art_reps.train.zoo import main
+from art_reps.train.zoo import GRID, main
 
 TOLERANCE = 0.02  # absolute, on clean, PGD and AutoAttack accuracy
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [zoo.STANDARD, zoo.JUDGE])
+@pytest.mark.parametrize("name", [zoo.STANDARD, zoo.JUDGE, *GRID])
 def test_retraining_reproduces_the_card(tmp_path, name):
     main([name, "--out", str(tmp_path)])
     new, shipped = json.loads((tmp_path / f"{name}.json").read_text()), zoo.model_card(name)

@@ -7,6 +7,7 @@ import pytest
 
 from art_reps import science
 from art_reps.cli import main
+from tables import intervals as _intervals, labels as _labels
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TOLERANCE = 0.05  # thread scheduling may change the last bits of an optimisation; 5 of 100 targets
@@ -16,23 +17,6 @@ TOLERANCE = 0.05  # thread scheduling may change the last bits of an optimisatio
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
     return out, science.run_all(out, quick=True, progress=False)
-
-
-def _labels(table: str) -> list[list[str]]:
-    """The cells of a table that are not measured numbers (row and column names)."""
-    rows = []
-    for line in table.splitlines()[2:]:
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        rows.append([c for c in cells if not any(ch.isdigit() for ch in c.replace("l2_eps", "").replace("MS", ""))])
-    return rows
-
-
-def _intervals(tree):
-    if isinstance(tree, dict):
-        if {"score", "low", "high", "n"} <= set(tree):
-            yield tree
-        for v in tree.values():
-            yield from _intervals(v)
 
 
 def test_readme_blocks_are_the_saved_full_results():

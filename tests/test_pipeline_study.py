@@ -1,0 +1,104 @@
+"""Nanda et al.'s training-pipeline study: the README's blocks are the rendering of
+results/pipeline_study.json, the same code runs end to end on the quick settings, and the claims
+are decided by the measurements (they can fail)."""
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from art_reps import pipeline_study as P
+from art_reps import zoo
+from art_reps.cli import main
+from art_reps.science import readme_blocks
+from art_reps.train.zoo import GRID
+from tables import intervals, labels
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline")
+    return out, P.run_pipeline_study(quick=True, out=out, progress=False)
+
+
+def test_every_grid_cell_is_shipped_with_its_card():
+    assert len(GRID) == 8
+    for name in GRID:
+        card = zoo.model_card(name)
+        residual = card["architecture_options"]["residual"]
+        assert name.startswith("resnet_" if residual else "plain_")
+        assert ("SimCLR" in card["training"]["loss"]) == ("_simclr" in name)
+        assert (card["training"]["eps"] > 0) == name.endswith("_l2") == bool(card["autoattack_accuracy"])
+        assert card["command"] == f"python -m art_reps.train.zoo {name}"
+        assert card["training"]["seconds"] <= 30 * 60
+
+
+def test_readme_blocks_are_the_saved_full_results():
+    saved = P.load_results()
+    assert saved["quick"] is False and saved["models"] == list(GRID) and saved["targets"] == 100
+    assert readme_blocks(README, P.BLOCKS) == P.render(saved)
+
+
+def test_quick_run_measures_every_row_of_the_readme(quick):
+    out, results = quick
+    fresh, shown = P.render(results), readme_blocks(README, P.BLOCKS)
+    for name in P.BLOCKS:
+        assert [r[:2] for r in labels(fresh[name])] == [r[:2] for r in labels(shown[name])], name
+        assert fresh[name].splitlines()[0].split("|")[2:] == shown[name].splitlines()[0].split("|")[2:], name
+    assert (out / "pipeline_iris.png").stat().st_size > 1000
+
+
+def test_every_figure_has_an_interval_that_holds_it(quick):
+    _, results = quick
+    found = list(intervals(results))
+    assert len(found) >= 8 * 4 + 12 * 2 + 56
+    for r in found:
+        assert r["low"] - 1e-9 <= r["score"] <= r["high"] + 1e-9 and r["n"] >= 2, r
+
+
+def _hits(scores: dict) -> dict:
+    """name -> judge -> (100,) hits with the given share aligned."""
+    return {n: {j: torch.arange(100) < int(100 * s) for j in P.CLAIM_JUDGES} for n, s in scores.items()}
+
+
+def test_the_claims_follow_the_measurements_and_can_fail():
+    shares = {"resnet_simclr_l2": 0.9, "resnet_simclr": 0.5, "resnet_ce_l2": 0.8, "resnet_ce": 0.1,
+              "plain_simclr_l2": 0.6, "plain_simclr": 0.2, "plain_ce_l2": 0.7, "plain_ce": 0.0}
+    alignment = {n: {j: {"score": s} for j in P.CLAIM_JUDGES} for n, s in shares.items()}
+    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0))
+    assert [c["holds"] for c in claims] == [True, True]
+    shares.update(plain_ce_l2=0.95, resnet_simclr=0.9)  # a plain supervised model wins; augmentation hurts SimCLR
+    alignment = {n: {j: {"score": s} for j in P.CLAIM_JUDGES} for n, s in shares.items()}
+    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0))
+    assert [c["holds"] for c in claims] == [False, False]
+    assert "`plain_ce_l2`" in claims[0]["measured"] and "3 of 4" in claims[1]["measured"]
+
+
+def test_effects_pair_each_cell_with_the_cell_that_differs_in_one_factor(quick):
+    _, results = quick
+    pairs = {f: list(p) for f, p in results["effects"].items()}
+    assert pairs["adversarial augmentation"] == ["resnet_ce_l2 vs resnet_ce", "resnet_simclr_l2 vs resnet_simclr",
+                                                 "plain_ce_l2 vs plain_ce", "plain_simclr_l2 vs plain_simclr"]
+    assert len(pairs["residual connections"]) == len(pairs["contrastive loss (SimCLR)"]) == 4
+
+
+def test_readme_is_rewritten_from_results(tmp_path):
+    copy = tmp_path / "README.md"
+    shutil.copy(README, copy)
+    text = copy.read_text()
+    copy.write_text(text.replace(readme_blocks(README, ["pipeline"])["pipeline"], "stale"))
+    assert main(["pipeline-study", "--from-results", "--readme", str(copy), "--quiet"]) == 0
+    assert copy.read_text() == README.read_text()
+
+
+@pytest.mark.slow
+def test_full_run_reproduces_the_saved_results(tmp_path):
+    fresh, saved = P.run_pipeline_study(out=tmp_path, progress=False), P.load_results()
+    pairs = list(zip(intervals(fresh), intervals(saved)))
+    assert len(pairs) == len(list(intervals(saved)))
+    for a, b in pairs:
+        assert a["n"] == b["n"] and a["score"] == pytest.approx(b["score"], abs=TOLERANCE), (a, b)
+    assert [c["holds"] for c in fresh["claims"]] == [c["holds"] for c in saved["claims"]]
