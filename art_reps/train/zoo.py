@@ -1,7 +1,8 @@
 """Train the embedded models and write their safetensors weights and model cards.
 
-    python -m art_reps.train.zoo                  # every model, into art_reps/zoo/weights
+    python -m art_reps.train.zoo                  # every model but the pipeline grid, into art_reps/zoo/weights
     python -m art_reps.train.zoo standard --out /tmp/zoo
+    python -m art_reps.train.zoo grid             # the pipeline grid's eight models
 
 Every card gives clean accuracy on the 1,000 test images (for contrastive models, through the
 linear probe fitted on the training images); the robustness sweep's SmallResNets also PGD-20
@@ -120,14 +121,15 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)} (default: all but the pipeline grid)")
+    parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)}, or 'grid' for the pipeline grid (default: all but the grid)")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     parser.add_argument("--epochs", type=int, default=None, help="override the model's number of epochs")
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in SPECS]
+    names = [m for n in args.names for m in (GRID if n == "grid" else [n])]
+    unknown = [n for n in names if n not in SPECS]
     if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(SPECS)}")
-    for name in args.names or [n for n in SPECS if n not in GRID]:
+        parser.error(f"unknown model(s) {unknown}; choose from {list(SPECS)} or 'grid'")
+    for name in names or [n for n in SPECS if n not in GRID]:
         card = train_one(name, args.out, epochs=args.epochs)
         print(json.dumps(card))
 
