@@ -114,6 +114,13 @@ def test_autocast_path_runs_and_improves(net, images):
     assert torch.isfinite(res.losses).all() and (res.losses < res.history[0]).all()
 
 
+def test_autocast_takes_a_dtype_and_refuses_anything_else(net, images):
+    res = optimize(net, O.channel("layer3", 0), images, steps=3, autocast=torch.bfloat16)
+    assert res.images.dtype == images.dtype and torch.isfinite(res.losses).all()
+    with pytest.raises(TypeError, match="autocast must be True, False, torch.float16 or torch.bfloat16"):
+        optimize(net, O.channel("layer3", 0), images, steps=3, autocast="fp16")
+
+
 def test_composed_objective_matches_sum_of_parts(net, images):
     acts = Representation(net, ["layer3"])(images)
     a, b = O.channel("layer3", 0), O.total_variation()

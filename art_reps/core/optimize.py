@@ -90,7 +90,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
              restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True, tol: float | None = None,
              mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
-             progress: bool = False, autocast: bool = False, channels_last: bool = False,
+             progress: bool = False, autocast: bool | torch.dtype = False, channels_last: bool = False,
              compile: bool | dict = False) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
@@ -101,7 +101,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     in the ball; ``random_start`` True begins at a random point of the ball, a tensor (N, C, H, W)
     at that point (projected into the ball: adapters draw it for a whole batch at once). ``tol``
     stops once every sample's best loss is below it (checked every 10 steps).
-    ``autocast``: bfloat16 on CPU (slow on CPUs without bf16 units), float16 on CUDA.
+    ``autocast``: ``True`` for bfloat16 on CPU (slow on CPUs without bf16 units) and float16 on
+    CUDA, or the dtype itself (``torch.float16`` or ``torch.bfloat16``).
     ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
     ``benchmarks/step_cost.py`` measures it); by default the images keep the layout of ``start``.
     ``compile``: ``True`` or a dict of :func:`torch.compile` arguments (e.g. ``{"mode":
@@ -126,6 +127,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
         tol = float(tol)
     if not isinstance(channels_last, bool):
         raise TypeError(f"channels_last must be True or False, got {channels_last!r}")
+    if not (isinstance(autocast, bool) or autocast in (torch.float16, torch.bfloat16)):
+        raise TypeError(f"autocast must be True, False, torch.float16 or torch.bfloat16, got {autocast!r}")
     if not isinstance(compile, (bool, dict)):
         raise TypeError(f"compile must be True, False or a dict of torch.compile arguments, got {compile!r}")
     if optimizer not in OPTIMIZERS:
@@ -145,8 +148,9 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     if channels_last and x0.dim() == 4:
         x0 = x0.contiguous(memory_format=torch.channels_last)
     generator = torch.Generator(rep.device).manual_seed(seed)
-    amp = torch.autocast(rep.device.type, dtype=torch.bfloat16 if rep.device.type == "cpu" else torch.float16) \
-        if autocast else contextlib.nullcontext()
+    if autocast is True:
+        autocast = torch.bfloat16 if rep.device.type == "cpu" else torch.float16
+    amp = torch.autocast(rep.device.type, dtype=autocast) if autocast else contextlib.nullcontext()
     best_images = x0.clone()
     best_losses = torch.full((x0.shape[0],), float("inf"), device=rep.device)
     history = []
