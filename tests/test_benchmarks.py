@@ -1,0 +1,30 @@
+"""The GPU benchmark script runs on the CPU as a smoke test and reports every figure it promises."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+
+
+def test_gpu_benchmark_smoke_runs_on_the_cpu():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout)
+    assert "not GPU numbers" in r["device"]
+    assert r["ours_vs_bare"] > 0 and r["ours_channels_last_vs_bare"] > 0
+    assert set(r["speedup"]) == {"float16", "bfloat16"} and all(v > 0 for v in r["speedup"].values())
+    assert r["auto_batch_size"] >= 1 and len(r["peak_memory_mib"]) == 2
+    q = r["time_to_quality"]
+    for recipe in ("ours_default", "engstrom"):
+        assert 1 <= q[recipe]["steps_needed"] <= q[recipe]["steps_run"]
+    assert q["steps_ours_over_anchor"] > 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the script runs the real benchmark")
+def test_gpu_benchmark_refuses_to_run_without_a_gpu_unless_asked():
+    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no CUDA device: run with --smoke" in proc.stderr
