@@ -97,3 +97,13 @@ def test_the_batch_job_over_nccl(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert (summary["world_size"], summary["done_now"]) == (2, 8)
+
+
+def test_auto_layout_probes_once_and_changes_no_result(model, targets):
+    from art_reps.core import layout
+
+    x = targets.cuda()
+    auto = art_reps.invert(model, x, layer="avgpool", steps=20)
+    assert len(layout._CHOICES[model]) == 1
+    plain = art_reps.invert(model, x, layer="avgpool", steps=20, channels_last=False)
+    assert torch.allclose(auto.images, plain.images, atol=1e-3)

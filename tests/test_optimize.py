@@ -114,6 +114,35 @@ def test_autocast_path_runs_and_improves(net, images):
     assert torch.isfinite(res.losses).all() and (res.losses < res.history[0]).all()
 
 
+def test_layout_probe_keeps_the_faster_layout_and_times_once_per_model_and_shape():
+    import time
+
+    from art_reps.core import layout
+
+    calls = []
+
+    def step(x):  # channels_last is made twice as fast
+        calls.append(x.is_contiguous(memory_format=torch.channels_last))
+        time.sleep(0.002 if calls[-1] else 0.004)
+
+    model = torch.nn.Conv2d(3, 3, 1)
+    x = torch.rand(2, 3, 4, 4)
+    assert layout.prefers_channels_last(model, step, x) is True
+    assert len(calls) == 2 * (layout.PROBE_STEPS + 1)
+    assert layout.prefers_channels_last(model, step, x) is True and len(calls) == 2 * (layout.PROBE_STEPS + 1)
+    slow = lambda x: time.sleep(0.004 if x.is_contiguous(memory_format=torch.channels_last) else 0.002)  # noqa: E731
+    assert layout.prefers_channels_last(model, slow, torch.rand(1, 3, 4, 4)) is False  # another shape: probed anew
+
+
+def test_auto_layout_does_not_probe_on_the_cpu(net, images, monkeypatch):
+    from art_reps.core import layout
+
+    monkeypatch.setattr(layout, "prefers_channels_last", lambda *a, **k: pytest.fail("probed on the CPU"))
+    obj = O.channel("layer3", 0)
+    auto = optimize(net, obj, images, steps=3)
+    assert torch.equal(auto.images, optimize(net, obj, images, steps=3, channels_last=False).images)
+
+
 def test_autocast_takes_a_dtype_and_refuses_anything_else(net, images):
     res = optimize(net, O.channel("layer3", 0), images, steps=3, autocast=torch.bfloat16)
     assert res.images.dtype == images.dtype and torch.isfinite(res.losses).all()

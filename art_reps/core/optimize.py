@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
+from . import layout
 from .checks import check_count, check_images, check_positive
 from .geometry import Geometry, make_geometry
 from .objectives import Objective
@@ -61,6 +62,24 @@ def linear_decay(steps: int, final: float = 0.1) -> Callable[[int], float]:
     return lambda t: 1.0 + (final - 1.0) * min(t / max(steps - 1, 1), 1.0)
 
 
+def _amp(device: torch.device, autocast):
+    if autocast is True:
+        autocast = torch.bfloat16 if device.type == "cpu" else torch.float16
+    return torch.autocast(device.type, dtype=autocast) if autocast else contextlib.nullcontext()
+
+
+def _probe_layout(rep: Representation, objective: Objective, x0: torch.Tensor, autocast) -> bool:
+    """Time one step of ``objective`` in both layouts (:func:`layout.prefers_channels_last`)."""
+    def step(x):
+        x = x.clone().requires_grad_(True)
+        with _amp(x.device, autocast):
+            loss = objective(read(x), x).float().sum()
+        torch.autograd.grad(loss, x)
+
+    with rep.attached() as read:
+        return layout.prefers_channels_last(rep.model, step, x0, key=(tuple(sorted(objective.layers)), str(autocast)))
+
+
 class _Updater:
     """Moves the leaf by one step of ``optimizer`` ('sgd' and 'momentum' take steps of length
     ``lr`` in the geometry's norm; 'adam' uses ``lr`` as Adam's learning rate)."""
@@ -90,7 +109,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
              optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
              restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True, tol: float | None = None,
              mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
-             progress: bool = False, autocast: bool | torch.dtype = False, channels_last: bool = False,
+             progress: bool = False, autocast: bool | torch.dtype = False, channels_last: bool | str = "auto",
              compile: bool | dict = False) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
@@ -104,7 +123,9 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     ``autocast``: ``True`` for bfloat16 on CPU (slow on CPUs without bf16 units) and float16 on
     CUDA, or the dtype itself (``torch.float16`` or ``torch.bfloat16``).
     ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
-    ``benchmarks/step_cost.py`` measures it); by default the images keep the layout of ``start``.
+    ``benchmarks/step_cost.py`` measures it), ``False`` in the layout of ``start``; ``"auto"`` (the
+    default) on CUDA times a few steps in both layouts at the first call for a model and input
+    shape and keeps the faster (:mod:`art_reps.core.layout`); on the CPU it keeps ``start``'s.
     ``compile``: ``True`` or a dict of :func:`torch.compile` arguments (e.g. ``{"mode":
     "reduce-overhead"}`` for CUDA graphs) compiles the forward and the objective once per call.
 
@@ -125,8 +146,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     step_size = check_positive(step_size, "step_size")
     if tol is not None:
         tol = float(tol)
-    if not isinstance(channels_last, bool):
-        raise TypeError(f"channels_last must be True or False, got {channels_last!r}")
+    if not (isinstance(channels_last, bool) or channels_last == "auto"):
+        raise TypeError(f"channels_last must be True, False or 'auto', got {channels_last!r}")
     if not (isinstance(autocast, bool) or autocast in (torch.float16, torch.bfloat16)):
         raise TypeError(f"autocast must be True, False, torch.float16 or torch.bfloat16, got {autocast!r}")
     if not isinstance(compile, (bool, dict)):
@@ -145,12 +166,12 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
                          keep_mode=keep_mode)
     check_images(start, "start", channels=rep.channels)
     x0 = start.detach().to(rep.device, rep.dtype)
+    if channels_last == "auto":
+        channels_last = x0.dim() == 4 and rep.device.type == "cuda" and _probe_layout(rep, objective, x0, autocast)
     if channels_last and x0.dim() == 4:
         x0 = x0.contiguous(memory_format=torch.channels_last)
     generator = torch.Generator(rep.device).manual_seed(seed)
-    if autocast is True:
-        autocast = torch.bfloat16 if rep.device.type == "cpu" else torch.float16
-    amp = torch.autocast(rep.device.type, dtype=autocast) if autocast else contextlib.nullcontext()
+    amp = _amp(rep.device, autocast)
     best_images = x0.clone()
     best_losses = torch.full((x0.shape[0],), float("inf"), device=rep.device)
     history = []
