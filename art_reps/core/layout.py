@@ -1,9 +1,12 @@
 """Which memory layout steps a model faster: a short timed probe at the first call, cached per
 model and input (shape, dtype, device, layers).
 
-On CUDA, channels_last lets convolutions use tensor-core kernels and is often faster; on the
-CPUs measured (``benchmarks/step_cost.py``: 1.1-1.3x slower for every model there) it is not,
-so ``channels_last="auto"`` probes only on CUDA and keeps the default layout on the CPU.
+On CUDA, channels_last lets convolutions use tensor-core kernels and is often much faster. On
+the CPU the measured gain is small and close to the noise (the bare loop in channels_last took
+0.87-1.02 of its default-layout time in the README's benchmarks), and a choice made by a timing
+would let machine load decide the last bits of a result, so ``channels_last="auto"`` probes only
+on CUDA and keeps the caller's layout on the CPU. Pass ``channels_last=False`` for runs that must
+be bit-identical across processes on a GPU too.
 """
 from __future__ import annotations
 
