@@ -20,6 +20,7 @@ that both recipes reach (the smaller of their final shares, per judge).
 
     python benchmarks/time_to_quality.py --out results/time_to_quality.json    # hours on 2 cores
     python benchmarks/time_to_quality.py --quick                                # the same code, tiny
+    python benchmarks/time_to_quality.py --tasks inversion iris                 # a part
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def _steps_to(curve: list, quality: dict) -> int | None:
     return None
 
 
-def run(quick: bool = False) -> dict:
+def run(quick: bool = False, tasks=("inversion", "iris", "metamers")) -> dict:
     torch.manual_seed(0)
     model = zoo.load_model(zoo.ROBUST)
     targets = balanced(1 if quick else 10)
@@ -109,6 +110,8 @@ def run(quick: bool = False) -> dict:
     seeds = core.make_start("noise", targets.images.shape, seed=0)
     result = {"model": zoo.ROBUST, "targets": len(targets), "quick": quick, "tasks": {}}
     for task, recipes in _recipes(quick).items():
+        if task not in tasks:
+            continue
         curves = {}
         for name, recipe in recipes.items():
             curves[name] = [{"steps": s, "seconds": t, **_judge(task, x, targets, seeds, model, judges, dists)}
@@ -143,8 +146,10 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="every length divided by 20, 10 targets")
     parser.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    parser.add_argument("--tasks", nargs="+", default=["inversion", "iris", "metamers"],
+                        choices=["inversion", "iris", "metamers"])
     args = parser.parse_args(argv)
-    result = run(args.quick)
+    result = run(args.quick, args.tasks)
     print(table(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
