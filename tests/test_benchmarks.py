@@ -28,3 +28,19 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu():
 def test_gpu_benchmark_refuses_to_run_without_a_gpu_unless_asked():
     proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no CUDA device: run with --smoke" in proc.stderr
+
+
+def test_time_to_quality_runs_small_and_compares_at_the_quality_both_reach(tmp_path):
+    out = tmp_path / "ttq.json"
+    script = SCRIPT.parent / "time_to_quality.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--tasks", "iris", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(out.read_text())["tasks"]["iris"]
+    assert r["anchor"] == "nanda" and r["anchor_steps"] == 50
+    assert [p["steps"] for p in r["curves"]["nanda"]] == [5, 15, 50]  # one run, judged at each checkpoint
+    for name, curve in r["curves"].items():
+        assert all(curve[-1][j]["score"] >= r["quality"][j] for j in r["quality"]), name
+        assert r["steps_needed"][name] in [p["steps"] for p in curve]
+    assert r["ours_over_anchor"] == r["steps_needed"]["ours"] / r["steps_needed"]["nanda"]
+    assert "| iris | ours |" in proc.stdout
