@@ -165,3 +165,12 @@ def test_sensitivity_targets_that_cannot_work_are_named(model, target, error, me
 def test_sensitivity_takes_labels_as_users_hold_them(model, target):
     x = torch.rand(3, 3, 32, 32)
     assert torch.equal(art_reps.sensitivity(model, x, target), art_reps.sensitivity(model, x, torch.tensor([1, 2, 3])))
+
+
+@pytest.mark.parametrize("target", [[2], torch.tensor([2]), np.array([2])])
+def test_one_label_is_a_label_for_every_image(model, target):
+    """A one-element label list used to score only the first image (the others got zero maps)."""
+    x = torch.rand(3, 3, 32, 32)
+    maps = art_reps.sensitivity(model, x, target)
+    assert torch.equal(maps, art_reps.sensitivity(model, x, 2))
+    assert (maps.flatten(1).abs().sum(1) > 0).all()

@@ -75,7 +75,10 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
     return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
-def _feature_objective(layer, feature, kind, name: str = "feature"):
+def _feature_objective(layer, feature, kind, name: str = "feature", n: int | None = None):
+    """The objective for ``feature`` of ``layer``: an int (or one-element sequence) for every image,
+    one int per image (``n`` of them, when ``n`` is given), a (c, y, x) tuple with ``kind='neuron'``,
+    or a direction tensor with ``kind='direction'``."""
     if kind == "direction":
         if not isinstance(feature, torch.Tensor):
             raise TypeError(f"kind='direction' needs {name} as a tensor (the direction)")
@@ -98,6 +101,10 @@ def _feature_objective(layer, feature, kind, name: str = "feature"):
         if index.dim() != 1 or index.is_floating_point() or index.dtype == torch.bool or len(index) == 0:
             raise TypeError(f"{name} must be an int or one int per image (a list or 1-d integer tensor), "
                             f"got {feature!r}")
+        if len(index) == 1:  # one label for every image
+            return make(layer, int(index[0]))
+        if n is not None and len(index) != n:
+            raise ValueError(f"{name} has {len(index)} labels for {n} images: give one per image or an int")
         return make(layer, index.long())
     raise TypeError(f"{name} must be an int, one int per image, or a (c, y, x) tuple with kind='neuron', "
                     f"got {feature!r}")
@@ -120,7 +127,7 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
         >>> res.images.shape
         torch.Size([3, 3, 32, 32])
     """
-    objective = _feature_objective(layer, feature, kind)
+    objective = _feature_objective(layer, feature, kind, n=start.shape[0] if isinstance(start, torch.Tensor) else None)
     if kind == "channel" and not isinstance(feature, numbers.Integral):
         feature = torch.as_tensor(feature, dtype=torch.long)
         if feature.dim() == 1 and not isinstance(start, torch.Tensor):
@@ -218,13 +225,10 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
         >>> art_reps.sensitivity(art_reps.load_model("l2_eps1"), x.images[:3], x.labels[:3]).shape
         torch.Size([3, 3, 32, 32])
     """
-    objective = _feature_objective(layer, target, "channel" if kind == "class" else kind, name="target")
     rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)
-    if kind != "direction" and (isinstance(target, (list, torch.Tensor)) or hasattr(target, "__array__")):
-        labels = torch.as_tensor(target).numel()
-        if labels not in (1, images.shape[0]):
-            raise ValueError(f"target has {labels} labels for {images.shape[0]} images: give one per image or an int")
+    objective = _feature_objective(layer, target, "channel" if kind == "class" else kind, name="target",
+                                   n=images.shape[0])
     return input_gradient(rep, objective, images)
 
 
