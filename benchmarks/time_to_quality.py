@@ -21,6 +21,7 @@ that both recipes reach (the smaller of their final shares, per judge).
     python benchmarks/time_to_quality.py --out results/time_to_quality.json    # hours on 2 cores
     python benchmarks/time_to_quality.py --quick                                # the same code, tiny
     python benchmarks/time_to_quality.py --tasks inversion iris                 # a part
+    python benchmarks/time_to_quality.py --from-results results/time_to_quality.json --readme README.md
 """
 from __future__ import annotations
 
@@ -148,11 +149,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
     parser.add_argument("--tasks", nargs="+", default=["inversion", "iris", "metamers"],
                         choices=["inversion", "iris", "metamers"])
+    parser.add_argument("--from-results", type=Path, default=None, help="render this saved JSON instead of measuring")
+    parser.add_argument("--readme", type=Path, default=None, help="rewrite this file's time_to_quality block")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.tasks)
+    result = json.loads(args.from_results.read_text()) if args.from_results else run(args.quick, args.tasks)
     print(table(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.readme:
+        from art_reps.science import update_readme
+
+        update_readme(args.readme, {"time_to_quality": table(result)})
     return result
 
 
