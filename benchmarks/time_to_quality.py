@@ -131,15 +131,17 @@ def run(quick: bool = False, tasks=("inversion", "iris", "metamers")) -> dict:
 def table(result: dict) -> str:
     rows = [f"Embedded robust model `{result['model']}`, {result['targets']} targets, by "
             "`python benchmarks/time_to_quality.py`.", "",
-            "| task | recipe | steps run | judge | judge_mixer | distance | steps to the shared quality | ours / anchor |",
-            "|---|---|---|---|---|---|---|---|"]
+            "| task | recipe | steps run | judge | judge_mixer | distance | steps (seconds) to the shared quality | "
+            "ours / anchor, steps |", "|---|---|---|---|---|---|---|---|"]
     for task, r in result["tasks"].items():
         for name, curve in r["curves"].items():
-            f = curve[-1]
+            f, needed = curve[-1], r["steps_needed"][name]
+            seconds = next((p["seconds"] for p in curve if p["steps"] == needed), None)
+            reached = f"{needed} ({seconds:.0f} s)" if needed else "not reached"
             ratio = f"{r['ours_over_anchor']:.3f}" if name == "ours" and r["ours_over_anchor"] else ""
             rows.append(f"| {task} | {name} | {f['steps']} | {art_reps.metrics.interval_text(f['judge'], 2)} | "
                         f"{art_reps.metrics.interval_text(f['judge_mixer'], 2)} | {f['distance']:.3f} | "
-                        f"{r['steps_needed'][name]} | {ratio} |")
+                        f"{reached} | {ratio} |")
     return "\n".join(rows)
 
 
