@@ -112,3 +112,21 @@ def test_plain_network_has_no_skip_path():
     assert torch.equal(out, expected)
     residual = sum(p.numel() for p in SmallResNet(width=16).parameters())
     assert 0.85 < sum(p.numel() for p in SmallResNet(width=16, residual=False).parameters()) / residual < 1
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda net: train_contrastive(net, torch.rand(4, 32, 32)), "images"),
+    (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), eps=-1), "eps"),
+    (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), batch_size=1), "batch_size"),
+    (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), layer="layer9"), "layer9"),
+    (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long)), "labels"),
+    (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),
+                                              eps=-0.1), "eps"),
+    (lambda net: linear_probe(net, "fc", torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 10])), "labels"),
+])
+def test_recipes_name_bad_arguments_before_training(call, message):
+    net = SmallResNet(width=8)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(net)
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())

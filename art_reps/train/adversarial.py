@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.checks import check_count
+from ..core.checks import check_count, check_images, check_nonnegative
 from ..core.geometry import Geometry, make_geometry
 from ..core.objectives import Objective
 from ..core.optimize import optimize
@@ -99,6 +99,14 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     Attacks: PGD-``attack_steps`` in ``norm`` at ``eps``, step 2.5·eps/steps, random start,
     in eval mode. ``noise_std`` adds Gaussian noise augmentation. Returns per-epoch mean loss.
     """
+    check_images(images, "images")
+    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1]:
+        raise ValueError(f"labels must be a tensor of one label per image ({images.shape[0]}), got "
+                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+    check_count(epochs, "epochs")
+    check_count(batch_size, "batch_size")
+    check_count(attack_steps, "attack_steps")
+    eps, noise_std = check_nonnegative(eps, "eps"), check_nonnegative(noise_std, "noise_std")
     torch.manual_seed(seed)
     generator = torch.Generator(images.device).manual_seed(seed)
     geometry = make_geometry(norm, eps) if eps > 0 else None

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.checks import check_count, check_positive, resolve_layer
+from ..core.checks import check_count, check_images, check_nonnegative, check_positive, resolve_layer
 from ..core.geometry import make_geometry
 from ..core.objectives import Objective
 from .adversarial import attack
@@ -86,8 +86,13 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
         >>> len(train_contrastive(net, torch.rand(16, 3, 32, 32), epochs=1, batch_size=8, progress=False))
         1
     """
+    check_images(images, "images")
     check_count(epochs, "epochs")
+    check_count(batch_size, "batch_size", minimum=2)
+    check_count(attack_steps, "attack_steps")
+    eps = check_nonnegative(eps, "eps")
     temperature = check_positive(temperature, "temperature")
+    resolve_layer(model, layer)
     torch.manual_seed(seed)
     generator = torch.Generator(images.device).manual_seed(seed)
     geometry = make_geometry(norm, eps) if eps > 0 else None
@@ -161,6 +166,12 @@ def linear_probe(model: nn.Module, head: str, images: torch.Tensor, labels: torc
     fc = resolve_layer(model, head)
     if not isinstance(fc, nn.Linear):
         raise ValueError(f"head {head!r} must name an nn.Linear, got {type(fc).__name__}")
+    check_images(images, "images")
+    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1]:
+        raise ValueError(f"labels must be a tensor of one label per image ({images.shape[0]}), got "
+                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+    if labels.dtype != torch.long or labels.dim() != 1 or int(labels.min()) < 0 or int(labels.max()) >= fc.out_features:
+        raise ValueError(f"labels must be a 1-d long tensor of classes 0 to {fc.out_features - 1} (the head's outputs)")
     captured = []
     handle = resolve_layer(model, layer).register_forward_hook(lambda m, i, o: captured.append(o.flatten(1)))
     model.eval()
