@@ -129,19 +129,22 @@ def run(quick: bool = False, tasks=("inversion", "iris", "metamers")) -> dict:
 
 
 def table(result: dict) -> str:
-    rows = [f"Embedded robust model `{result['model']}`, {result['targets']} targets, by "
+    """Every checkpoint of every recipe, then the steps each needs to reach the shared quality."""
+    cell = art_reps.metrics.interval_text
+    rows = [f"Embedded robust model `{result['model']}`, {result['targets']} balanced test targets, by "
             "`python benchmarks/time_to_quality.py`.", "",
-            "| task | recipe | steps run | judge | judge_mixer | distance | steps (seconds) to the shared quality | "
-            "ours / anchor, steps |", "|---|---|---|---|---|---|---|---|"]
+            "| task | recipe | steps | seconds | judge | judge_mixer | distance |", "|---|---|---|---|---|---|---|"]
     for task, r in result["tasks"].items():
         for name, curve in r["curves"].items():
-            f, needed = curve[-1], r["steps_needed"][name]
-            seconds = next((p["seconds"] for p in curve if p["steps"] == needed), None)
-            reached = f"{needed} ({seconds:.0f} s)" if needed else "not reached"
-            ratio = f"{r['ours_over_anchor']:.3f}" if name == "ours" and r["ours_over_anchor"] else ""
-            rows.append(f"| {task} | {name} | {f['steps']} | {art_reps.metrics.interval_text(f['judge'], 2)} | "
-                        f"{art_reps.metrics.interval_text(f['judge_mixer'], 2)} | {f['distance']:.3f} | "
-                        f"{reached} | {ratio} |")
+            rows += [f"| {task} | {name} | {p['steps']} | {p['seconds']:.0f} | {cell(p['judge'], 2)} | "
+                     f"{cell(p['judge_mixer'], 2)} | {p['distance']:.3f} |" for p in curve]
+    rows += ["", "| task | shared quality (judge, judge_mixer) | steps needed: ours | steps needed: anchor | "
+             "ours / anchor |", "|---|---|---|---|---|"]
+    for task, r in result["tasks"].items():
+        quality = ", ".join(f"{v:.2f}" for v in r["quality"].values())
+        ratio = f"{r['ours_over_anchor']:.2f}" if r["ours_over_anchor"] else "-"
+        rows.append(f"| {task} | {quality} | {r['steps_needed']['ours']} | {r['steps_needed'][r['anchor']]} "
+                    f"({r['anchor']}) | {ratio} |")
     return "\n".join(rows)
 
 

@@ -44,3 +44,17 @@ def test_time_to_quality_runs_small_and_compares_at_the_quality_both_reach(tmp_p
         assert r["steps_needed"][name] in [p["steps"] for p in curve]
     assert r["ours_over_anchor"] == r["steps_needed"]["ours"] / r["steps_needed"]["nanda"]
     assert "| iris | ours |" in proc.stdout
+
+
+def test_readme_time_to_quality_block_is_the_saved_measurement():
+    import importlib.util
+
+    from art_reps.science import readme_blocks
+
+    spec = importlib.util.spec_from_file_location("time_to_quality", SCRIPT.parent / "time_to_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root = SCRIPT.parents[1]
+    saved = json.loads((root / "results" / "time_to_quality.json").read_text())
+    assert saved["quick"] is False and saved["targets"] == 100
+    assert readme_blocks(root / "README.md", ["time_to_quality"])["time_to_quality"] == module.table(saved)
