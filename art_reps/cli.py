@@ -29,39 +29,36 @@ def _method(args) -> int:
     return 0
 
 
-def _reproduce(args) -> int:
-    from . import science
-
+def _results_command(args, study, run) -> int:
+    """Measure with ``run()`` (the full run saved) or load the saved results, print the tables and
+    rewrite the README's blocks: ``reproduce`` and ``pipeline-study`` alike."""
     if args.from_results:
-        results = science.load_results()
+        results = study.load_results()
     else:
-        results = science.run_all(args.out, quick=args.quick, device=args.device, seed=args.seed,
-                                  progress=not args.quiet)
+        results = run()
         if not args.quick:
-            science.save_results(results)
-    tables = science.render(results)
-    if args.readme:
-        science.update_readme(args.readme, {**tables, "models": models_table()})
-    print("\n\n".join(tables.values()))
-    return 0
-
-
-def _pipeline_study(args) -> int:
-    from . import pipeline_study as P
-
-    if args.from_results:
-        results = P.load_results()
-    else:
-        results = P.run_pipeline_study(quick=args.quick, out=args.out, seed=args.seed, progress=not args.quiet)
-        if not args.quick:
-            P.save_results(results)
-    tables = P.render(results)
+            study.save_results(results)
+    tables = study.render(results)
     if args.readme:
         from .science import update_readme
 
         update_readme(args.readme, {**tables, "models": models_table()})
     print("\n\n".join(tables.values()))
     return 0
+
+
+def _reproduce(args) -> int:
+    from . import science
+
+    return _results_command(args, science, lambda: science.run_all(
+        args.out, quick=args.quick, device=args.device, seed=args.seed, progress=not args.quiet))
+
+
+def _pipeline_study(args) -> int:
+    from . import pipeline_study as P
+
+    return _results_command(args, P, lambda: P.run_pipeline_study(
+        quick=args.quick, out=args.out, seed=args.seed, progress=not args.quiet))
 
 
 def _alignment(args) -> int:
@@ -219,6 +216,16 @@ def _add_batch(sub) -> None:
         p.set_defaults(func=_batch)
 
 
+def _add_results_command(sub, name, func, what, out, results, blocks, device=True) -> None:
+    p = sub.add_parser(name, help=f"{what}; the full run saves results/{results}")
+    p.add_argument("--out", default=out, help="figures folder (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
+    p.add_argument("--readme", default=None, help=f"rewrite the {blocks} blocks of this README")
+    p.add_argument("--from-results", action="store_true", help=f"render results/{results} instead of measuring again")
+    _add_run_options(p, device=device)
+    p.set_defaults(func=func)
+
+
 def _add_iri_study(sub) -> None:
     from . import iri_study as S
     from .zoo import ROBUST, STANDARD
@@ -254,24 +261,11 @@ def main(argv=None) -> int:
     demo.set_defaults(func=_demo)
     models = sub.add_parser("models", help="list the embedded models and their cards")
     models.set_defaults(func=_models)
-    reproduce = sub.add_parser("reproduce", help="every science table (Engstrom, Aggarwal, alignment, STIR, "
-                               "metamers) and its figures; the full run saves results/science.json")
-    reproduce.add_argument("--out", default="art_reps_results", help="figures folder (default: %(default)s)")
-    reproduce.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
-    reproduce.add_argument("--readme", default=None, help="rewrite the science blocks of this README")
-    reproduce.add_argument("--from-results", action="store_true",
-                           help="render results/science.json instead of measuring again")
-    _add_run_options(reproduce)
-    reproduce.set_defaults(func=_reproduce)
-    study = sub.add_parser("pipeline-study", help="Nanda et al.'s training-pipeline grid: alignment, effects, "
-                           "claims, STIR, accuracy; the full run saves results/pipeline_study.json")
-    study.add_argument("--out", default="art_reps_pipeline_study", help="figures folder (default: %(default)s)")
-    study.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
-    study.add_argument("--readme", default=None, help="rewrite the pipeline-study blocks of this README")
-    study.add_argument("--from-results", action="store_true",
-                       help="render results/pipeline_study.json instead of measuring again")
-    _add_run_options(study, device=False)
-    study.set_defaults(func=_pipeline_study)
+    _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, alignment, "
+                         "STIR, metamers) and its figures", "art_reps_results", "science.json", "science")
+    _add_results_command(sub, "pipeline-study", _pipeline_study, "Nanda et al.'s training-pipeline grid: "
+                         "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
+                         "pipeline_study.json", "pipeline-study", device=False)
     _add_methods(sub)
     _add_iri_study(sub)
     _add_batch(sub)

@@ -52,9 +52,10 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     a, st = settings["alignment"], settings["stir"]
     targets = balanced(a["per_class"])
     dists = distances(network_judges())
+    loaded = {name: zoo.load_model(name) for name in models}
     hits, iris = {}, {}
     for name in tqdm(models, desc="alignment", disable=not progress):
-        iris[name], hits[name] = alignment_run(zoo.load_model(name), targets, *RUN, steps=a["steps"],
+        iris[name], hits[name] = alignment_run(loaded[name], targets, *RUN, steps=a["steps"],
                                                step_size=a["step_size"], dists=dists, seed=seed)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     effects = _effects(hits, models, seed)
     return rounded({"quick": quick, "models": list(models), "targets": len(targets),
                     "alignment": alignment, "effects": effects, "claims": _claims(alignment, effects),
-                    "stir": _stir(models, balanced(st["per_class"]).images, st, progress),
+                    "stir": _stir(loaded, balanced(st["per_class"]).images, st, progress),
                     "accuracy": {n: _accuracy(n) for n in models}})
 
 
@@ -100,8 +101,8 @@ def _claims(alignment: dict, effects: dict) -> list[dict]:
     return out
 
 
-def _stir(models, images: torch.Tensor, s: dict, progress: bool) -> dict:
-    runs = [stir_matrix({n: zoo.load_model(n) for n in models}, images, layers=zoo.REPRESENTATION_LAYER,
+def _stir(models: dict, images: torch.Tensor, s: dict, progress: bool) -> dict:
+    runs = [stir_matrix(models, images, layers=zoo.REPRESENTATION_LAYER,
                         steps=s["steps"], step_size=s["step_size"], start="super-noise", kind="unbiased",
                         schedule=core.linear_decay(s["steps"]), fake_relu=True, seed=seed)
             for seed in tqdm(s["seeds"], desc="stir", disable=not progress)]

@@ -28,6 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import art_reps  # noqa: E402
+import peak_memory  # noqa: E402
 import step_cost  # noqa: E402
 from art_reps.core import auto_batch_size, linear_decay  # noqa: E402
 from art_reps.reproduce import INVERSION  # noqa: E402
@@ -93,7 +94,7 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
               "bare_channels_last_vs_bare": per_step["bare_channels_last"] / per_step["bare"],
               "speedup": {k[len("ours_"):]: per_step["ours"] / per_step[k] for k in variants
                           if k.startswith("ours_") and k != "ours_channels_last"}}
-    result["peak_memory_mib"] = {n: _peak(ours(n), device) for n in (10, 100 if device.type == "cuda" else 20)}
+    result["peak_memory_mib"] = {n: peak_memory.peak_mib(ours(n), device) for n in (10, 100 if device.type == "cuda" else 20)}
     chosen = auto_batch_size(model, ["avgpool"], (3, size, size))
     result["auto_batch_size"] = chosen
     if device.type == "cuda":
@@ -115,19 +116,6 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
                                  "steps_ours_over_anchor": quality["ours_default"]["steps_needed"]
                                  / quality["engstrom"]["steps_needed"]}
     return result
-
-
-def _peak(run, device) -> float:
-    if device.type != "cuda":
-        import peak_memory
-
-        return peak_memory.peak_mib(run, device)
-    torch.cuda.synchronize(device)
-    before = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    run()
-    torch.cuda.synchronize(device)
-    return (torch.cuda.max_memory_allocated(device) - before) / 2 ** 20
 
 
 def main(argv=None) -> dict:

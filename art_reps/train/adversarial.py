@@ -90,6 +90,29 @@ def autoattack_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Te
         return correct / len(images)
 
 
+def check_labels(labels, images: torch.Tensor) -> None:
+    """A clear error unless ``labels`` is a tensor of one label per image of ``images`` (N, ...)."""
+    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1]:
+        raise ValueError(f"labels must be a tensor of one label per image ({images.shape[0]}), got "
+                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+
+
+def one_cycle_sgd(parameters, *, lr: float, weight_decay: float, epochs: int, steps_per_epoch: int):
+    """The recipes' optimiser: SGD-Nesterov (momentum 0.9) with a one-cycle lr peaking at ``lr``.
+    Returns ``step(loss) -> float``: backward, one optimiser and schedule step, the loss's value."""
+    optimizer = torch.optim.SGD(parameters, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+    def step(loss: torch.Tensor) -> float:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        return loss.item()
+
+    return step
+
+
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 12,
                      eps: float = 0.0, norm: str = "l2", attack_steps: int = 5, noise_std: float = 0.0,
                      batch_size: int = 128, lr: float = 0.1, weight_decay: float = 5e-4, seed: int = 0,
@@ -100,9 +123,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     in eval mode. ``noise_std`` adds Gaussian noise augmentation. Returns per-epoch mean loss.
     """
     check_images(images, "images")
-    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1]:
-        raise ValueError(f"labels must be a tensor of one label per image ({images.shape[0]}), got "
-                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+    check_labels(labels, images)
     check_count(epochs, "epochs")
     check_count(batch_size, "batch_size")
     check_count(attack_steps, "attack_steps")
@@ -110,9 +131,8 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     torch.manual_seed(seed)
     generator = torch.Generator(images.device).manual_seed(seed)
     geometry = make_geometry(norm, eps) if eps > 0 else None
-    steps_per_epoch = math.ceil(len(images) / batch_size)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    step = one_cycle_sgd(model.parameters(), lr=lr, weight_decay=weight_decay, epochs=epochs,
+                         steps_per_epoch=math.ceil(len(images) / batch_size))
     history = []
     for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
         model.train()
@@ -126,11 +146,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
                 x = pgd(model, x, y, geometry=geometry, steps=attack_steps,
                         step_size=2.5 * eps / attack_steps, generator=generator)
             loss = F.cross_entropy(model(x.contiguous(memory_format=torch.channels_last)), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item() * len(y)
+            total += step(loss) * len(y)
         history.append(total / len(images))
     model.eval()
     return history

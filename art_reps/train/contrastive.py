@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive, resolve_layer
 from ..core.geometry import make_geometry
 from ..core.objectives import Objective
-from .adversarial import attack
+from ..core.representation import Representation
+from .adversarial import attack, check_labels, one_cycle_sgd
 
 TEMPERATURE = 0.5
 
@@ -97,7 +98,7 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
     generator = torch.Generator(images.device).manual_seed(seed)
     geometry = make_geometry(norm, eps) if eps > 0 else None
     augment = augment or simclr_augment()
-    width = _width(model, layer, images[:2])
+    width = Representation(model, layer)(images[:2])[layer][0].numel()
     head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, projection)).to(images.device)
     captured = {}
     handle = resolve_layer(model, layer).register_forward_hook(lambda m, i, o: captured.__setitem__("z", o))
@@ -106,10 +107,8 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
         model(x.contiguous(memory_format=torch.channels_last))
         return head(captured.pop("z").flatten(1))
 
-    parameters = list(model.parameters()) + list(head.parameters())
-    steps_per_epoch = math.ceil(len(images) / batch_size)
-    optimizer = torch.optim.SGD(parameters, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    step = one_cycle_sgd(list(model.parameters()) + list(head.parameters()), lr=lr, weight_decay=weight_decay,
+                         epochs=epochs, steps_per_epoch=math.ceil(len(images) / batch_size))
     history = []
     try:
         for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
@@ -128,31 +127,12 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
                     view_1 = attack(model, objective, view_1, geometry=geometry, steps=attack_steps,
                                     step_size=2.5 * eps / attack_steps, generator=generator)
                 model.train()
-                loss = nt_xent(embed(view_1), embed(view_2), temperature)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total += loss.item() * len(batch)
+                total += step(nt_xent(embed(view_1), embed(view_2), temperature)) * len(batch)
             history.append(total / len(images))
     finally:
         handle.remove()
     model.eval()
     return history
-
-
-def _width(model: nn.Module, layer: str, probe: torch.Tensor) -> int:
-    captured = {}
-    handle = resolve_layer(model, layer).register_forward_hook(lambda m, i, o: captured.__setitem__("z", o))
-    try:
-        with torch.no_grad():
-            was = model.training
-            model.eval()
-            model(probe)
-            model.train(was)
-    finally:
-        handle.remove()
-    return captured["z"][0].numel()
 
 
 def linear_probe(model: nn.Module, head: str, images: torch.Tensor, labels: torch.Tensor, *,
@@ -161,27 +141,19 @@ def linear_probe(model: nn.Module, head: str, images: torch.Tensor, labels: torc
     """Fit the linear layer ``head`` of ``model`` (named, e.g. ``"fc"``) on the frozen
     representation at ``layer`` of images (N, C, H, W) and labels (N,): full-batch L-BFGS on the
     cross-entropy plus ``weight_decay``·|W|², on standardised features (the standardisation is
-    folded into the head). The rest of the model is not changed. Returns the training accuracy.
+    folded into the head). The rest of the model is not changed; it is left in eval mode, the mode
+    its features were read in. Returns the training accuracy.
     """
     fc = resolve_layer(model, head)
     if not isinstance(fc, nn.Linear):
         raise ValueError(f"head {head!r} must name an nn.Linear, got {type(fc).__name__}")
     check_images(images, "images")
-    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1]:
-        raise ValueError(f"labels must be a tensor of one label per image ({images.shape[0]}), got "
-                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+    check_labels(labels, images)
     if labels.dtype != torch.long or labels.dim() != 1 or int(labels.min()) < 0 or int(labels.max()) >= fc.out_features:
         raise ValueError(f"labels must be a 1-d long tensor of classes 0 to {fc.out_features - 1} (the head's outputs)")
-    captured = []
-    handle = resolve_layer(model, layer).register_forward_hook(lambda m, i, o: captured.append(o.flatten(1)))
+    read = Representation(model, layer)
+    features = torch.cat([read(images[i:i + batch_size])[layer].flatten(1) for i in range(0, len(images), batch_size)])
     model.eval()
-    try:
-        with torch.no_grad():
-            for i in range(0, len(images), batch_size):
-                model(images[i:i + batch_size])
-    finally:
-        handle.remove()
-    features = torch.cat(captured)
     mean, std = features.mean(0), features.std(0).clamp_min(1e-6)
     features = (features - mean) / std
     weight = torch.zeros_like(fc.weight, requires_grad=True)
