@@ -1,4 +1,6 @@
 """The training recipes of Nanda et al.'s pipeline grid, on a user's own small model and data."""
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -111,7 +113,10 @@ def test_plain_network_has_no_skip_path():
         expected = block.relu2(block.bn2(block.conv2(block.relu1(block.bn1(block.conv1(x))))))
     assert torch.equal(out, expected)
     residual = sum(p.numel() for p in SmallResNet(width=16).parameters())
-    assert 0.85 < sum(p.numel() for p in SmallResNet(width=16, residual=False).parameters()) / residual < 1
+    plain = sum(p.numel() for p in SmallResNet(width=16, residual=False).parameters())
+    assert 0.85 < plain / residual < 1
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"({round(residual / 1000)}k and {round(plain / 1000)}k parameters)" in readme
 
 
 @pytest.mark.parametrize("call, message", [
