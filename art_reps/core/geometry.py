@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from . import rng
+
 
 def _per_sample_norm(t: torch.Tensor, p: float) -> torch.Tensor:
     """(N, ...) -> (N, 1, ..., 1) norms, broadcastable against ``t``."""
@@ -65,8 +67,8 @@ class L2Ball(Geometry):
         return (x0 + delta).clamp(0.0, 1.0)
 
     def random_start(self, x0, generator=None):
-        direction = self.normalize(torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype))
-        radius = torch.rand((x0.shape[0],) + (1,) * (x0.dim() - 1), generator=generator, device=x0.device, dtype=x0.dtype)
+        direction = self.normalize(rng.randn(x0.shape, generator, x0))
+        radius = rng.rand((x0.shape[0],) + (1,) * (x0.dim() - 1), generator, x0)
         return (x0 + self.eps * radius * direction).clamp(0.0, 1.0)
 
     def __repr__(self) -> str:
@@ -88,7 +90,7 @@ class LinfBall(Geometry):
         return torch.min(torch.max(x, x0 - self.eps), x0 + self.eps).clamp(0.0, 1.0)
 
     def random_start(self, x0, generator=None):
-        noise = torch.rand(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+        noise = rng.rand(x0.shape, generator, x0)
         return (x0 + self.eps * (2 * noise - 1)).clamp(0.0, 1.0)
 
     def __repr__(self) -> str:

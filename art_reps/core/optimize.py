@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from . import layout
+from . import layout, rng
 from .checks import check_count, check_images, check_positive
 from .geometry import Geometry, make_geometry
 from .objectives import Objective
@@ -170,7 +170,7 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
         channels_last = x0.dim() == 4 and rep.device.type == "cuda" and _probe_layout(rep, objective, x0, autocast)
     if channels_last and x0.dim() == 4:
         x0 = x0.contiguous(memory_format=torch.channels_last)
-    generator = torch.Generator(rep.device).manual_seed(seed)
+    generator = rng.generator(seed)
     amp = _amp(rep.device, autocast)
     best_images = x0.clone()
     best_losses = torch.full((x0.shape[0],), float("inf"), device=rep.device)
@@ -184,9 +184,11 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
 
     def evaluate(score, leaf, to_image):
         image = to_image(leaf)
+        if compile:  # CUDA graphs reuse their output buffers at each replay: start a step, copy the loss
+            torch.compiler.cudagraph_mark_step_begin()
         with amp:
             loss = score(image)
-        return image, loss.float()
+        return image, loss.float().clone() if compile else loss.float()
 
     bar = tqdm(total=steps * (restarts + 1), disable=not progress, desc="optimising", leave=False)
     with rep.attached() as read, bar:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from . import rng
+
 # Colour correlations of natural images (square root of the RGB covariance), as in Lucid.
 _COLOR_SQRT_COV = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
 _COLOR_SQRT_COV = _COLOR_SQRT_COV / _COLOR_SQRT_COV.norm(dim=0).max()
@@ -44,7 +46,7 @@ class Fourier:
         fx = torch.fft.rfftfreq(w, device=start.device)[None, :]
         scale = 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / max(h, w)) ** self.decay / 4.0  # Lucid's 4
         shape = (n, c, h, w // 2 + 1, 2)
-        leaf = self.sd * torch.randn(shape, generator=generator, device=start.device, dtype=start.dtype)
+        leaf = self.sd * rng.randn(shape, generator, start)
         color = _COLOR_SQRT_COV.to(start.device, start.dtype)
 
         def to_image(spectrum):

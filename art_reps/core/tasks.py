@@ -5,7 +5,7 @@ import numbers
 
 import torch
 
-from . import objectives as O
+from . import objectives as O, rng
 from .checks import check_count, check_images, check_positive, check_same_batch
 from .chunks import in_chunks, resolve_batch_size, take
 from .optimize import Result, optimize
@@ -13,27 +13,27 @@ from .representation import Representation, representation_options
 from .state import with_autograd
 
 STARTS = {
-    "noise": lambda shape, g, d: (0.5 + torch.randn(shape, generator=g, device=d) / 20).clamp(0, 1),
-    "super-noise": lambda shape, g, d: torch.randn(shape, generator=g, device=d).clamp(0, 1),
-    "light-noise": lambda shape, g, d: (0.01 * torch.randn(shape, generator=g, device=d)).clamp(0, 1),
-    "uniform": lambda shape, g, d: torch.rand(shape, generator=g, device=d),
-    "gray": lambda shape, g, d: torch.full(shape, 0.5, device=d),
-    "white": lambda shape, g, d: torch.ones(shape, device=d),
-    "black": lambda shape, g, d: torch.zeros(shape, device=d),
+    "noise": lambda shape, g: (0.5 + torch.randn(shape, generator=g) / 20).clamp(0, 1),
+    "super-noise": lambda shape, g: torch.randn(shape, generator=g).clamp(0, 1),
+    "light-noise": lambda shape, g: (0.01 * torch.randn(shape, generator=g)).clamp(0, 1),
+    "uniform": lambda shape, g: torch.rand(shape, generator=g),
+    "gray": lambda shape, g: torch.full(shape, 0.5),
+    "white": lambda shape, g: torch.ones(shape),
+    "black": lambda shape, g: torch.zeros(shape),
 }
 
 
 def make_start(start, shape, *, device=None, seed: int = 0, dtype=None) -> torch.Tensor:
     """A start image batch: a tensor (N or 1, C, H, W) used as given, or a kind from ``STARTS``
     ('noise' is Engstrom's ``randn/20 + 0.5``; Nanda's seeds 'super-noise', 'light-noise', ...),
-    drawn in float32 and returned in ``dtype`` (default float32)."""
+    drawn in float32 by a CPU generator (the same start on every device) and returned on ``device``
+    in ``dtype`` (default float32)."""
     if isinstance(start, torch.Tensor):
         check_images(start, "start")
         return start.expand(shape[0], *start.shape[1:]) if start.shape[0] == 1 else start
     if start not in STARTS:
         raise ValueError(f"start must be an image tensor or one of {sorted(STARTS)}, got {start!r}")
-    generator = torch.Generator(device or "cpu").manual_seed(seed)
-    return STARTS[start](tuple(shape), generator, device or "cpu").to(dtype or torch.float32)
+    return STARTS[start](tuple(shape), rng.generator(seed)).to(device or "cpu", dtype or torch.float32)
 
 
 def _representation(model, layer, options) -> Representation:
