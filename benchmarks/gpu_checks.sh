@@ -10,6 +10,6 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$out/gpu.csv" 2>&1
 python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, torch.cuda.get_device_name())" | tee "$out/versions.txt"
 # addopts is emptied because the notebook plugin (--nbmake) is a dev extra the GPU machine may lack.
-timeout 100 python3 -m pytest -o addopts="" -p no:cacheprovider -m cuda -ra --durations=10 tests/test_cuda.py 2>&1 | tee "$out/pytest_cuda.log"
+timeout 100 python3 -m pytest -o addopts="" -p no:cacheprovider -p no:logging -m cuda -ra --durations=10 tests/test_cuda.py 2>&1 | tee "$out/pytest_cuda.log"
 timeout 240 python3 benchmarks/gpu.py >"$out/gpu.json" 2>"$out/gpu.err"
 echo "benchmark exit $?"; cat "$out/gpu.json"; tail -20 "$out/gpu.err"
