@@ -1,13 +1,15 @@
 """Large batches in chunks that fit a memory budget.
 
-A step's memory is what autograd saves for the backward, measured on one sample through
-``torch.autograd.graph.saved_tensors_hooks``, times a margin for the gradients and outputs.
+A step's memory per sample: on CUDA, measured (the peak of one step on a few samples, from
+``torch.cuda.max_memory_allocated``); elsewhere, what autograd saves for the backward on one
+sample (``torch.autograd.graph.saved_tensors_hooks``) times a margin for the gradients and
+outputs.
 
 Example:
     >>> from art_reps.zoo.architectures import SmallResNet
     >>> per_sample = step_bytes(SmallResNet(), ["avgpool"], (3, 32, 32))
     >>> auto_batch_size(SmallResNet(), ["avgpool"], (3, 32, 32), budget=10 * per_sample)
-    3
+    10
 """
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ from .checks import model_device
 from .optimize import Result
 from .representation import Representation, representation_options
 
-MARGIN = 3  # saved tensors + their gradients + the outputs in flight
+MARGIN = 3  # off CUDA: saved tensors + their gradients + the outputs in flight
 CPU_SHARE = 0.25  # of the memory available when the run starts
 
 
 def step_bytes(model, layers, shape, **representation_options) -> int:
-    """Bytes autograd saves for one sample's step to ``layers``; ``shape`` (C, H, W)."""
+    """Bytes one sample's step to ``layers`` needs (forward, saved tensors, backward); ``shape`` (C, H, W)."""
     rep = Representation(model, list(layers), **representation_options)
+    if rep.device.type == "cuda":
+        return _measured_step_bytes(rep, shape)
     seen: dict[tuple, int] = {}
 
     def pack(t):
@@ -36,7 +40,21 @@ def step_bytes(model, layers, shape, **representation_options) -> int:
     x = torch.rand(1, *shape, device=rep.device, dtype=rep.dtype, requires_grad=True)
     with rep.attached() as read, torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.enable_grad():
         read(x)
-    return sum(seen.values()) + x.numel() * x.element_size()
+    return MARGIN * (sum(seen.values()) + x.numel() * x.element_size())
+
+
+def _measured_step_bytes(rep: Representation, shape, n: int = 8) -> int:
+    """The CUDA peak of one forward and backward on ``n`` samples, per sample (fixed costs included)."""
+    device = rep.device
+    x = torch.rand(n, *shape, device=device, dtype=rep.dtype, requires_grad=True)
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    with rep.attached() as read, torch.enable_grad():
+        loss = sum(a.float().sum() for a in read(x).values())
+        torch.autograd.grad(loss, x)
+    torch.cuda.synchronize(device)
+    return -(-(torch.cuda.max_memory_allocated(device) - before) // n)
 
 
 def memory_budget(device: torch.device) -> int:
@@ -54,7 +72,7 @@ def memory_budget(device: torch.device) -> int:
 
 def auto_batch_size(model, layers, shape, *, budget: int | None = None, **representation_options) -> int:
     """How many samples fit ``budget`` bytes (default :func:`memory_budget`) in one step; at least 1."""
-    per_sample = MARGIN * step_bytes(model, layers, shape, **representation_options)
+    per_sample = step_bytes(model, layers, shape, **representation_options)
     if budget is None:
         budget = memory_budget(model_device(model))
     return max(1, int(budget // per_sample))
