@@ -118,11 +118,40 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
     return result
 
 
+def table(r: dict) -> str:
+    """The README's GPU block from one saved run."""
+    q, ps = r["time_to_quality"], r["per_step_s"]
+    rows = [f"On {r['device']} (torch {r['torch']}): ResNet-50 with random weights, a batch of {r['input'][0]} "
+            f"at {r['input'][2]} px, inverting `avgpool`; every figure from one run of `python benchmarks/gpu.py`.",
+            "", "| figure | value |", "|---|---|",
+            f"| one step, ours (ms) | {1000 * ps['ours']:.1f} |",
+            f"| per step, ours / bare loop (default layout) | {r['ours_vs_bare']:.2f} |",
+            f"| per step, bare loop in channels_last / default layout | {r['bare_channels_last_vs_bare']:.2f} |",
+            f"| per step, ours in channels_last / bare loop | {r['ours_channels_last_vs_bare']:.2f} |"]
+    rows += [f"| speed-up of {name.replace('_', ' ')} over ours | {v:.2f} |" for name, v in r["speedup"].items()]
+    peaks = " / ".join(f"{v:.0f}" for v in r["peak_memory_mib"].values())
+    rows += [f"| peak memory, {' / '.join(r['peak_memory_mib'])} steps (MiB) | {peaks} |",
+             f"| automatic batch size (2 steps on it, s) | {r['auto_batch_size']} ({r.get('auto_batch_runs_s', 0):.1f}) |",
+             f"| steps to equal distance {q['distance']:.4f}: ours / Engstrom's | {q['ours_default']['steps_needed']} / "
+             f"{q['engstrom']['steps_needed']} = {q['steps_ours_over_anchor']:.2f} |"]
+    return "\n".join(rows)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="CPU, 32 px, batch 2, few steps")
     parser.add_argument("--device", default=None, help="default: cuda (cpu with --smoke)")
+    parser.add_argument("--from-results", type=Path, default=None, help="render this saved JSON instead of measuring")
+    parser.add_argument("--readme", type=Path, default=None, help="rewrite this file's gpu block")
     args = parser.parse_args(argv)
+    if args.from_results:
+        result = json.loads(args.from_results.read_text())
+        print(table(result))
+        if args.readme:
+            from art_reps.science import update_readme
+
+            update_readme(args.readme, {"gpu": table(result)})
+        return result
     if args.smoke:
         settings = dict(device=args.device or "cpu", size=32, batch=2, steps=4, anchor_steps=20, repeats=1)
     else:
