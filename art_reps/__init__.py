@@ -9,13 +9,13 @@ Example:
     >>> result.images.shape
     torch.Size([4, 3, 32, 32])
 """
-from . import data, distances, zoo
+from . import data, metrics, zoo
 from .core import (Representation, Result, frozen, interpolate, invert, iris, manipulate, objectives, optimize,
                    sensitivity, visualize)
 from .zoo import list_models, load_model, model_card
 
 __version__ = "0.1.0"
 __all__ = [
-    "data", "distances", "zoo", "Representation", "Result", "frozen", "interpolate", "invert", "iris", "manipulate", "objectives",
+    "data", "metrics", "zoo", "Representation", "Result", "frozen", "interpolate", "invert", "iris", "manipulate", "objectives",
     "optimize", "sensitivity", "visualize", "list_models", "load_model", "model_card", "__version__",
 ]

@@ -31,7 +31,7 @@ import art_reps  # noqa: E402
 import peak_memory  # noqa: E402
 import step_cost  # noqa: E402
 from art_reps.core import auto_batch_size, linear_decay  # noqa: E402
-from art_reps.reproduce import INVERSION  # noqa: E402
+from art_reps.studies.reproduce import INVERSION  # noqa: E402
 
 def _sync(device):
     if device.type == "cuda":
@@ -148,7 +148,7 @@ def main(argv=None) -> dict:
         result = json.loads(args.from_results.read_text())
         print(table(result))
         if args.readme:
-            from art_reps.science import update_readme
+            from art_reps.studies.science import update_readme
 
             update_readme(args.readme, {"gpu": table(result)})
         return result

@@ -42,7 +42,7 @@ import torch
 
 import art_reps
 from art_reps import core, zoo
-from art_reps.judging import balanced, distances, network_judges
+from art_reps.studies.judging import balanced, distances, network_judges
 from art_reps.metrics import alignment_hits, predict, proportion
 
 SCALE = (3 * 32 * 32 / (3 * 224 * 224)) ** 0.5  # a step of 1 at 224 px, as long relative to the image at 32 px
@@ -215,7 +215,7 @@ def main(argv=None) -> dict:
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
     if args.readme:
-        from art_reps.science import update_readme
+        from art_reps.studies.science import update_readme
 
         update_readme(args.readme, {"time_to_quality": table(result)})
     return result

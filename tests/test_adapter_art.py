@@ -35,7 +35,7 @@ def test_inversion_matches_the_core_exactly(net, x):
 @pytest.mark.parametrize("loss", art_reps.core.IRI_LOSSES)
 def test_iri_generator_runs_every_loss_as_the_core_does(net, x, loss):
     net.eval()
-    distance = art_reps.distances.ssim_distance
+    distance = art_reps.metrics.distances.ssim_distance
     gen = IRIGenerator(classifier(net), layer="avgpool", loss=loss, seed_kind="noise", max_iter=5, distance=distance,
                        verbose=False)
     ours = gen.generate(x)

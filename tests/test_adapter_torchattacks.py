@@ -118,7 +118,7 @@ def test_set_model_training_mode_is_honoured(net, data):
 def test_rep_iri_is_the_core_iri(net, loss):
     net.eval()
     x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    distance = art_reps.distances.ssim_distance
+    distance = art_reps.metrics.distances.ssim_distance
     ours = RepIRI(net, layer="avgpool", loss=loss, steps=4, start="noise", distance=distance)(x, torch.zeros(3).long())
     first_seed = int(torch.randint(2**31 - 1, (), generator=torch.Generator().manual_seed(0)))  # the call's seed
     core = art_reps.iris(net, x, layer="avgpool", loss=loss, start="noise", steps=4, distance=distance,

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """import-linter on the ``art_reps`` package found under ``root``, with the project's contract."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([sys.executable, "-m", "importlinter.cli", "--config", str(ROOT / "pyproject.toml"),
-                           "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    command = Path(sys.executable).parent / "lint-imports"  # import-linter's command, beside this Python
+    return subprocess.run([str(command), "--config", str(ROOT / "pyproject.toml"), "--no-cache"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_dependencies_point_one_way():

@@ -15,8 +15,8 @@ from safetensors.torch import load_file
 
 import art_reps
 from art_reps import zoo
-from art_reps.batch import item_starts, load_items, run_batch
-from art_reps.distances import JudgeDistance
+from art_reps.cli.batch import item_starts, load_items, run_batch
+from art_reps.metrics.distances import JudgeDistance
 
 # Chunks of 2 over 8 items: 4 chunks, so 2 ranks take two each, and a kill lands between chunks.
 JOB = dict(data="embedded", limit=8, batch_size=2, steps=60, seed=3)

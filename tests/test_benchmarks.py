@@ -52,7 +52,7 @@ def test_time_to_quality_runs_small_and_compares_at_the_quality_both_reach(tmp_p
 def test_readme_time_to_quality_block_is_the_saved_measurement():
     import importlib.util
 
-    from art_reps.science import readme_blocks
+    from art_reps.studies.science import readme_blocks
 
     spec = importlib.util.spec_from_file_location("time_to_quality", SCRIPT.parent / "time_to_quality.py")
     module = importlib.util.module_from_spec(spec)
@@ -93,7 +93,7 @@ def test_readme_time_to_quality_block_is_the_saved_measurement():
 def test_readme_gpu_block_is_the_saved_h200_run():
     import importlib.util
 
-    from art_reps.science import readme_blocks
+    from art_reps.studies.science import readme_blocks
 
     spec = importlib.util.spec_from_file_location("gpu", SCRIPT)
     module = importlib.util.module_from_spec(spec)

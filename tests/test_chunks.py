@@ -28,7 +28,7 @@ def test_invert_in_chunks_equals_one_batch(model, x):
 
 
 def test_iris_in_chunks_take_lambda_once_over_all_seeds(model, x):
-    from art_reps.distances import ssim_distance
+    from art_reps.metrics.distances import ssim_distance
 
     kw = dict(layer="avgpool", loss="adversarial", distance=ssim_distance, steps=6)
     close(art_reps.iris(model, x, batch_size=2, **kw), art_reps.iris(model, x, **kw))

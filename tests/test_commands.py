@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from art_reps.cli import main
-from art_reps.commands import METHODS, run_method
+from art_reps.cli.commands import METHODS, run_method
 
 
 @pytest.mark.parametrize("method,argv,images,grid", [

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from art_reps import pipeline_study as P
+from art_reps.studies import pipeline_study as P
 from art_reps import zoo
 from art_reps.cli import main
-from art_reps.science import readme_blocks
+from art_reps.studies.science import readme_blocks
 from art_reps.train.zoo import GRID
 from tables import intervals, labels
 

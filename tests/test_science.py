@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from art_reps import science
+from art_reps.studies import science
 from art_reps.cli import main
 from tables import intervals as _intervals, labels as _labels
 

@@ -82,7 +82,7 @@ def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, distance=
                  (w_l1, O.alpha_norm(1.0, center=0.5)), (w_l6, O.p_norm(6.0))]
         return sum((w * t for w, t in terms if w), w_reg * reg)
     if distance is None or reference is None:
-        raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.distances.ssim_distance) and a reference")
+        raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.metrics.distances.ssim_distance) and a reference")
     return reg - lam * O.image_distance(distance, reference, name="D(x, reference)")
 
 
@@ -150,7 +150,7 @@ def recipe(loss: str, steps: int) -> dict:
 def _balanced_lambda(model, layer, target_reps, seeds, distance, reference, options) -> float:
     """Nanda's automatic lambda: ``mean(reg) / mean(D)`` at the seeds, computed once."""
     if distance is None:
-        raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.distances.ssim_distance)")
+        raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.metrics.distances.ssim_distance)")
     with torch.no_grad():
         reg = O.inversion(layer, target_reps)(_representation(model, layer, options)(seeds, name="start"), seeds)
         d = distance(seeds, reference)

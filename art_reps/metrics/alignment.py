@@ -32,7 +32,7 @@ def alignment_score(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tens
     Returns ``{name: {"score", "low", "high", "n"}, ..., "mean": {...}}``.
 
     Example:
-        >>> from art_reps.distances import ssim_distance
+        >>> from art_reps.metrics.distances import ssim_distance
         >>> t = torch.rand(8, 3, 16, 16); s = torch.rand(8, 3, 16, 16)
         >>> alignment_score(t, t, s, {"ssim": ssim_distance})["ssim"]["score"]
         1.0

@@ -10,7 +10,7 @@ accuracy (3 random restarts, best iterate) at L2 0.25, 0.5 and 1.0, and AutoAtta
 (torchattacks, standard version) on 200 test images (20 per class) at the model's own eps (0.25
 for ``standard``); the pipeline grid's adversarially trained models AutoAttack accuracy only.
 
-The pipeline grid (Nanda et al.'s training-pipeline study, :mod:`art_reps.pipeline_study`):
+The pipeline grid (Nanda et al.'s training-pipeline study, :mod:`art_reps.studies.pipeline_study`):
 {with residual connections, without} x {cross-entropy, SimCLR} x {none, L2 adversarial
 augmentation at eps 0.5}, width-16 SmallResNets, named ``{resnet|plain}_{ce|simclr}[_l2]``.
 """

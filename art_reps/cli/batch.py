@@ -13,7 +13,7 @@ At the end rank 0 writes ``manifest.json`` (settings, every item, a summary).
 
 Example:
     >>> import tempfile
-    >>> from art_reps.batch import run_batch
+    >>> from art_reps.cli.batch import run_batch
     >>> s = run_batch("invert", data="embedded", limit=4, batch_size=2, steps=3, out=tempfile.mkdtemp(), progress=False)
     >>> s["items"], s["done_now"], s["skipped"]
     (4, 4, 0)
@@ -33,10 +33,10 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from . import core, zoo
+from .. import core, zoo
 from .commands import method_layer
-from .core.checks import check_count
-from .report import publish, rounded, saliency_to_image, write_json
+from ..core.checks import check_count
+from ..studies.report import publish, rounded, saliency_to_image, write_json
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SPLITS = ("test", "train")
@@ -73,7 +73,7 @@ def load_items(data: str = "embedded", *, size: int | None = None, limit: int | 
     if limit is not None:
         limit = check_count(limit, "limit")
     if data == "embedded" or data.startswith("embedded:"):
-        from .data import digits_on_textures
+        from ..data import digits_on_textures
 
         split = data.partition(":")[2] or "test"
         if split not in SPLITS:
@@ -118,7 +118,7 @@ def _invert(model, x, labels, starts, a):
 
 @lru_cache(maxsize=2)
 def _judge_distance(device: torch.device):
-    from .distances import JudgeDistance
+    from ..metrics.distances import JudgeDistance
 
     return JudgeDistance(zoo.load_model(zoo.JUDGE, device=device))
 
@@ -137,7 +137,7 @@ def _visualize(model, x, labels, starts, a):
 
 
 def _sensitivity(model, x, labels, starts, a):
-    from .metrics import predict
+    from ..metrics import predict
 
     target = torch.where(labels >= 0, labels, predict(model, x))
     grad = core.sensitivity(model, x, target)

@@ -1,4 +1,4 @@
-"""Nanda et al. and Feather et al. on the embedded models, judged as :mod:`art_reps.judging` says:
+"""Nanda et al. and Feather et al. on the embedded models, judged as :mod:`art_reps.studies.judging` says:
 IRI alignment for every model x loss x judge, STIR between two models both ways over several
 seeds, and metamer success per model and layer, every figure with its interval.
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from . import core, zoo
-from .data import digits_on_textures
+from .. import core, zoo
+from ..data import digits_on_textures
 from .judging import balanced, distances, network_judges
-from .metrics import alignment_hits, mask_judge, metamer_success, proportion, seeds_interval, stir
+from ..metrics import alignment_hits, mask_judge, metamer_success, proportion, seeds_interval, stir
 from .reproduce import INVERSION
 
 ALIGNMENT_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import torch
 
-from . import zoo
-from .data import LabelledImages, digits_on_textures
-from .distances import JudgeDistance, ms_ssim_distance, ssim_distance
-from .metrics import mask_judge, predict
+from .. import zoo
+from ..data import LabelledImages, digits_on_textures
+from ..metrics.distances import JudgeDistance, ms_ssim_distance, ssim_distance
+from ..metrics import mask_judge, predict
 
 NETWORK_JUDGES = ("judge", "judge_mixer")
 JUDGES = ("mask", "mask_anywhere") + NETWORK_JUDGES

@@ -6,7 +6,7 @@ measurement (README, "What makes invariances human-like"):
 
 - Alignment: regularizer-free IRIs from noise at ``avgpool`` (300 normalised L2 steps of 0.2,
   fake ReLU) for the 100 balanced test targets (independent digits); an IRI is aligned under a
-  judge when ``D(IRI, target) <= D(IRI, seed)`` in the judge's features (:mod:`art_reps.judging`).
+  judge when ``D(IRI, target) <= D(IRI, seed)`` in the judge's features (:mod:`art_reps.studies.judging`).
   Wilson intervals. Judges of the claims: ``judge`` and ``judge_mixer``.
 - Effects: paired differences of aligned shares (same targets and seeds) with BCa bootstrap
   intervals over the targets: adversarial augmentation (per architecture x loss), residual
@@ -25,12 +25,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import core, zoo
+from .. import core, zoo
 from .iri_study import SETTINGS as IRI_SETTINGS, alignment_run
 from .judging import balanced, distances, network_judges
-from .metrics import interval_text, mean_interval, proportion, seeds_interval, stir_matrix
+from ..metrics import interval_text, mean_interval, proportion, seeds_interval, stir_matrix
 from .report import rounded, save_grid, write_json
-from .train.zoo import GRID
+from ..train.zoo import GRID
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "pipeline_study.json"
 BLOCKS = ("pipeline", "pipeline_effects", "pipeline_claims", "pipeline_stir")

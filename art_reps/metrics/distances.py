@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core.checks import check_same_batch
-from .core.representation import Representation
+from ..core.checks import check_same_batch
+from ..core.representation import Representation
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001)  # the first three of Wang et al.'s five scales (32 px allow three)
 
@@ -65,7 +65,7 @@ class JudgeDistance:
 
     def __init__(self, model: nn.Module | str | None = None, layer: str = "features"):
         if model is None or isinstance(model, str):
-            from .zoo import JUDGE, load_model
+            from ..zoo import JUDGE, load_model
 
             model = load_model(model or JUDGE)
         self.layer = layer

@@ -9,8 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from . import zoo
-from .metrics import interval_text
+from .. import zoo
+from ..metrics import interval_text
 from .report import rounded, write_json
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "science.json"

@@ -1,5 +1,5 @@
 """Engstrom et al.'s and Aggarwal et al.'s claims on the embedded default, measured with the
-judges of :mod:`art_reps.judging`, every figure with its interval: numbers (``results.json``) and
+judges of :mod:`art_reps.studies.judging`, every figure with its interval: numbers (``results.json``) and
 figures (PNG grids). Through the robust models the representation is read with the fake ReLU
 where Engstrom et al. used it (inversion, interpolation, visualisation, manipulation).
 """
@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import core, zoo
-from .data import digits_on_textures, lfw_faces, natural_photos
+from .. import core, zoo
+from ..data import digits_on_textures, lfw_faces, natural_photos
 from .judging import NETWORK_JUDGES, balanced, network_judges, recognised
-from .metrics import (baseline_scores, localize_model, manipulation_scores, mean_interval, path_scores, predict,
+from ..metrics import (baseline_scores, localize_model, manipulation_scores, mean_interval, path_scores, predict,
                       probabilities, proportion, selective_channels)
 from .report import save_grid
 
@@ -108,7 +108,7 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
                           step_size=s["ood"]["step_size"], schedule=core.linear_decay(s["ood"]["steps"]),
                           fake_relu=True, seed=seed)
     save_grid(torch.cat([ood, ood_inv.images]), out / f"inversion_ood_{name}.png", nrow=len(ood))
-    from .distances import JudgeDistance
+    from ..metrics.distances import JudgeDistance
 
     result["ood_inversion_similarity"] = {j: mean_interval(1 - JudgeDistance(m)(ood_inv.images, ood).detach())
                                           for j, m in judges.items()}

@@ -2,7 +2,7 @@
 
 Each target sits beside its inversion through the standard model and through the robust one
 (Engstrom's noise start, the fake ReLU, the reproduction's settings); the judges of
-:mod:`art_reps.judging` say which inversions show the target's digit, with Wilson intervals.
+:mod:`art_reps.studies.judging` say which inversions show the target's digit, with Wilson intervals.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import core, zoo
-from .core.checks import check_count
+from .. import core, zoo
+from ..core.checks import check_count
 from .judging import balanced, network_judges, recognised
-from .metrics import interval_text, localization_scores, proportion
+from ..metrics import interval_text, localization_scores, proportion
 from .report import rounded, saliency_to_image, save_grid, write_index, write_json
 from .reproduce import INVERSION
 

@@ -3,7 +3,7 @@
 
 Example:
     >>> import tempfile
-    >>> from art_reps.commands import run_method
+    >>> from art_reps.cli.commands import run_method
     >>> summary = run_method("invert", out=tempfile.mkdtemp(), steps=5, per_class=1, progress=False)
     >>> summary["images"], summary["png"]
     (10, 'invert.png')
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import torch
 
-from . import core, zoo
-from .data import lfw_faces, natural_photos
-from .judging import balanced
-from .distances import JudgeDistance
-from .metrics import predict
-from .report import rounded, saliency_to_image, save_grid, write_json
-from .core.checks import resolve_layer
+from .. import core, zoo
+from ..data import lfw_faces, natural_photos
+from ..studies.judging import balanced
+from ..metrics.distances import JudgeDistance
+from ..metrics import predict
+from ..studies.report import rounded, saliency_to_image, save_grid, write_json
+from ..core.checks import resolve_layer
 
 
 def _inputs(per_class: int, ood: bool):

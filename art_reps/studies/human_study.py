@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .core.checks import check_images
+from ..core.checks import check_images
 
 
 def _data_uri(image: torch.Tensor, upscale: int) -> str:

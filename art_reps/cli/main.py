@@ -8,7 +8,7 @@ import sys
 
 
 def _demo(args) -> int:
-    from .demo import run_demo
+    from ..studies.demo import run_demo
 
     metrics = run_demo(args.out, standard=args.standard, robust=args.model, steps=args.steps, device=args.device,
                        seed=args.seed, progress=not args.quiet)
@@ -40,7 +40,7 @@ def _results_command(args, study, run) -> int:
             study.save_results(results)
     tables = study.render(results)
     if args.readme:
-        from .science import update_readme
+        from ..studies.science import update_readme
 
         update_readme(args.readme, {**tables, "models": models_table()})
     print("\n\n".join(tables.values()))
@@ -48,38 +48,38 @@ def _results_command(args, study, run) -> int:
 
 
 def _reproduce(args) -> int:
-    from . import science
+    from ..studies import science
 
     return _results_command(args, science, lambda: science.run_all(
         args.out, quick=args.quick, device=args.device, seed=args.seed, progress=not args.quiet))
 
 
 def _pipeline_study(args) -> int:
-    from . import pipeline_study as P
+    from ..studies import pipeline_study as P
 
     return _results_command(args, P, lambda: P.run_pipeline_study(
         quick=args.quick, out=args.out, seed=args.seed, progress=not args.quiet))
 
 
 def _alignment(args) -> int:
-    from .iri_study import run_alignment
-    from .science import alignment_table
+    from ..studies.iri_study import run_alignment
+    from ..studies.science import alignment_table
 
     print(alignment_table(run_alignment(args.models, quick=args.quick, seed=args.seed, progress=not args.quiet)))
     return 0
 
 
 def _stir(args) -> int:
-    from .iri_study import run_stir
-    from .science import stir_table
+    from ..studies.iri_study import run_stir
+    from ..studies.science import stir_table
 
     print(stir_table(run_stir(args.model_1, args.model_2, quick=args.quick, progress=not args.quiet)))
     return 0
 
 
 def _metamers(args) -> int:
-    from .iri_study import run_metamers
-    from .science import metamer_table
+    from ..studies.iri_study import run_metamers
+    from ..studies.science import metamer_table
 
     print(metamer_table(run_metamers(args.models, args.layers, quick=args.quick, seed=args.seed,
                                      progress=not args.quiet)))
@@ -101,7 +101,7 @@ def _batch(args) -> int:
 
 def models_table() -> str:
     """The embedded models' cards as a markdown table (the README shows this output)."""
-    from . import zoo
+    from .. import zoo
 
     rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | PGD-20 L2 1.0 | "
             "AutoAttack L2 (eps: acc.) | train time | command |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -131,13 +131,13 @@ def _models(args) -> int:
 
 
 def _inversion_steps() -> int:
-    from .reproduce import INVERSION
+    from ..studies.reproduce import INVERSION
 
     return INVERSION["steps"]
 
 
 def _robust() -> str:
-    from .zoo import ROBUST
+    from ..zoo import ROBUST
 
     return ROBUST
 
@@ -227,8 +227,8 @@ def _add_results_command(sub, name, func, what, out, results, blocks, device=Tru
 
 
 def _add_iri_study(sub) -> None:
-    from . import iri_study as S
-    from .zoo import ROBUST, STANDARD
+    from ..studies import iri_study as S
+    from ..zoo import ROBUST, STANDARD
 
     p = sub.add_parser("alignment", help="IRI alignment for every model x loss x judge, with 95%% intervals")
     p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS), help="(default: %(default)s)")
@@ -278,6 +278,3 @@ def main(argv=None) -> int:
         print(f"art-reps {args.command}: error: {e}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
