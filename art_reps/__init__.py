@@ -1,7 +1,7 @@
 """art_reps: robust representations (inversion, feature visualisation, IRIs, sensitivity maps)
 as a plugin for ART, torchattacks and Captum.
 
-Example:
+Examples:
     >>> import art_reps
     >>> model = art_reps.load_model("l2_eps1")
     >>> test = art_reps.data.digits_on_textures("test")

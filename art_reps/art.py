@@ -5,7 +5,7 @@ Numpy in and out in the dtype of ``x``; the estimator's preprocessing, ``clip_va
 Layers are named as in ``model.named_modules()`` (``"layer3.1"``), which ART's own
 ``FeatureAdversaries`` cannot do. Every algorithm lives in :mod:`art_reps.core`.
 
-Example:
+Examples:
     >>> from art.estimators.classification import PyTorchClassifier
     >>> import art_reps, numpy as np, torch
     >>> model = art_reps.load_model("l2_eps1")
@@ -25,11 +25,11 @@ from art.attacks.attack import EvasionAttack
 from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
 from tqdm.auto import tqdm
 
-from .core import IRI_LOSSES, iris, make_geometry, make_start, objectives as O, optimize
+from .core import IRI_LOSSES, iris, make_geometry, make_start, objectives as O
 from .core.iris import recipe
 from .core.checks import check_positive, resolve_layer
 from .core.representation import Representation
-from .core.tasks import _feature_objective
+from .core.tasks import _feature_objective, _optimize
 
 NORMS = {2: "l2", "2": "l2", np.inf: "linf", "inf": "linf", "unconstrained": "unconstrained"}
 
@@ -170,8 +170,8 @@ class _CoreAttack(EvasionAttack):
             batch = slice(i, i + self.batch_size)
             if begin is not None:
                 options["random_start"] = begin[batch]
-            out.append(optimize(self.estimator.model, objective_for(batch), start[batch], seed=self.seed + i,
-                                **options).images)
+            out.append(_optimize(self.estimator.model, objective_for(batch), start[batch], seed=self.seed + i,
+                                 **options).images)
         return torch.cat(out)
 
 

@@ -8,7 +8,7 @@ tensor one per example; with ``kind='direction'`` it is a direction tensor. With
 ``kind='channel'`` the target is a class of the model's output. The model runs in eval mode
 during a call (as the papers read representations) and comes back in the caller's mode.
 
-Example:
+Examples:
     >>> import art_reps
     >>> model = art_reps.load_model("l2_eps1")
     >>> x = art_reps.data.digits_on_textures("test").images[:2]
@@ -112,8 +112,7 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
         rep = self.representation
         options = {"steps": 200, "step_size": 0.1, **options}
         objective = _objective(self.layer, target, self.kind, len(x))
-        res = optimize(rep.model, objective, x.clamp(0, 1), mean=rep.mean, std=rep.std,
-                       fake_relu=rep.fake_relu_option, **options)
+        res = optimize(rep, objective, x.clamp(0, 1), **options)
         return _format_output(is_tuple, (res.images,))
 
     def attribute_future(self):

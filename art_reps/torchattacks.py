@@ -6,7 +6,7 @@ normalised, after ``set_normalization_used``), outputs on ``attack.device``, usa
 Each call draws a fresh random start (noise, seeds) from a generator seeded once by ``seed``, so
 training epochs see new starts and a run is reproducible. Every algorithm lives in :mod:`art_reps.core`.
 
-Example:
+Examples:
     >>> import art_reps, torch
     >>> model = art_reps.load_model("l2_eps1")
     >>> atk = RepPGD(model, layer="avgpool", eps=0.5, steps=5)
@@ -42,11 +42,14 @@ class _CoreAttack(Attack):
         # set_model_training_mode(): torchattacks has set the modes; keep them if training was asked for
         return dict(transform=transform, fake_relu=self.fake_relu, keep_mode=self._model_training, steps=self.steps)
 
-    def _representation(self, images: torch.Tensor) -> torch.Tensor:
+    def _reading(self) -> Representation:
+        """How this call reads the model (normalisation, fake ReLU, modes), for the core loop."""
         options = self._options()
-        rep = Representation(self.model, self.layer, fake_relu=options["fake_relu"], transform=options["transform"],
-                             keep_mode=options["keep_mode"])
-        return rep(images)[self.layer]
+        return Representation(self.model, self.layer, fake_relu=options["fake_relu"], transform=options["transform"],
+                              keep_mode=options["keep_mode"])
+
+    def _representation(self, images: torch.Tensor) -> torch.Tensor:
+        return self._reading()(images)[self.layer]
 
 
 class RepPGD(_CoreAttack):
@@ -69,8 +72,8 @@ class RepPGD(_CoreAttack):
         images = images.clone().detach().to(self.device)
         reps = self._representation(images)
         begin = make_geometry(self.norm, self.eps).random_start(images.cpu(), self._generator).to(images.device)
-        return optimize(self.model, -O.inversion(self.layer, reps), images, geometry=self.norm, eps=self.eps,
-                        step_size=self.alpha, random_start=begin, **self._options()).images
+        return optimize(self._reading(), -O.inversion(self.layer, reps), images, geometry=self.norm, eps=self.eps,
+                        step_size=self.alpha, random_start=begin, steps=self.steps).images
 
 
 class RepInversion(_CoreAttack):
@@ -85,8 +88,8 @@ class RepInversion(_CoreAttack):
         images = images.clone().detach().to(self.device)
         reps = self._representation(images)
         start = make_start(self.start, images.shape, seed=self._call_seed(), dtype=images.dtype).to(images.device)
-        return optimize(self.model, O.inversion(self.layer, reps), start, step_size=self.step_size,
-                        **self._options()).images
+        return optimize(self._reading(), O.inversion(self.layer, reps), start, step_size=self.step_size,
+                        steps=self.steps).images
 
 
 class RepIRI(_CoreAttack):

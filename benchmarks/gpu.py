@@ -119,7 +119,7 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
 
 
 def table(r: dict) -> str:
-    """The README's GPU block from one saved run."""
+    """The GPU block of docs/speed.md from one saved run."""
     q, ps = r["time_to_quality"], r["per_step_s"]
     rows = [f"On {r['device']} (torch {r['torch']}): ResNet-50 with random weights, a batch of {r['input'][0]} "
             f"at {r['input'][2]} px, inverting `avgpool`; every figure from one run of `python benchmarks/gpu.py`.",
@@ -142,15 +142,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="CPU, 32 px, batch 2, few steps")
     parser.add_argument("--device", default=None, help="default: cuda (cpu with --smoke)")
     parser.add_argument("--from-results", type=Path, default=None, help="render this saved JSON instead of measuring")
-    parser.add_argument("--readme", type=Path, default=None, help="rewrite this file's gpu block")
+    parser.add_argument("--page", type=Path, default=None, help="rewrite this markdown page's gpu block")
     args = parser.parse_args(argv)
     if args.from_results:
         result = json.loads(args.from_results.read_text())
         print(table(result))
-        if args.readme:
-            from art_reps.studies.science import update_readme
+        if args.page:
+            from art_reps.studies.science import update_page
 
-            update_readme(args.readme, {"gpu": table(result)})
+            update_page(args.page, {"gpu": table(result)})
         return result
     if args.smoke:
         settings = dict(device=args.device or "cpu", size=32, batch=2, steps=4, anchor_steps=20, repeats=1)

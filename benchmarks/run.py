@@ -1,8 +1,8 @@
 """Every benchmark, one command: per-step cost (embedded model, ResNet-18 and -50 at 32x32 and
 224x224), peak memory over steps and batch-job throughput on 2 processes against 1. Prints the
-tables; ``--readme README.md`` rewrites the block between ``<!-- benchmarks -->`` markers.
+tables; ``--page docs/speed.md`` rewrites the block between ``<!-- benchmarks -->`` markers.
 
-    python benchmarks/run.py --readme README.md       # about 25 minutes on 2 CPU cores
+    python benchmarks/run.py --page docs/speed.md     # about 25 minutes on 2 CPU cores
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _cpu() -> str:
 
 def report(repeats: int = 3) -> str:
     parts = [f"Measured on {_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-             "by `python benchmarks/run.py --readme README.md`.", "", step_cost.HEADER]
+             "by `python benchmarks/run.py --page docs/speed.md`.", "", step_cost.HEADER]
     for name, size, batch, steps in STEP_CASES:
         parts.append(step_cost.row(step_cost.measure(name, size, batch, steps, repeats)))
         print(parts[-1], flush=True)
@@ -45,18 +45,15 @@ def report(repeats: int = 3) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--readme", type=Path, default=None, help="rewrite this file's benchmarks block")
+    parser.add_argument("--page", type=Path, default=None, help="rewrite this markdown page's benchmarks block")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     text = report(args.repeats)
     print(text)
-    if args.readme:
-        readme = args.readme.read_text()
-        begin, end = "<!-- benchmarks -->\n", "<!-- /benchmarks -->"
-        if begin not in readme or end not in readme:
-            raise SystemExit(f"{args.readme} has no {begin.strip()} ... {end} block")
-        head, rest = readme.split(begin, 1)
-        args.readme.write_text(head + begin + text + "\n" + end + rest.split(end, 1)[1])
+    if args.page:
+        from art_reps.studies.science import update_page
+
+        update_page(args.page, {"benchmarks": text})
 
 
 if __name__ == "__main__":

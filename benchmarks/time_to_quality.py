@@ -27,7 +27,7 @@ targets (the whole rule rerun on each resample, ``scipy.stats.bootstrap``).
     python benchmarks/time_to_quality.py --device cuda --out ...              # minutes on a GPU
     python benchmarks/time_to_quality.py --quick                                # the same code, tiny
     python benchmarks/time_to_quality.py --tasks inversion iris                 # a part
-    python benchmarks/time_to_quality.py --from-results results/time_to_quality.json --readme README.md
+    python benchmarks/time_to_quality.py --from-results results/time_to_quality.json --page docs/speed.md
 """
 from __future__ import annotations
 
@@ -84,13 +84,14 @@ def _run(model, recipe: dict, targets, seeds):
     device = targets.device
     target_reps = core.Representation(model, "avgpool")(targets)["avgpool"]
     objective = core.objectives.inversion("avgpool", target_reps)
+    reading = core.Representation(model, "avgpool", fake_relu=True)
     for n in recipe.get("runs", ()):  # ours: a separate run per length, its schedule fitted to it
         if recipe.get("feather"):
             run = lambda: core.iris(model, targets, layer="avgpool", loss="feather", start=seeds, steps=n,  # noqa: E731
                                     fake_relu=True).images
         else:
-            run = lambda: core.optimize(model, objective, seeds, steps=n, step_size=recipe["step_size"],  # noqa: E731
-                                        schedule=core.linear_decay(n), fake_relu=True).images
+            run = lambda: core.optimize(reading, objective, seeds, steps=n, step_size=recipe["step_size"],  # noqa: E731
+                                        schedule=core.linear_decay(n)).images
         yield (n, *_timed(device, run))
     images, done, seconds = seeds, 0, 0.0
     halve = recipe.get("halve_every")
@@ -98,8 +99,8 @@ def _run(model, recipe: dict, targets, seeds):
         offset = done
         schedule = (lambda t, o=offset: 0.5 ** ((o + t) // halve)) if halve else core.constant()
         took, images = _timed(device, lambda: core.optimize(
-            model, objective, images, steps=checkpoint - done, step_size=recipe["step_size"], schedule=schedule,
-            use_best=False, fake_relu=True).images)
+            reading, objective, images, steps=checkpoint - done, step_size=recipe["step_size"], schedule=schedule,
+            use_best=False).images)
         seconds += took
         done = checkpoint
         yield done, seconds, images
@@ -208,16 +209,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--tasks", nargs="+", default=["inversion", "iris", "metamers"],
                         choices=["inversion", "iris", "metamers"])
     parser.add_argument("--from-results", type=Path, default=None, help="render this saved JSON instead of measuring")
-    parser.add_argument("--readme", type=Path, default=None, help="rewrite this file's time_to_quality block")
+    parser.add_argument("--page", type=Path, default=None, help="rewrite this markdown page's time_to_quality block")
     args = parser.parse_args(argv)
     result = json.loads(args.from_results.read_text()) if args.from_results else run(args.quick, args.tasks, args.device)
     print(table(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
-    if args.readme:
-        from art_reps.studies.science import update_readme
+    if args.page:
+        from art_reps.studies.science import update_page
 
-        update_readme(args.readme, {"time_to_quality": table(result)})
+        update_page(args.page, {"time_to_quality": table(result)})
     return result
 
 

@@ -1,4 +1,4 @@
-"""Reading the README's generated tables in tests: their labels and every interval in a result."""
+"""Reading the documentation's generated tables in tests: their labels and every interval in a result."""
 
 
 def labels(table: str) -> list[list[str]]:

@@ -48,8 +48,9 @@ def test_rep_pgd_respects_set_normalization_used(net, data):
     adv = adv_normalised * std + mean
     assert ((adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-4).all()
     seen = ((x - mean) / std) * std + mean  # what torchattacks hands to forward() after inverse_normalize
-    core = optimize(net, -O.inversion("avgpool", Representation(net, "avgpool", mean=MEAN, std=STD)(seen)["avgpool"]),
-                    seen, steps=4, geometry="l2", eps=0.5, step_size=2.5 * 0.5 / 4, mean=MEAN, std=STD, random_start=True)
+    rep = Representation(net, "avgpool", mean=MEAN, std=STD)
+    core = optimize(rep, -O.inversion("avgpool", rep(seen)["avgpool"]), seen, steps=4, geometry="l2", eps=0.5,
+                    step_size=2.5 * 0.5 / 4, random_start=True)
     assert torch.allclose(adv, core.images, atol=1e-5)
     plain = RepPGD(net, layer="avgpool", eps=0.5, steps=4)(x, y)
     assert not torch.allclose(plain, adv, atol=1e-4)

@@ -49,10 +49,10 @@ def test_time_to_quality_runs_small_and_compares_at_the_quality_both_reach(tmp_p
     assert "| iris | ours |" in proc.stdout
 
 
-def test_readme_time_to_quality_block_is_the_saved_measurement():
+def test_speed_page_time_to_quality_block_is_the_saved_measurement():
     import importlib.util
 
-    from art_reps.studies.science import readme_blocks
+    from art_reps.studies.science import page_blocks
 
     spec = importlib.util.spec_from_file_location("time_to_quality", SCRIPT.parent / "time_to_quality.py")
     module = importlib.util.module_from_spec(spec)
@@ -60,8 +60,8 @@ def test_readme_time_to_quality_block_is_the_saved_measurement():
     root = SCRIPT.parents[1]
     saved = json.loads((root / "results" / "time_to_quality.json").read_text())
     assert saved["quick"] is False and saved["targets"] == 100
-    assert readme_blocks(root / "README.md", ["time_to_quality"])["time_to_quality"] == module.table(saved)
-    # the README's reading of it
+    assert page_blocks(root / "docs" / "speed.md", ["time_to_quality"])["time_to_quality"] == module.table(saved)
+    # the reading of it on the same page
     tasks = saved["tasks"]
     for task, r in tasks.items():
         anchor = r["curves"][r["anchor"]]
@@ -90,10 +90,10 @@ def test_readme_time_to_quality_block_is_the_saved_measurement():
         assert at["inversion"]["ours"][100][judge]["low"] <= at["inversion"]["engstrom"][100][judge]["high"]
 
 
-def test_readme_gpu_block_is_the_saved_h200_run():
+def test_speed_page_gpu_block_is_the_saved_h200_run():
     import importlib.util
 
-    from art_reps.studies.science import readme_blocks
+    from art_reps.studies.science import page_blocks
 
     spec = importlib.util.spec_from_file_location("gpu", SCRIPT)
     module = importlib.util.module_from_spec(spec)
@@ -101,8 +101,8 @@ def test_readme_gpu_block_is_the_saved_h200_run():
     root = SCRIPT.parents[1]
     r = json.loads((root / "results" / "gpu.json").read_text())
     assert r["device"] == "NVIDIA H200" and r["input"] == [32, 3, 224, 224]
-    assert readme_blocks(root / "README.md", ["gpu"])["gpu"] == module.table(r)
-    # the README's reading of it
+    assert page_blocks(root / "docs" / "speed.md", ["gpu"])["gpu"] == module.table(r)
+    # the reading of it on the same page
     assert r["ours_vs_bare"] <= 1.05
     assert r["bare_channels_last_vs_bare"] > 1 and r["ours_channels_last_vs_bare"] > 1
     assert r["speedup"]["float16"] < 1 and r["speedup"]["bfloat16"] < 1

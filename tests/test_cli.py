@@ -43,6 +43,15 @@ def test_models_lists_the_cards_and_the_readme_shows_them():
         "README's model table is not the output of `art-reps models`"
 
 
+def test_models_rewrites_the_block_of_a_page(tmp_path):
+    from art_reps.cli.main import models_table
+
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- models -->\nstale\n<!-- /models -->\nend\n")
+    assert main(["models", "--page", str(page)]) == 0
+    assert page.read_text() == f"intro\n<!-- models -->\n{models_table()}\n<!-- /models -->\nend\n"
+
+
 def test_steps_must_be_positive(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--steps", "0", "--quiet"]) == 2
     assert "steps must be an int" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Nanda et al.'s training-pipeline study: the README's blocks are the rendering of
+"""Nanda et al.'s training-pipeline study: the RESULTS's blocks are the rendering of
 results/pipeline_study.json, the same code runs end to end on the quick settings, and the claims
 are decided by the measurements (they can fail)."""
 import shutil
@@ -10,11 +10,11 @@ import torch
 from art_reps.studies import pipeline_study as P
 from art_reps import zoo
 from art_reps.cli import main
-from art_reps.studies.science import readme_blocks
+from art_reps.studies.science import page_blocks
 from art_reps.train.zoo import GRID
 from tables import intervals, labels
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
 TOLERANCE = 0.05
 
 
@@ -36,15 +36,15 @@ def test_every_grid_cell_is_shipped_with_its_card():
         assert card["training"]["seconds"] <= 30 * 60
 
 
-def test_readme_blocks_are_the_saved_full_results():
+def test_page_blocks_are_the_saved_full_results():
     saved = P.load_results()
     assert saved["quick"] is False and saved["models"] == list(GRID) and saved["targets"] == 100
-    assert readme_blocks(README, P.BLOCKS) == P.render(saved)
+    assert page_blocks(RESULTS, P.BLOCKS) == P.render(saved)
 
 
-def test_quick_run_measures_every_row_of_the_readme(quick):
+def test_quick_run_measures_every_row_of_the_results_page(quick):
     out, results = quick
-    fresh, shown = P.render(results), readme_blocks(README, P.BLOCKS)
+    fresh, shown = P.render(results), page_blocks(RESULTS, P.BLOCKS)
     for name in P.BLOCKS:
         width = 1 if name == "pipeline_claims" else 2  # a claim's "measured" column is the measurement
         assert [r[:width] for r in labels(fresh[name])] == [r[:width] for r in labels(shown[name])], name
@@ -86,13 +86,13 @@ def test_effects_pair_each_cell_with_the_cell_that_differs_in_one_factor(quick):
     assert len(pairs["residual connections"]) == len(pairs["contrastive loss (SimCLR)"]) == 4
 
 
-def test_readme_is_rewritten_from_results(tmp_path):
-    copy = tmp_path / "README.md"
-    shutil.copy(README, copy)
+def test_results_page_is_rewritten_from_results(tmp_path):
+    copy = tmp_path / "RESULTS.md"
+    shutil.copy(RESULTS, copy)
     text = copy.read_text()
-    copy.write_text(text.replace(readme_blocks(README, ["pipeline"])["pipeline"], "stale"))
-    assert main(["pipeline-study", "--from-results", "--readme", str(copy), "--quiet"]) == 0
-    assert copy.read_text() == README.read_text()
+    copy.write_text(text.replace(page_blocks(RESULTS, ["pipeline"])["pipeline"], "stale"))
+    assert main(["pipeline-study", "--from-results", "--page", str(copy), "--quiet"]) == 0
+    assert copy.read_text() == RESULTS.read_text()
 
 
 @pytest.mark.slow

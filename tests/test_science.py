@@ -1,4 +1,4 @@
-"""Every science block of the README is the rendering of results/science.json, and the code that
+"""Every science block of the RESULTS is the rendering of results/science.json, and the code that
 measured it runs end to end (`--quick`: the same code on fewer images); `-m slow` reruns it all."""
 import shutil
 from pathlib import Path
@@ -9,7 +9,7 @@ from art_reps.studies import science
 from art_reps.cli import main
 from tables import intervals as _intervals, labels as _labels
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
 TOLERANCE = 0.05  # thread scheduling may change the last bits of an optimisation; 5 of 100 targets
 
 
@@ -19,10 +19,10 @@ def quick(tmp_path_factory):
     return out, science.run_all(out, quick=True, progress=False)
 
 
-def test_readme_blocks_are_the_saved_full_results():
+def test_page_blocks_are_the_saved_full_results():
     saved = science.load_results()
     assert saved["quick"] is False
-    assert science.readme_blocks(README) == science.render(saved)
+    assert science.page_blocks(RESULTS) == science.render(saved)
 
 
 def test_the_shipped_robust_model_is_the_registered_choice():
@@ -32,9 +32,9 @@ def test_the_shipped_robust_model_is_the_registered_choice():
     assert saved["selection"]["chosen"] == saved["robust"] == zoo.ROBUST
 
 
-def test_quick_run_measures_every_row_of_the_readme(quick):
+def test_quick_run_measures_every_row_of_the_results_page(quick):
     _, results = quick
-    fresh, shown = science.render(results), science.readme_blocks(README)
+    fresh, shown = science.render(results), science.page_blocks(RESULTS)
     assert list(fresh) == list(shown)
     for name in ("engstrom", "alignment", "metamers"):
         assert [r[:2] for r in _labels(fresh[name])] == [r[:2] for r in _labels(shown[name])], name
@@ -66,21 +66,21 @@ def test_the_robust_model_inverts_to_its_targets_on_the_quick_run(quick):
     assert inv[models["robust"]]["low"] > inv[models["standard"]]["high"]
 
 
-def test_readme_is_rewritten_from_results(quick, tmp_path):
+def test_results_page_is_rewritten_from_results(quick, tmp_path):
     _, results = quick
-    copy = tmp_path / "README.md"
-    shutil.copy(README, copy)
-    science.update_readme(copy, science.render(results))
-    assert science.readme_blocks(copy) == science.render(results)
-    assert copy.read_text().split("<!-- selection -->")[0] == README.read_text().split("<!-- selection -->")[0]
-    assert main(["reproduce", "--from-results", "--readme", str(copy), "--quiet"]) == 0
-    assert copy.read_text() == README.read_text()
+    copy = tmp_path / "RESULTS.md"
+    shutil.copy(RESULTS, copy)
+    science.update_page(copy, science.render(results))
+    assert science.page_blocks(copy) == science.render(results)
+    assert copy.read_text().split("<!-- selection -->")[0] == RESULTS.read_text().split("<!-- selection -->")[0]
+    assert main(["reproduce", "--from-results", "--page", str(copy), "--quiet"]) == 0
+    assert copy.read_text() == RESULTS.read_text()
 
 
-def test_a_readme_without_the_blocks_is_refused(tmp_path, capsys):
-    bare = tmp_path / "README.md"
+def test_a_page_without_the_blocks_is_refused(tmp_path, capsys):
+    bare = tmp_path / "RESULTS.md"
     bare.write_text("# nothing here\n")
-    assert main(["reproduce", "--from-results", "--readme", str(bare), "--quiet"]) == 2
+    assert main(["reproduce", "--from-results", "--page", str(bare), "--quiet"]) == 2
     assert "lacks the blocks" in capsys.readouterr().err
 
 

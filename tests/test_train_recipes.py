@@ -115,7 +115,7 @@ def test_plain_network_has_no_skip_path():
     residual = sum(p.numel() for p in SmallResNet(width=16).parameters())
     plain = sum(p.numel() for p in SmallResNet(width=16, residual=False).parameters())
     assert 0.85 < plain / residual < 1
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "results.md").read_text()
     assert f"({round(residual / 1000)}k and {round(plain / 1000)}k parameters)" in readme
 
 

@@ -11,7 +11,7 @@ whatever the number of processes, and the outputs are the same bits. Each item w
 rename, so a killed run leaves only whole items and rerunning the same command skips them.
 At the end rank 0 writes ``manifest.json`` (settings, every item, a summary).
 
-Example:
+Examples:
     >>> import tempfile
     >>> from art_reps.cli.batch import run_batch
     >>> s = run_batch("invert", data="embedded", limit=4, batch_size=2, steps=3, out=tempfile.mkdtemp(), progress=False)

@@ -1,7 +1,7 @@
 """One ``art-reps`` subcommand per method, on the embedded default: each writes a PNG grid
 (inputs above results) and ``summary.json`` (settings, per-image losses) to its folder.
 
-Example:
+Examples:
     >>> import tempfile
     >>> from art_reps.cli.commands import run_method
     >>> summary = run_method("invert", out=tempfile.mkdtemp(), steps=5, per_class=1, progress=False)

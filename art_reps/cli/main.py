@@ -31,7 +31,7 @@ def _method(args) -> int:
 
 def _results_command(args, study, run) -> int:
     """Measure with ``run()`` (the full run saved) or load the saved results, print the tables and
-    rewrite the README's blocks: ``reproduce`` and ``pipeline-study`` alike."""
+    rewrite their blocks in a markdown page: ``reproduce`` and ``pipeline-study`` alike."""
     if args.from_results:
         results = study.load_results()
     else:
@@ -39,10 +39,10 @@ def _results_command(args, study, run) -> int:
         if not args.quick:
             study.save_results(results)
     tables = study.render(results)
-    if args.readme:
-        from ..studies.science import update_readme
+    if args.page:
+        from ..studies.science import update_page
 
-        update_readme(args.readme, {**tables, "models": models_table()})
+        update_page(args.page, tables)
     print("\n\n".join(tables.values()))
     return 0
 
@@ -100,7 +100,7 @@ def _batch(args) -> int:
 
 
 def models_table() -> str:
-    """The embedded models' cards as a markdown table (the README shows this output)."""
+    """The embedded models' cards as a markdown table (the README's models block)."""
     from .. import zoo
 
     rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | PGD-20 L2 1.0 | "
@@ -126,7 +126,12 @@ def models_table() -> str:
 
 
 def _models(args) -> int:
-    print(models_table())
+    table = models_table()
+    if args.page:
+        from ..studies.science import update_page
+
+        update_page(args.page, {"models": table})
+    print(table)
     return 0
 
 
@@ -220,7 +225,8 @@ def _add_results_command(sub, name, func, what, out, results, blocks, device=Tru
     p = sub.add_parser(name, help=f"{what}; the full run saves results/{results}")
     p.add_argument("--out", default=out, help="figures folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
-    p.add_argument("--readme", default=None, help=f"rewrite the {blocks} blocks of this README")
+    p.add_argument("--page", default=None, help=f"rewrite the {blocks} blocks of this markdown page "
+                   "(docs/results.md)")
     p.add_argument("--from-results", action="store_true", help=f"render results/{results} instead of measuring again")
     _add_run_options(p, device=device)
     p.set_defaults(func=func)
@@ -260,6 +266,7 @@ def main(argv=None) -> int:
     _add_run_options(demo)
     demo.set_defaults(func=_demo)
     models = sub.add_parser("models", help="list the embedded models and their cards")
+    models.add_argument("--page", default=None, help="rewrite the models block of this markdown page (README.md)")
     models.set_defaults(func=_models)
     _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, alignment, "
                          "STIR, metamers) and its figures", "art_reps_results", "science.json", "science")

@@ -5,7 +5,7 @@ A step's memory per sample: on CUDA, measured (the peak of one step on a few sam
 sample (``torch.autograd.graph.saved_tensors_hooks``) times a margin for the gradients and
 outputs.
 
-Example:
+Examples:
     >>> from art_reps.zoo.architectures import SmallResNet
     >>> per_sample = step_bytes(SmallResNet(), ["avgpool"], (3, 32, 32))
     >>> auto_batch_size(SmallResNet(), ["avgpool"], (3, 32, 32), budget=10 * per_sample)

@@ -5,7 +5,7 @@ geometry's own norm (L2 ball and unconstrained: ``||dx||_2 = step_size`` per sam
 ball: ``||dx||_inf = step_size``, a sign step). Every geometry also keeps images in the
 [0, 1] box.
 
-Example:
+Examples:
     >>> ball = L2Ball(0.5)
     >>> x0 = torch.rand(2, 3, 8, 8)
     >>> x = ball.project(x0 + ball.normalize(torch.randn_like(x0)), x0)

@@ -29,9 +29,9 @@ import torch
 from . import objectives as O
 from .checks import check_count, check_images, check_nonnegative, check_same_batch
 from .chunks import in_chunks, resolve_batch_size
-from .optimize import Result, linear_decay, optimize, piecewise, step_halving
+from .optimize import Result, linear_decay, piecewise, step_halving
 from .state import with_autograd
-from .tasks import _representation, make_start
+from .tasks import _optimize, _representation, make_start
 
 LOSSES = ("regularizer-free", "mahendran", "freq", "freq_tv", "freq_blur", "freq_lp", "freq_tv_l6", "adversarial",
           "feather")
@@ -64,7 +64,7 @@ def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, distance=
     ``l_tv`` and ``l_alpha`` weigh Mahendran's priors; ``distance``, ``reference`` and ``lam`` are for
     ``'adversarial'`` (see the module docstring).
 
-    Example:
+    Examples:
         >>> obj = iri_objective("mahendran", "avgpool", torch.ones(2, 128), l_tv=10.0)
         >>> obj({"avgpool": torch.ones(2, 128)}, torch.full((2, 3, 8, 8), 0.5)).abs().max() < 1e-6
         tensor(True)
@@ -96,7 +96,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
     own optimiser and schedule unless ``options`` say otherwise. ``batch_size`` as in
     :func:`art_reps.invert` (an automatic ``lam`` is taken once over all N seeds).
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:2]
         >>> res = iris(art_reps.load_model("l2_eps1"), x, layer="avgpool", loss="freq", steps=5)
@@ -132,7 +132,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: str = "regularizer-f
                                                  l_tv=l_tv, l_alpha=l_alpha, seed=seed, **options))
     objective = iri_objective(loss, layer, target_reps, distance=distance, reference=ref,
                               lam=float(lam) if loss == "adversarial" else 1.0, l_tv=l_tv, l_alpha=l_alpha)
-    return optimize(model, objective, seeds, steps=steps, seed=seed, **options)
+    return _optimize(model, objective, seeds, steps=steps, seed=seed, **options)
 
 
 def recipe(loss: str, steps: int) -> dict:

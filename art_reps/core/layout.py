@@ -3,7 +3,7 @@ model and input (shape, dtype, device, layers).
 
 On CUDA, channels_last lets convolutions use tensor-core kernels and is often much faster. On
 the CPU the measured gain is small and close to the noise (the bare loop in channels_last took
-0.87-1.02 of its default-layout time in the README's benchmarks), and a choice made by a timing
+0.87-1.02 of its default-layout time in the benchmarks of docs/speed.md), and a choice made by a timing
 would let machine load decide the last bits of a result, so ``channels_last="auto"`` probes only
 on CUDA and keeps the caller's layout on the CPU. Pass ``channels_last=False`` for runs that must
 be bit-identical across processes on a GPU too.
@@ -41,7 +41,7 @@ def prefers_channels_last(model: torch.nn.Module, step: Callable[[torch.Tensor],
     layout time with ``x`` (N, C, H, W) in channels_last; timed once per model and ``key`` and
     input shape, dtype and device, then cached for as long as the model lives.
 
-    Example:
+    Examples:
         >>> net = torch.nn.Conv2d(3, 4, 3)
         >>> prefers_channels_last(net, lambda x: net(x).sum(), torch.rand(2, 3, 8, 8)) in (True, False)
         True

@@ -3,7 +3,7 @@
 An objective maps ``(activations: dict[layer, Tensor], images: (N, C, H, W))`` to a loss of
 shape (N,). Activation objectives are negated so that minimising maximises the activation.
 
-Example:
+Examples:
     >>> obj = channel("layer3", 5) + 1e-2 * total_variation()
     >>> sorted(obj.layers)
     ['layer3']

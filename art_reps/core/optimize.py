@@ -104,19 +104,21 @@ class _Updater:
 
 
 @with_autograd
-def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, *, steps: int = 200,
-             step_size: float = 0.05, geometry: str | Geometry = "unconstrained", eps: float | None = None,
-             optimizer: str = "sgd", schedule: Callable[[int], float] | None = None, param="pixel",
-             restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True, tol: float | None = None,
-             mean=None, std=None, fake_relu=False, transform=None, keep_mode: bool = False, seed: int = 0,
-             progress: bool = False, autocast: bool | torch.dtype = False, channels_last: bool | str = "auto",
-             compile: bool | dict = False) -> Result:
+def optimize(model: torch.nn.Module | Representation, objective: Objective, start: torch.Tensor, *,
+             steps: int = 200, step_size: float = 0.05, geometry: str | Geometry = "unconstrained",
+             eps: float | None = None, optimizer: str = "sgd", schedule: Callable[[int], float] | None = None,
+             param="pixel", restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True,
+             tol: float | None = None, seed: int = 0, progress: bool = False, autocast: bool | torch.dtype = False,
+             channels_last: bool | str = "auto", compile: bool | dict = False) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
+
+    ``model``: an ``nn.Module``, or a :class:`Representation` of one that carries how it is read
+    (``mean``, ``std``, ``transform``, ``fake_relu``, ``keep_mode``); the objective's layers are
+    read either way.
 
     ``geometry`` ('unconstrained', 'l2', 'linf' with ``eps``) bounds the images around ``start``;
     ``step_size`` is a step's length in that geometry's norm (Adam: its learning rate), times
-    ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``mean``/``std``/``transform``/``fake_relu``/
-    ``keep_mode`` as in :class:`Representation`. ``restarts`` extra runs from random starts
+    ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``restarts`` extra runs from random starts
     in the ball; ``random_start`` True begins at a random point of the ball, a tensor (N, C, H, W)
     at that point (projected into the ball: adapters draw it for a whole batch at once). ``tol``
     stops once every sample's best loss is below it (checked every 10 steps).
@@ -129,13 +131,16 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
     ``compile``: ``True`` or a dict of :func:`torch.compile` arguments (e.g. ``{"mode":
     "reduce-overhead"}`` for CUDA graphs) compiles the forward and the objective once per call.
 
-    Example:
+    Examples:
         >>> from art_reps.zoo.architectures import SmallResNet
         >>> from art_reps.core import objectives as O
         >>> net = SmallResNet()
         >>> res = optimize(net, O.channel("layer3", 0), torch.rand(2, 3, 32, 32), steps=5)
         >>> res.images.shape, res.losses.shape, res.history.shape
         (torch.Size([2, 3, 32, 32]), torch.Size([2]), torch.Size([5, 2]))
+        >>> rep = Representation(net, "layer3", mean=[0.5] * 3, std=[0.25] * 3)  # how to read it, once
+        >>> optimize(rep, O.channel("layer3", 0), torch.rand(2, 3, 32, 32), steps=5).images.shape
+        torch.Size([2, 3, 32, 32])
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be an art_reps Objective, got {type(objective).__name__}")
@@ -162,8 +167,8 @@ def optimize(model: torch.nn.Module, objective: Objective, start: torch.Tensor, 
         raise ValueError("restarts need a random element: use geometry 'l2' or 'linf', or param='fourier'")
     schedule = schedule or constant()
 
-    rep = Representation(model, sorted(objective.layers), mean=mean, std=std, fake_relu=fake_relu, transform=transform,
-                         keep_mode=keep_mode)
+    layers = sorted(objective.layers)
+    rep = model.reading(layers) if isinstance(model, Representation) else Representation(model, layers)
     check_images(start, "start", channels=rep.channels)
     x0 = start.detach().to(rep.device, rep.dtype)
     if channels_last == "auto":

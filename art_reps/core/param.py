@@ -3,7 +3,7 @@
 A parameterisation is called as ``param(start, generator) -> (leaf, to_image)`` where ``leaf``
 is the tensor optimised and ``to_image(leaf)`` gives (N, C, H, W) images in [0, 1].
 
-Example:
+Examples:
     >>> leaf, to_image = Fourier()(torch.rand(2, 3, 16, 16), None)
     >>> to_image(leaf).shape
     torch.Size([2, 3, 16, 16])

@@ -79,7 +79,7 @@ class Representation:
     on the model: hooks live only inside :meth:`attached` (or one ``__call__``), during which the
     model is in eval mode, unless ``keep_mode=True`` leaves its modes as the caller set them.
 
-    Example:
+    Examples:
         >>> from art_reps.zoo.architectures import SmallResNet
         >>> rep = Representation(SmallResNet(), ["layer2", "avgpool"])
         >>> {k: tuple(v.shape) for k, v in rep(torch.rand(2, 3, 32, 32)).items()}
@@ -114,6 +114,14 @@ class Representation:
         self.fake_last_relu = fake_relu is True
         self.fake_relu = self._fake_relu_modules(fake_relu)
         self.device, self.dtype = model_device(model), model_dtype(model)
+
+    def reading(self, layers: str | Sequence[str]) -> "Representation":
+        """The same model, normalisation, transform, fake ReLU and mode, reading ``layers``."""
+        layers = (layers,) if isinstance(layers, str) else tuple(layers)
+        if layers == self.layers:
+            return self
+        return Representation(self.model, layers, mean=self.mean, std=self.std, fake_relu=self.fake_relu_option,
+                              transform=self.transform, keep_mode=self.keep_mode)
 
     def _fake_relu_modules(self, fake_relu) -> dict[str, nn.Module]:
         """Modules whose calls are faked: ``{}`` for ``True`` (found by a probe forward at first read)."""

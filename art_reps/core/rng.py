@@ -1,7 +1,7 @@
 """Random draws that do not depend on the device: made by a CPU generator and moved to the
 images' device, so one seed gives the same start on a CPU and on a GPU.
 
-Example:
+Examples:
     >>> g = generator(0)
     >>> randn((2, 3), g, torch.zeros(1)).shape
     torch.Size([2, 3])

@@ -17,7 +17,7 @@ def frozen(model: nn.Module, *, eval_mode: bool = True):
     as they were, also when the body raises. BatchNorm statistics cannot move in eval mode,
     and parameter ``.grad`` fields are never written because no parameter needs a gradient.
 
-    Example:
+    Examples:
         >>> net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).train()
         >>> with frozen(net):
         ...     net.training

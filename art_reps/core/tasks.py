@@ -41,6 +41,14 @@ def _representation(model, layer, options) -> Representation:
     return Representation(model, layer, **representation_options(options))
 
 
+def _optimize(model, objective, start, **options) -> Result:
+    """:func:`optimize` with the public functions' flat options: those that say how the model is
+    read (mean, std, transform, fake_relu, keep_mode) become its :class:`Representation`."""
+    reading = representation_options(options)
+    rest = {k: v for k, v in options.items() if k not in reading}
+    return optimize(Representation(model, sorted(objective.layers), **reading), objective, start, **rest)
+
+
 @with_autograd
 def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: int = 400, step_size: float = 0.05,
            regularizer: O.Objective | None = None, seed: int = 0, batch_size=None, **options) -> Result:
@@ -52,7 +60,7 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
     ``batch_size`` (an int, or ``'auto'`` for what fits the device's memory) runs the samples in
     chunks; ``regularizer`` must then be per-sample without state of its own (TV, norms, blur).
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> model = art_reps.load_model("l2_eps1")
         >>> x = art_reps.data.digits_on_textures("test").images[:4]
@@ -72,7 +80,7 @@ def invert(model, targets: torch.Tensor, *, layer: str, start="noise", steps: in
     objective = O.inversion(layer, target_reps)
     if regularizer is not None:
         objective = objective + regularizer
-    return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
+    return _optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
 def _feature_objective(layer, feature, kind, name: str = "feature", n: int | None = None):
@@ -121,7 +129,7 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     (``n`` images of ``size``) or (N, C, H, W) images. ``param='fourier'`` via options.
     ``batch_size`` as in :func:`invert`.
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> res = art_reps.visualize(art_reps.load_model("l2_eps1"), layer="avgpool", feature=[0, 1, 2], steps=10)
         >>> res.images.shape
@@ -142,7 +150,7 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
             start=start[s], steps=steps, step_size=step_size, regularizer=regularizer, seed=seed, **options))
     if regularizer is not None:
         objective = objective + regularizer
-    return optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
+    return _optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 
 @with_autograd
@@ -152,7 +160,7 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
     an L2 ball of radius ``eps`` around ``images`` (N, C, H, W) (Engstrom et al.'s ``min(R_i - cap, 0)``).
     feature and cap: one for all images, or (N,) tensors (one per image). ``batch_size`` as in :func:`invert`.
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:2]
         >>> res = art_reps.manipulate(art_reps.load_model("l2_eps1"), x, layer="avgpool", feature=7, steps=10)
@@ -175,7 +183,7 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature, cap=1.0, eps
                                                         cap=take(cap, s), eps=eps, steps=steps, step_size=step_size,
                                                         seed=seed, **options))
     options.setdefault("geometry", "l2")
-    return optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
+    return _optimize(model, O.feature_addition(layer, feature, cap), images, steps=steps, step_size=step_size,
                     eps=check_positive(eps, "eps"), seed=seed, **options)
 
 
@@ -187,7 +195,7 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     ``(1-l) a + l b``), or a kind from ``STARTS`` such as ``'noise'`` (each point made from scratch).
     Returns images (N, n, C, H, W), losses (N, n), history (T, N * n).
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images
         >>> res = art_reps.interpolate(art_reps.load_model("l2_eps1"), x[:1], x[1:2], layer="avgpool", n=4, steps=5)
@@ -206,7 +214,7 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
         start = ((1 - lam) * a[:, None] + lam * b[:, None]).flatten(0, 1)
     else:
         start = make_start(start, targets.shape[:1] + a.shape[1:], device=a.device, seed=seed, dtype=a.dtype)
-    res = optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, seed=seed, **options)
+    res = _optimize(model, O.inversion(layer, targets), start, steps=steps, step_size=step_size, seed=seed, **options)
     shape = (a.shape[0], n)
     return Result(res.images.view(*shape, *a.shape[1:]), res.losses.view(shape), res.history)
 
@@ -219,7 +227,7 @@ def sensitivity(model, images: torch.Tensor, target, *, layer: str = "", kind: s
     ``mean``/``std``/``fake_relu``/``transform`` as in :class:`Representation`.
     images: (N, C, H, W) in [0, 1]. Returns (N, C, H, W) on the images' device.
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test")
         >>> art_reps.sensitivity(art_reps.load_model("l2_eps1"), x.images[:3], x.labels[:3]).shape

@@ -181,7 +181,7 @@ def digits_on_textures(split: str = "train", *, seed: int = 0, backgrounds: str 
     ``backgrounds``: ``'model'`` (the pictures the embedded models learn on) or ``'judge'`` (other
     pictures, on which the judges learn, so that judges and models differ in their data).
 
-    Example:
+    Examples:
         >>> test = digits_on_textures("test")
         >>> test.images.shape, test.labels.bincount().tolist() == [100] * 10
         (torch.Size([1000, 3, 32, 32]), True)

@@ -26,7 +26,7 @@ def _to_tensor(images: list[np.ndarray], size: int) -> torch.Tensor:
 def natural_photos(size: int = 32) -> torch.Tensor:
     """Centre crops of scikit-image's and scikit-learn's bundled photographs: (6, 3, size, size).
 
-    Example:
+    Examples:
         >>> natural_photos().shape
         torch.Size([6, 3, 32, 32])
     """

@@ -31,7 +31,7 @@ def alignment_score(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tens
 
     Returns ``{name: {"score", "low", "high", "n"}, ..., "mean": {...}}``.
 
-    Example:
+    Examples:
         >>> from art_reps.metrics.distances import ssim_distance
         >>> t = torch.rand(8, 3, 16, 16); s = torch.rand(8, 3, 16, 16)
         >>> alignment_score(t, t, s, {"ssim": ssim_distance})["ssim"]["score"]
@@ -49,7 +49,7 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-wise Spearman rank correlation (N,) of a, b (N, D), tied values sharing their average
     rank (``scipy.stats.rankdata``), as ``scipy.stats.spearmanr``: ReLU maps hold many equal zeros.
 
-    Example:
+    Examples:
         >>> spearman(torch.tensor([[1., 2, 3]]), torch.tensor([[10., 20, 30]])).round(decimals=6).tolist()
         [1.0]
     """

@@ -5,7 +5,7 @@ Offline defaults, no download: :func:`ssim_distance` and :func:`ms_ssim_distance
 which is not one of the models under test). :func:`lpips_distance` uses the ``lpips`` package when
 its weights are on disk.
 
-Example:
+Examples:
     >>> x = torch.rand(2, 3, 32, 32)
     >>> ssim_distance(x, x).abs().max().item() < 1e-6
     True
@@ -56,7 +56,7 @@ class JudgeDistance:
     by default its penultimate features (``layer='features'``, the vector its classifier reads),
     fixed before any measurement.
 
-    Example:
+    Examples:
         >>> d = JudgeDistance()
         >>> x = torch.rand(2, 3, 32, 32)
         >>> d(x, x).abs().max().item() < 1e-6

@@ -59,7 +59,7 @@ def mask_judge(images: torch.Tensor, seeds: torch.Tensor, data, *, anywhere: boo
     :class:`~art_reps.data.LabelledImages` of the embedded data) shows the target's digit, as the
     module docstring defines (``anywhere``: at any place). ``seed`` picks the other classes' digits.
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> test = art_reps.data.digits_on_textures("test")[:20]
         >>> gray = torch.full_like(test.images, 0.5)

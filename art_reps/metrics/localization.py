@@ -30,7 +30,7 @@ def _maps(saliency: torch.Tensor, smooth: float = 0.0) -> np.ndarray:
 def saliency_boxes(saliency: torch.Tensor, threshold: float = 0.5, smooth: float = 0.0) -> torch.Tensor:
     """(N, 4) boxes ``(x0, y0, x1, y1)`` (exclusive ends) around the largest region above ``threshold``.
 
-    Example:
+    Examples:
         >>> m = torch.zeros(1, 8, 8); m[0, 2:4, 3:6] = 1
         >>> saliency_boxes(m).tolist()
         [[3.0, 2.0, 6.0, 4.0]]
@@ -59,7 +59,7 @@ def saliency_points(saliency: torch.Tensor, smooth: float = 0.0) -> torch.Tensor
 def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-wise IoU of (N, 4) boxes ``(x0, y0, x1, y1)``.
 
-    Example:
+    Examples:
         >>> box_iou(torch.tensor([[0., 0, 2, 2]]), torch.tensor([[1., 0, 3, 2]])).tolist()
         [0.3333333432674408]
     """
@@ -103,7 +103,7 @@ def baseline_scores(boxes: torch.Tensor, calibration_boxes: torch.Tensor, *, siz
     centre the point); ``'random'``, a calibration box's size at a uniformly random place (a random
     point).
 
-    Example:
+    Examples:
         >>> truth = torch.tensor([[8., 8, 24, 24]] * 4)
         >>> baseline_scores(truth, truth)["centre"]["box_accuracy"]
         1.0

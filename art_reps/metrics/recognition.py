@@ -22,7 +22,7 @@ def feature_similarity(judge: torch.nn.Module, a: torch.Tensor, b: torch.Tensor,
     """Cosine similarity (N,) of the judge's ``layer`` features of paired images a, b (N, C, H, W):
     how much of an image's content (for the judge) a synthesised image keeps.
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:3]
         >>> feature_similarity(art_reps.load_model("judge"), x, x).round(decimals=4).tolist()

@@ -23,7 +23,7 @@ class CKA:
     kind: ``'linear'``, ``'unbiased'`` (linear kernel, unbiased HSIC; needs at least 4 samples) or
     ``'rbf'`` (bandwidth ``sigma`` times the median pairwise distance).
 
-    Example:
+    Examples:
         >>> x = torch.randn(100, 8, generator=torch.Generator().manual_seed(0))
         >>> rotation = torch.linalg.qr(torch.randn(8, 8))[0]
         >>> cka = CKA()
@@ -69,7 +69,7 @@ class CKA:
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     """Linear CKA of features x (N, ...) and y (N, ...) of the same N inputs, in [0, 1].
 
-    Example:
+    Examples:
         >>> x = torch.randn(50, 4)
         >>> round(linear_cka(x, 3 * x + 1), 6)
         1.0

@@ -21,7 +21,7 @@ def _as_array(values) -> np.ndarray:
 def proportion(hits, *, level: float = LEVEL) -> dict:
     """Share of true ``hits`` (N,) with its Wilson score interval (``scipy.stats.binomtest``).
 
-    Example:
+    Examples:
         >>> r = proportion(torch.tensor([True] * 75 + [False] * 25))
         >>> r["score"], round(r["low"], 3), round(r["high"], 3), r["n"]
         (0.75, 0.657, 0.825, 100)
@@ -40,7 +40,7 @@ def mean_interval(values, *, level: float = LEVEL, seed: int = 0) -> dict:
     """Mean of ``values`` (N,) (or of the row means of (N, J)) with a BCa bootstrap interval
     (``scipy.stats.bootstrap``, 2000 resamples); a constant sample gets the point as its interval.
 
-    Example:
+    Examples:
         >>> r = mean_interval(torch.arange(100.0))
         >>> r["score"], r["low"] < 49.5 < r["high"], r["n"]
         (49.5, True, 100)
@@ -59,7 +59,7 @@ def mean_interval(values, *, level: float = LEVEL, seed: int = 0) -> dict:
 def seeds_interval(values, *, level: float = LEVEL) -> dict:
     """Mean over a few independent runs (seeds) with a Student t interval (``scipy.stats.t``).
 
-    Example:
+    Examples:
         >>> r = seeds_interval([0.40, 0.42, 0.44])
         >>> round(r["score"], 2), round(r["low"], 3), round(r["high"], 3), r["n"]
         (0.42, 0.37, 0.47, 3)

@@ -26,7 +26,7 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
     accumulated over the ``batch_size`` batches, so the value does not depend on the batching.
     ``options`` go to :func:`art_reps.invert` for both models (geometry, schedule, mean, std, ...).
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:8]
         >>> s = stir(art_reps.load_model("standard"), art_reps.load_model("l2_eps1"), x, layer_1="avgpool", steps=5)
@@ -49,7 +49,7 @@ def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start
     Returns ``{"stir": {b: {a: STIR(b | a)}}, "cka": {a: {b: CKA(a(X), b(X))}}}`` for a != b.
     ``layers``: one layer name for all, or name -> layer. Other arguments as in :func:`stir`.
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> x = art_reps.data.digits_on_textures("test").images[:8]
         >>> m = stir_matrix({"s": art_reps.load_model("standard"), "r": art_reps.load_model("l2_eps1")}, x,

@@ -32,7 +32,7 @@ def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, lay
     stands out most (z-score of the class mean against all images), no channel twice, with their
     ``top`` most-activating images; channels come class by class in rounds (K = 10 * per_class).
 
-    Example:
+    Examples:
         >>> import art_reps
         >>> test = art_reps.data.digits_on_textures("test")[:200]
         >>> sel = selective_channels(art_reps.load_model("standard"), test.images, test.labels, layer="avgpool")
@@ -73,7 +73,7 @@ def path_scores(path_labels: torch.Tensor, start: torch.Tensor, end: torch.Tenso
     ``endpoint_classes``: share of all path images given one of the two endpoint classes.
     ``per_item=True``: the (N,) value of each path instead of the means.
 
-    Example:
+    Examples:
         >>> path_scores(torch.tensor([[3, 3, 5, 5], [3, 5, 3, 5]]), torch.tensor([3, 3]), torch.tensor([5, 5]))
         {'single_switch': 0.5, 'changes': 2.0, 'endpoint_classes': 1.0}
     """
@@ -96,7 +96,7 @@ def manipulation_scores(before: torch.Tensor, after: torch.Tensor, labels: torch
     ``added`` rose by at least ``visible``; ``success``: both; ``added_probability_rise``: its mean rise.
     ``per_item=True``: the (N,) value of each image instead of the means.
 
-    Example:
+    Examples:
         >>> b = torch.tensor([[0.9, 0.1, 0.0]]); a = torch.tensor([[0.6, 0.4, 0.0]])
         >>> manipulation_scores(b, a, torch.tensor([0]), torch.tensor([1]))["success"]
         1.0

@@ -6,7 +6,7 @@ trial order and the sides per participant, mixes in attention checks (one option
 reference itself), and lets the participant download their responses as a JSON file.
 :func:`analyze_responses` turns such files into alignment scores with bootstrap intervals.
 
-Example:
+Examples:
     >>> import tempfile, torch
     >>> x = torch.rand(3, 3, 8, 8)
     >>> page = export_study(tempfile.mkdtemp() + "/study.html", references=x, option_a=x, option_b=1 - x)

@@ -1,4 +1,4 @@
-"""The targets and judges behind every science table, fixed before the final measurement (README,
+"""The targets and judges behind every science table, fixed before the final measurement (docs/judging.md,
 "How we judge"). No judge is a model under test, and none shares a model's training:
 
 - ``mask``, the ground-truth judge (:func:`art_reps.metrics.mask_judge`): does the structure drawn
@@ -9,7 +9,7 @@
   drawn on nine *other* pictures than the models' (``backgrounds='judge'``). Each recognises an
   image as the class it predicts; ``1 - cos`` of its penultimate features is its distance.
 - ``ssim`` and ``ms_ssim``: piq's structural similarity, as distances.
-- ``mask_anywhere`` (added before the test measurement, see the README): the ground-truth judge
+- ``mask_anywhere`` (added before the test measurement, see docs/judging.md): the ground-truth judge
   without the place, for representations that discard it (a global average pool).
 
 Targets: the first ``per_class`` test images of each class; every test image is a distinct MNIST
@@ -32,7 +32,7 @@ TARGETS_PER_CLASS = 10
 def balanced(per_class: int = TARGETS_PER_CLASS, split: str = "test") -> LabelledImages:
     """The first ``per_class`` images of each class of ``split``, class by class.
 
-    Example:
+    Examples:
         >>> balanced(2).labels.tolist()
         [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]
     """

@@ -2,7 +2,7 @@
 
 The grid (``art_reps.train.zoo.GRID``): {residual connections, none} x {cross-entropy, SimCLR}
 x {no adversarial augmentation, L2 at eps 0.5}, width-16 SmallResNets. Registered before the
-measurement (README, "What makes invariances human-like"):
+measurement (docs/results.md, "What makes invariances human-like"):
 
 - Alignment: regularizer-free IRIs from noise at ``avgpool`` (300 normalised L2 steps of 0.2,
   fake ReLU) for the 100 balanced test targets (independent digits); an IRI is aligned under a
@@ -32,7 +32,7 @@ from ..metrics import interval_text, mean_interval, proportion, seeds_interval, 
 from .report import rounded, save_grid, write_json
 from ..train.zoo import GRID
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "pipeline_study.json"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "pipeline_study.json"
 BLOCKS = ("pipeline", "pipeline_effects", "pipeline_claims", "pipeline_stir")
 CLAIM_JUDGES = ("judge", "judge_mixer")
 SHOWN_JUDGES = CLAIM_JUDGES + ("ms_ssim", "mask_anywhere")

@@ -17,8 +17,8 @@ from ..metrics import (baseline_scores, localize_model, manipulation_scores, mea
                       probabilities, proportion, selective_channels)
 from .report import save_grid
 
-SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # l2_eps0.1 and 0.25 are not retrained yet (README)
-CANDIDATES = ("l2_eps1",)  # of those registered, l2_eps2 collapsed and l2_eps0.5 is not trained yet (README)
+SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # l2_eps0.1 and 0.25 are not retrained yet (README, models)
+CANDIDATES = ("l2_eps1",)  # of those registered, l2_eps2 collapsed and l2_eps0.5 is not trained yet (README, models)
 LAYER = zoo.REPRESENTATION_LAYER
 INVERSION = {"start": "noise", "steps": 300, "step_size": 0.2}  # normalised L2 steps, linear decay
 SETTINGS = {

@@ -1,7 +1,7 @@
-"""Every science table of the README from one command, ``art-reps reproduce``: Engstrom et al.,
+"""Every science table of the results page from one command, ``art-reps reproduce``: Engstrom et al.,
 Aggarwal et al., Nanda et al.'s alignment and STIR, Feather et al.'s metamers. The full run
-writes ``results/science.json``; the README's blocks between ``<!-- name -->`` markers are
-rendered from it (``--readme``), so no number in them is typed by hand.
+writes ``results/science.json``; the blocks between ``<!-- name -->`` markers of
+``docs/results.md`` are rendered from it (``--page``), so no number in them is typed by hand.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .. import zoo
 from ..metrics import interval_text
 from .report import rounded, write_json
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "science.json"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "science.json"
 BLOCKS = ("selection", "verdicts", "engstrom", "aggarwal", "alignment", "stir", "metamers")
 NETWORK = ("judge", "judge_mixer")
 ENGSTROM = {
@@ -104,7 +104,7 @@ def _scores(by_judge: dict, model: str, judges) -> str:
 
 
 def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
-    """(claim, target, measured, met) for every target of README "How we judge"."""
+    """(claim, target, measured, met) for every target of "How we judge" (docs/judging.md)."""
     rep = results["reproduce"]
     e = rep["engstrom"]
     std, rob = rep["models"]["standard"], rep["models"]["robust"]
@@ -185,8 +185,8 @@ def _pattern(name: str) -> re.Pattern:
     return re.compile(rf"(<!-- {name} -->\n)(.*?)(\n<!-- /{name} -->)", re.S)
 
 
-def readme_blocks(path, names=BLOCKS) -> dict:
-    """block name -> the markdown between its markers in the README at ``path``, for ``names``."""
+def page_blocks(path, names=BLOCKS) -> dict:
+    """block name -> the markdown between its markers in the markdown page at ``path``, for ``names``."""
     text = Path(path).read_text()
     found = {name: _pattern(name).search(text) for name in names}
     missing = [name for name, m in found.items() if m is None]
@@ -195,11 +195,11 @@ def readme_blocks(path, names=BLOCKS) -> dict:
     return {name: m.group(2) for name, m in found.items()}
 
 
-def update_readme(path, blocks: dict) -> None:
-    """Replace each block between its markers in the README at ``path``."""
+def update_page(path, blocks: dict) -> None:
+    """Replace each block between its markers in the markdown page at ``path``."""
     path = Path(path)
     text = path.read_text()
-    readme_blocks(path, list(blocks))
+    page_blocks(path, list(blocks))
     for name, table in blocks.items():
         text = _pattern(name).sub(lambda m: m.group(1) + table + m.group(3), text)
     path.write_text(text)

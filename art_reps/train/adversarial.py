@@ -23,7 +23,7 @@ def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, geometr
     images: (N, C, H, W) in [0, 1]; labels: (N,). Returns adversarial images of the same shape.
     The model runs in eval mode and comes back as it was.
 
-    Example:
+    Examples:
         >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
         >>> x = torch.rand(4, 3, 2, 2)
         >>> adv = pgd(net, x, torch.zeros(4, dtype=torch.long), geometry=make_geometry("l2", 0.5), steps=3, step_size=0.25)

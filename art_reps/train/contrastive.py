@@ -27,7 +27,7 @@ def simclr_augment(scale=(0.3, 1.0)):
     (p 0.8) and grayscale (p 0.2). No horizontal flip: it changes digits. Draws from torch's
     global generator. Returns ``augment(images (N, C, H, W)) -> (N, C, H, W)``.
 
-    Example:
+    Examples:
         >>> simclr_augment()(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 3, 32, 32])
     """
@@ -45,7 +45,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = TEMPERATURE
     """SimCLR's loss over the 2N embeddings of two views (N, D): each one's positive is its other
     view, its negatives the other 2N - 2; mean over the 2N.
 
-    Example:
+    Examples:
         >>> z = torch.randn(4, 8)
         >>> bool(nt_xent(z, z) < nt_xent(z, torch.randn(4, 8)))
         True
@@ -81,7 +81,7 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
     step 2.5·eps/steps, random start, in eval mode). Returns the per-epoch mean loss.
     Give the model a classifier afterwards with :func:`linear_probe`.
 
-    Example:
+    Examples:
         >>> from art_reps.zoo.architectures import SmallResNet
         >>> net = SmallResNet(width=8)
         >>> len(train_contrastive(net, torch.rand(16, 3, 32, 32), epochs=1, batch_size=8, progress=False))

@@ -1,7 +1,7 @@
 """Embedded models (trained by ``python -m art_reps.train.zoo``, shipped as safetensors with a
 model card each) and loaders for your own models.
 
-Example:
+Examples:
     >>> from art_reps import zoo
     >>> zoo.list_models()[:5]
     ['judge', 'judge_mixer', 'l2_eps0.02', 'l2_eps0.05', 'l2_eps1']
@@ -37,7 +37,7 @@ def model_card(name: str) -> dict:
 def load_model(name: str = ROBUST, *, device: str | torch.device | None = None) -> torch.nn.Module:
     """An embedded model in eval mode, ready for images (N, 3, 32, 32) in [0, 1] (no normalisation).
 
-    Example:
+    Examples:
         >>> model = load_model("standard")
         >>> model(torch.rand(1, 3, 32, 32)).shape
         torch.Size([1, 10])

@@ -34,7 +34,7 @@ class SmallResNet(nn.Module):
     pool, linear head. ``residual=False`` drops the skip connections (and the 1x1 shortcut
     convolutions): the same network without residuals, for Nanda et al.'s architecture comparison.
 
-    Example:
+    Examples:
         >>> SmallResNet()(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 10])
         >>> SmallResNet(width=16, residual=False).layer2.shortcut
@@ -58,7 +58,7 @@ class SmallResNet(nn.Module):
 class JudgeNet(nn.Module):
     """A plain VGG-style CNN (no residuals): the independent judge, a different architecture.
 
-    Example:
+    Examples:
         >>> JudgeNet()(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 10])
     """
@@ -94,7 +94,7 @@ class MixerJudge(nn.Module):
     depthwise 5x5 convolution (with a skip) and a pointwise one, GELU, no downsampling: a second
     judge unlike both JudgeNet and the SmallResNets under test.
 
-    Example:
+    Examples:
         >>> MixerJudge()(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 10])
     """

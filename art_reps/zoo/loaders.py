@@ -64,7 +64,7 @@ def load_torchvision(name: str, *, weights=None, num_classes: int = 1000, mean=I
     """Any torchvision classifier by name, with weights from a local file (no download) and
     its normalisation.
 
-    Example:
+    Examples:
         >>> m = load_torchvision("resnet18", num_classes=10)
         >>> m.mean
         (0.485, 0.456, 0.406)
