@@ -24,9 +24,8 @@ from captum._utils.common import _format_output, _format_tensor_into_tuples, _is
 from captum.attr._utils.attribution import Attribution, GradientAttribution
 from captum.log import log_usage
 
-from .core import optimize
 from .core.representation import Representation
-from .core.tasks import _feature_objective, input_gradient
+from .core.tasks import _feature_objective, _optimize, input_gradient
 
 
 def _objective(layer, target, kind, n: int):
@@ -112,7 +111,7 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
         rep = self.representation
         options = {"steps": 200, "step_size": 0.1, **options}
         objective = _objective(self.layer, target, self.kind, len(x))
-        res = optimize(rep, objective, x.clamp(0, 1), **options)
+        res = _optimize(rep, objective, x.clamp(0, 1), **options)
         return _format_output(is_tuple, (res.images,))
 
     def attribute_future(self):

@@ -10,7 +10,7 @@ import torch
 
 import art_reps
 from art_reps import zoo
-from art_reps.core import objectives as O, optimize
+from art_reps.core import Runtime, objectives as O, optimize
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (none found)")]
@@ -60,7 +60,7 @@ def test_compiled_cuda_graphs_match_eager(model, targets, strict_float32):
     start = torch.full_like(x, 0.5)
     eager = optimize(model, objective, start, steps=30, step_size=0.1, geometry="l2", eps=4.0)
     graphs = optimize(model, objective, start, steps=30, step_size=0.1, geometry="l2", eps=4.0,
-                      compile={"mode": "reduce-overhead"})
+                      runtime=Runtime(compile={"mode": "reduce-overhead"}))
     # compiled kernels sum in another order: on an H200 single pixels drifted past 2e-3 over the 30
     # steps while the losses agreed to 1e-3; a stale graph buffer gives errors of the loss's size
     assert (eager.images - graphs.images).abs().mean() < 1e-3

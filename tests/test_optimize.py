@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from art_reps.core import L2Ball, Representation, optimize, step_halving
+import art_reps
+from art_reps.core import L2Ball, Representation, Runtime, optimize, step_halving
 from art_reps.core import objectives as O
 from art_reps.core.optimize import linear_decay, piecewise
 
@@ -110,7 +111,7 @@ def test_result_is_plain_data_on_the_callers_device(net, images):
 
 def test_autocast_path_runs_and_improves(net, images):
     res = optimize(net, O.inversion("avgpool", _target(net, images)), torch.full_like(images, 0.5), steps=20,
-                   autocast=True)
+                   runtime=Runtime(autocast=True))
     assert torch.isfinite(res.losses).all() and (res.losses < res.history[0]).all()
 
 
@@ -140,14 +141,14 @@ def test_auto_layout_does_not_probe_on_the_cpu(net, images, monkeypatch):
     monkeypatch.setattr(layout, "prefers_channels_last", lambda *a, **k: pytest.fail("probed on the CPU"))
     obj = O.channel("layer3", 0)
     auto = optimize(net, obj, images, steps=3)
-    assert torch.equal(auto.images, optimize(net, obj, images, steps=3, channels_last=False).images)
+    assert torch.equal(auto.images, optimize(net, obj, images, steps=3, runtime=Runtime(channels_last=False)).images)
 
 
 def test_autocast_takes_a_dtype_and_refuses_anything_else(net, images):
-    res = optimize(net, O.channel("layer3", 0), images, steps=3, autocast=torch.bfloat16)
+    res = optimize(net, O.channel("layer3", 0), images, steps=3, runtime=Runtime(autocast=torch.bfloat16))
     assert res.images.dtype == images.dtype and torch.isfinite(res.losses).all()
     with pytest.raises(TypeError, match="autocast must be True, False, torch.float16 or torch.bfloat16"):
-        optimize(net, O.channel("layer3", 0), images, steps=3, autocast="fp16")
+        art_reps.invert(net, images, layer="layer3", steps=3, autocast="fp16")
 
 
 def test_composed_objective_matches_sum_of_parts(net, images):
@@ -165,8 +166,8 @@ def test_float64_inputs_come_back_float64(net, images):
 
 def test_channels_last_is_a_layout_not_a_result(net, images):
     obj = O.inversion("avgpool", _target(net, images))
-    fast = optimize(net, obj, torch.full_like(images, 0.5), steps=10, channels_last=True)
-    plain = optimize(net, obj, torch.full_like(images, 0.5), steps=10, channels_last=False)
+    fast = optimize(net, obj, torch.full_like(images, 0.5), steps=10, runtime=Runtime(channels_last=True))
+    plain = optimize(net, obj, torch.full_like(images, 0.5), steps=10, runtime=Runtime(channels_last=False))
     assert fast.images.is_contiguous() and torch.allclose(fast.images, plain.images, atol=1e-4)
     assert torch.allclose(fast.losses, plain.losses, atol=1e-5)
 
@@ -191,7 +192,7 @@ def test_peak_memory_does_not_grow_with_steps():
 def test_compiled_step_gives_the_eager_images(net, images, compile):
     obj = O.inversion("avgpool", _target(net, images))
     eager = optimize(net, obj, torch.full_like(images, 0.5), steps=5)
-    compiled = optimize(net, obj, torch.full_like(images, 0.5), steps=5, compile=compile)
+    compiled = optimize(net, obj, torch.full_like(images, 0.5), steps=5, runtime=Runtime(compile=compile))
     assert torch.allclose(compiled.images, eager.images, atol=1e-5)
     assert torch.allclose(compiled.history, eager.history, atol=1e-5)
     assert not net._forward_hooks and all(not m._forward_hooks for m in net.modules())
@@ -199,6 +200,18 @@ def test_compiled_step_gives_the_eager_images(net, images, compile):
 
 def test_compile_takes_a_flag_or_arguments(net, images):
     with pytest.raises(TypeError, match="compile must be"):
-        optimize(net, O.channel("layer3", 0), images, steps=1, compile="max-autotune")
+        art_reps.visualize(net, layer="layer3", feature=0, start=images, steps=1, compile="max-autotune")
     with pytest.raises(TypeError, match="channels_last must be"):
-        optimize(net, O.channel("layer3", 0), images, steps=1, channels_last="yes")
+        art_reps.visualize(net, layer="layer3", feature=0, start=images, steps=1, channels_last="yes")
+
+
+def test_a_representation_carries_how_the_model_is_read(net, images):
+    rep = Representation(net, "avgpool", mean=[0.5] * 3, std=[0.25] * 3)
+    objective = O.inversion("avgpool", rep(images)["avgpool"])
+    start = torch.full_like(images, 0.5)
+    via_rep = optimize(rep, objective, start, steps=5)
+    public = art_reps.invert(net, images, layer="avgpool", start=start, steps=5, mean=[0.5] * 3, std=[0.25] * 3)
+    assert torch.allclose(via_rep.images, public.images, atol=1e-6)
+    assert not torch.allclose(optimize(net, objective, start, steps=5).images, via_rep.images, atol=1e-4)
+    with pytest.raises(TypeError, match="runtime must be an art_reps.core.Runtime"):
+        optimize(net, objective, start, steps=1, runtime={"autocast": True})

@@ -5,7 +5,6 @@ more forward without gradient scores the final iterate. Per-sample best iterates
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from .geometry import Geometry, make_geometry
 from .objectives import Objective
 from .param import make_param
 from .representation import Representation
+from .runtime import Runtime
 from .state import with_autograd
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -62,22 +62,16 @@ def linear_decay(steps: int, final: float = 0.1) -> Callable[[int], float]:
     return lambda t: 1.0 + (final - 1.0) * min(t / max(steps - 1, 1), 1.0)
 
 
-def _amp(device: torch.device, autocast):
-    if autocast is True:
-        autocast = torch.bfloat16 if device.type == "cpu" else torch.float16
-    return torch.autocast(device.type, dtype=autocast) if autocast else contextlib.nullcontext()
-
-
-def _probe_layout(rep: Representation, objective: Objective, x0: torch.Tensor, autocast) -> bool:
+def _probe_layout(rep: Representation, objective: Objective, x0: torch.Tensor, runtime: Runtime) -> bool:
     """Time one step of ``objective`` in both layouts (:func:`layout.prefers_channels_last`)."""
     def step(x):
         x = x.clone().requires_grad_(True)
-        with _amp(x.device, autocast):
+        with runtime.amp(x.device):
             loss = objective(read(x), x).float().sum()
         torch.autograd.grad(loss, x)
 
     with rep.attached() as read:
-        return layout.prefers_channels_last(rep.model, step, x0, key=(tuple(sorted(objective.layers)), str(autocast)))
+        return layout.prefers_channels_last(rep.model, step, x0, key=(tuple(sorted(objective.layers)), str(runtime.autocast)))
 
 
 class _Updater:
@@ -108,8 +102,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
              steps: int = 200, step_size: float = 0.05, geometry: str | Geometry = "unconstrained",
              eps: float | None = None, optimizer: str = "sgd", schedule: Callable[[int], float] | None = None,
              param="pixel", restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True,
-             tol: float | None = None, seed: int = 0, progress: bool = False, autocast: bool | torch.dtype = False,
-             channels_last: bool | str = "auto", compile: bool | dict = False) -> Result:
+             tol: float | None = None, seed: int = 0, runtime: Runtime | None = None) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
     ``model``: an ``nn.Module``, or a :class:`Representation` of one that carries how it is read
@@ -122,14 +115,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
     in the ball; ``random_start`` True begins at a random point of the ball, a tensor (N, C, H, W)
     at that point (projected into the ball: adapters draw it for a whole batch at once). ``tol``
     stops once every sample's best loss is below it (checked every 10 steps).
-    ``autocast``: ``True`` for bfloat16 on CPU (slow on CPUs without bf16 units) and float16 on
-    CUDA, or the dtype itself (``torch.float16`` or ``torch.bfloat16``).
-    ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
-    ``benchmarks/step_cost.py`` measures it), ``False`` in the layout of ``start``; ``"auto"`` (the
-    default) on CUDA times a few steps in both layouts at the first call for a model and input
-    shape and keeps the faster (:mod:`art_reps.core.layout`); on the CPU it keeps ``start``'s.
-    ``compile``: ``True`` or a dict of :func:`torch.compile` arguments (e.g. ``{"mode":
-    "reduce-overhead"}`` for CUDA graphs) compiles the forward and the objective once per call.
+    ``runtime`` (:class:`Runtime`): mixed precision, memory layout, compilation, a progress bar.
 
     Examples:
         >>> from art_reps.zoo.architectures import SmallResNet
@@ -151,12 +137,10 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
     step_size = check_positive(step_size, "step_size")
     if tol is not None:
         tol = float(tol)
-    if not (isinstance(channels_last, bool) or channels_last == "auto"):
-        raise TypeError(f"channels_last must be True, False or 'auto', got {channels_last!r}")
-    if not (isinstance(autocast, bool) or autocast in (torch.float16, torch.bfloat16)):
-        raise TypeError(f"autocast must be True, False, torch.float16 or torch.bfloat16, got {autocast!r}")
-    if not isinstance(compile, (bool, dict)):
-        raise TypeError(f"compile must be True, False or a dict of torch.compile arguments, got {compile!r}")
+    runtime = runtime or Runtime()
+    if not isinstance(runtime, Runtime):
+        raise TypeError(f"runtime must be an art_reps.core.Runtime, got {type(runtime).__name__}")
+    channels_last, compile = runtime.channels_last, runtime.compile
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     geometry = make_geometry(geometry, eps)
@@ -172,11 +156,11 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
     check_images(start, "start", channels=rep.channels)
     x0 = start.detach().to(rep.device, rep.dtype)
     if channels_last == "auto":
-        channels_last = x0.dim() == 4 and rep.device.type == "cuda" and _probe_layout(rep, objective, x0, autocast)
+        channels_last = x0.dim() == 4 and rep.device.type == "cuda" and _probe_layout(rep, objective, x0, runtime)
     if channels_last and x0.dim() == 4:
         x0 = x0.contiguous(memory_format=torch.channels_last)
     generator = rng.generator(seed)
-    amp = _amp(rep.device, autocast)
+    amp = runtime.amp(rep.device)
     best_images = x0.clone()
     best_losses = torch.full((x0.shape[0],), float("inf"), device=rep.device)
     history = []
@@ -195,7 +179,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
             loss = score(image)
         return image, loss.float().clone() if compile else loss.float()
 
-    bar = tqdm(total=steps * (restarts + 1), disable=not progress, desc="optimising", leave=False)
+    bar = tqdm(total=steps * (restarts + 1), disable=not runtime.progress, desc="optimising", leave=False)
     with rep.attached() as read, bar:
         def score(image):
             return objective(read(image), image)

@@ -10,8 +10,10 @@ from .checks import check_count, check_images, check_positive, check_same_batch
 from .chunks import in_chunks, resolve_batch_size, take
 from .optimize import Result, optimize
 from .representation import Representation, representation_options
+from .runtime import Runtime
 from .state import with_autograd
 
+RUNTIME = ("autocast", "channels_last", "compile", "progress")  # flat options that go to the Runtime
 STARTS = {
     "noise": lambda shape, g: (0.5 + torch.randn(shape, generator=g) / 20).clamp(0, 1),
     "super-noise": lambda shape, g: torch.randn(shape, generator=g).clamp(0, 1),
@@ -43,10 +45,14 @@ def _representation(model, layer, options) -> Representation:
 
 def _optimize(model, objective, start, **options) -> Result:
     """:func:`optimize` with the public functions' flat options: those that say how the model is
-    read (mean, std, transform, fake_relu, keep_mode) become its :class:`Representation`."""
+    read (mean, std, transform, fake_relu, keep_mode) become its :class:`Representation`, those
+    that say how the run executes (autocast, channels_last, compile, progress) its :class:`Runtime`."""
     reading = representation_options(options)
-    rest = {k: v for k, v in options.items() if k not in reading}
-    return optimize(Representation(model, sorted(objective.layers), **reading), objective, start, **rest)
+    running = {k: options[k] for k in RUNTIME if k in options}
+    rest = {k: v for k, v in options.items() if k not in reading and k not in running}
+    layers = sorted(objective.layers)
+    rep = model.reading(layers) if isinstance(model, Representation) else Representation(model, layers, **reading)
+    return optimize(rep, objective, start, runtime=Runtime(**running), **rest)
 
 
 @with_autograd
