@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from .core import IRI_LOSSES, iris, make_geometry, make_start, objectives as O
 from .core.iris import recipe
-from .core.checks import check_positive, resolve_layer
+from .core.checks import check_nonnegative, check_positive, resolve_layer
+from .core.param import make_param
 from .core.representation import Representation
 from .core.tasks import _feature_objective, _optimize
 
@@ -256,22 +257,29 @@ class IRIGenerator(RepresentationInversion):
 
 
 class FeatureVisualization(_CoreAttack):
-    """Maximise a ``feature`` (channel, neuron or direction of ``layer``) starting from ``x``."""
+    """Maximise a ``feature`` (channel, neuron or direction of ``layer``) starting from ``x``;
+    ``param`` 'pixel', 'fourier' or 'maco' (Fel et al.: the phase only, ``x`` giving the shape);
+    ``closeness`` > 0 keeps each result near its ``x`` (Hamblin et al.'s feature accentuation)."""
 
-    attack_params = _CoreAttack.attack_params + ["feature", "kind"]
+    attack_params = _CoreAttack.attack_params + ["feature", "kind", "param", "closeness"]
 
-    def __init__(self, estimator, *, layer: str, feature, kind: str = "channel", step_size: float = 0.1, **kwargs):
-        self.feature, self.kind = feature, kind
+    def __init__(self, estimator, *, layer: str, feature, kind: str = "channel", step_size: float = 0.1,
+                 param="pixel", closeness: float = 0.0, **kwargs):
+        self.feature, self.kind, self.param, self.closeness = feature, kind, param, closeness
         super().__init__(estimator, layer=layer, step_size=step_size, **kwargs)
 
     def _check_params(self) -> None:
         super()._check_params()
         _feature_objective(self.layer, self.feature, self.kind)
+        make_param(self.param)
+        check_nonnegative(self.closeness, "closeness")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ())
-        objective = _feature_objective(self.layer, self.feature, self.kind)
-        return self._from_core(self._optimize(lambda b: objective, self._to_core(x)), x)
+        objective, start = _feature_objective(self.layer, self.feature, self.kind), self._to_core(x)
+        objective_for = (lambda b: objective + self.closeness * O.closeness(start[b])) if self.closeness else (
+            lambda b: objective)
+        return self._from_core(self._optimize(objective_for, start, param=self.param), x)
 
 
 class FeatureManipulation(_CoreAttack):

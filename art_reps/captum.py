@@ -24,6 +24,8 @@ from captum._utils.common import _format_output, _format_tensor_into_tuples, _is
 from captum.attr._utils.attribution import Attribution, GradientAttribution
 from captum.log import log_usage
 
+from .core import objectives as O
+from .core.checks import check_nonnegative
 from .core.representation import Representation
 from .core.tasks import _feature_objective, _optimize, input_gradient
 
@@ -96,9 +98,11 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
     """The input optimised, from ``inputs``, to maximise the ``target`` feature of ``layer``: its
     "attribution" is the image the feature wants, optimised from ``inputs`` clipped to [0, 1]
     (Captum's noise tunnels add noise that leaves the range). Options of :func:`art_reps.core.optimize`
-    (steps, step_size, geometry, eps, param, optimizer, ...) go to ``attribute``.
+    (steps, step_size, geometry, eps, param such as ``'maco'``, optimizer, ...) go to ``attribute``;
+    ``closeness`` > 0 keeps each result near its input (feature accentuation, as in
+    :func:`art_reps.visualize`).
 
-    ``attribute(inputs (N, C, H, W) in [0, 1], target, **options) -> (N, C, H, W)``.
+    ``attribute(inputs (N, C, H, W) in [0, 1], target, closeness=0.0, **options) -> (N, C, H, W)``.
     """
 
     def __init__(self, model, layer: str, **kwargs):
@@ -106,11 +110,14 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
         _RepresentationMethod.__init__(self, model, layer, **kwargs)
 
     @log_usage()
-    def attribute(self, inputs, target=None, additional_forward_args=None, **options):
+    def attribute(self, inputs, target=None, additional_forward_args=None, closeness: float = 0.0, **options):
         is_tuple, x = self._single_input(inputs, additional_forward_args)
         rep = self.representation
         options = {"steps": 200, "step_size": 0.1, **options}
         objective = _objective(self.layer, target, self.kind, len(x))
+        closeness = check_nonnegative(closeness, "closeness")
+        if closeness:
+            objective = objective + closeness * O.closeness(x.clamp(0, 1))
         res = _optimize(rep, objective, x.clamp(0, 1), **options)
         return _format_output(is_tuple, (res.images,))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .. import core, zoo
-from ..data import lfw_faces, natural_photos
+from ..data import digits_on_textures, lfw_faces, mean_spectrum, natural_photos
 from ..studies.judging import balanced
 from ..metrics.distances import JudgeDistance
 from ..metrics import predict
@@ -38,9 +38,16 @@ def _invert(model, x, y, a):
 
 
 def _visualize(model, x, y, a):
-    res = core.visualize(model, layer=a["layer"], feature=list(a["features"]), start=a["start"], steps=a["steps"],
-                         step_size=a["step_size"], seed=a["seed"], progress=a["progress"])
-    return res, res.images, len(res.images)
+    param = a["param"]
+    if param == "maco":  # the magnitude of the embedded training images
+        param = core.Maco(mean_spectrum(digits_on_textures("train").images))
+    features, start = list(a["features"]), a["start"]
+    if a["closeness"]:  # feature accentuation: each input image raises one of the features, staying near itself
+        features, start = [features[i % len(features)] for i in range(len(x))], x
+    res = core.visualize(model, layer=a["layer"], feature=features, start=start, steps=a["steps"], param=param,
+                         closeness=a["closeness"], step_size=a["step_size"], seed=a["seed"], progress=a["progress"])
+    shown = torch.cat([x, res.images]) if a["closeness"] else res.images
+    return res, shown, len(x) if a["closeness"] else len(res.images)
 
 
 def _interpolate(model, x, y, a):
@@ -72,7 +79,8 @@ def _iris(model, x, y, a):
 
 METHODS = {
     "invert": (_invert, dict(start="noise", steps=300, step_size=0.05)),
-    "visualize": (_visualize, dict(start="noise", steps=200, step_size=0.1, features=tuple(range(10)))),
+    "visualize": (_visualize, dict(start="noise", steps=200, step_size=0.1, features=tuple(range(10)), param="pixel",
+                                   closeness=0.0)),
     "interpolate": (_interpolate, dict(start="lerp", steps=300, step_size=0.05, n=8)),
     "manipulate": (_manipulate, dict(steps=100, step_size=0.05, feature=0, cap=1.0, eps=1.0)),
     "sensitivity": (_sensitivity, dict()),

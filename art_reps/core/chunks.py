@@ -100,4 +100,6 @@ def in_chunks(n: int, size: int, run: Callable[[slice], Result]) -> Result:
     parts = [run(slice(i, min(i + size, n))) for i in range(0, n, size)]
     steps = max(p.history.shape[0] for p in parts)
     history = [torch.cat([p.history, p.history[-1:].expand(steps - p.history.shape[0], -1)]) for p in parts]
-    return Result(torch.cat([p.images for p in parts]), torch.cat([p.losses for p in parts]), torch.cat(history, 1))
+    transparency = torch.cat([p.transparency for p in parts]) if parts[0].transparency is not None else None
+    return Result(torch.cat([p.images for p in parts]), torch.cat([p.losses for p in parts]), torch.cat(history, 1),
+                  transparency)

@@ -166,6 +166,17 @@ def feature_addition(layer: str, index, cap=1.0) -> Objective:
     return Objective(fn, unit.layers, f"feature_addition({layer!r}, {unit.name[len('neuron('):-1]})")
 
 
+def closeness(reference: torch.Tensor) -> Objective:
+    """Mean squared pixel difference to ``reference`` (N, C, H, W), per sample: keeps a result
+    near its seed image (Hamblin et al.'s feature accentuation)."""
+    reference = reference.detach()
+
+    def fn(acts, images):
+        return (images - reference.to(images)).pow(2).flatten(1).mean(1)
+
+    return Objective(fn, [], "closeness")
+
+
 def total_variation(beta: float = 2.0, per_pixel: bool = True) -> Objective:
     """``sum_pixels (dx^2 + dy^2)^(beta/2)`` per sample (Mahendran & Vedaldi, over the pixels that
     have both neighbours), or with ``per_pixel=False`` the power of the whole sum,

@@ -26,11 +26,13 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 @dataclass
 class Result:
     """images: (N, C, H, W) in [0, 1] on the caller's device; losses: (N,) the loss of each
-    returned image; history: (T, N) the loss at every step (restarts one after another)."""
+    returned image; history: (T, N) the loss at every step (restarts one after another);
+    transparency: (N, 1, H, W) in [0, 1] where the parameterisation gives one (``param='maco'``)."""
 
     images: torch.Tensor
     losses: torch.Tensor
     history: torch.Tensor
+    transparency: torch.Tensor | None = None
 
 
 def constant() -> Callable[[int], float]:
@@ -212,5 +214,8 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
                 image, loss = evaluate(score, leaf, to_image)
             keep_better(image, loss)
     device = start.device
+    transparency = getattr(to_image, "transparency", None)
+    if transparency is not None:
+        transparency = (transparency / transparency.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)).to(device)
     return Result(best_images.to(device, start.dtype).contiguous(), best_losses.to(device),
-                  torch.stack(history).to(device))
+                  torch.stack(history).to(device), transparency)

@@ -6,7 +6,7 @@ import numbers
 import torch
 
 from . import objectives as O, rng
-from .checks import check_count, check_images, check_positive, check_same_batch
+from .checks import check_count, check_images, check_nonnegative, check_positive, check_same_batch
 from .chunks import in_chunks, resolve_batch_size, take
 from .optimize import Result, optimize
 from .representation import Representation, representation_options
@@ -127,13 +127,16 @@ def _feature_objective(layer, feature, kind, name: str = "feature", n: int | Non
 @with_autograd
 def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise", n: int = 1,
               size=(3, 32, 32), steps: int = 200, step_size: float = 0.1, regularizer: O.Objective | None = None,
-              seed: int = 0, batch_size=None, **options) -> Result:
+              closeness: float = 0.0, seed: int = 0, batch_size=None, **options) -> Result:
     """Feature visualisation: images that maximise a unit, channel or direction of ``layer``.
 
     feature: int (channel or flattened unit), a list of channels (one per image), a (c, y, x)
     tuple with ``kind='neuron'``, or a direction tensor with ``kind='direction'``. start: a kind
-    (``n`` images of ``size``) or (N, C, H, W) images. ``param='fourier'`` via options.
-    ``batch_size`` as in :func:`invert`.
+    (``n`` images of ``size``) or (N, C, H, W) images. ``param='fourier'`` or ``'maco'`` (Fel et
+    al.; its ``Result.transparency`` shows where the feature reads the image) via options.
+    ``closeness`` > 0 with start images is Hamblin et al.'s feature accentuation: the feature is
+    raised while ``closeness`` times the mean squared distance to the start keeps each image near
+    its own. ``batch_size`` as in :func:`invert`.
 
     Examples:
         >>> import art_reps
@@ -142,6 +145,10 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
         torch.Size([3, 3, 32, 32])
     """
     objective = _feature_objective(layer, feature, kind, n=start.shape[0] if isinstance(start, torch.Tensor) else None)
+    closeness = check_nonnegative(closeness, "closeness")
+    if closeness and not isinstance(start, torch.Tensor):
+        raise ValueError(f"closeness={closeness} keeps results near their start images: pass start= images "
+                         f"(N, C, H, W), not {start!r}")
     if kind == "channel" and not isinstance(feature, numbers.Integral):
         feature = torch.as_tensor(feature, dtype=torch.long)
         if feature.dim() == 1 and not isinstance(start, torch.Tensor):
@@ -153,9 +160,12 @@ def visualize(model, *, layer: str, feature, kind: str = "channel", start="noise
     if chunk < start.shape[0]:
         return in_chunks(start.shape[0], chunk, lambda s: visualize(
             model, layer=layer, feature=take(feature, s) if kind == "channel" else feature, kind=kind,
-            start=start[s], steps=steps, step_size=step_size, regularizer=regularizer, seed=seed, **options))
+            start=start[s], steps=steps, step_size=step_size, regularizer=regularizer, closeness=closeness, seed=seed,
+            **options))
     if regularizer is not None:
         objective = objective + regularizer
+    if closeness:
+        objective = objective + closeness * O.closeness(start)
     return _optimize(model, objective, start, steps=steps, step_size=step_size, seed=seed, **options)
 
 

@@ -1,0 +1,75 @@
+"""A class-conditional denoising score model of the embedded data: the generative model whose
+gradients the PAG score compares a classifier's with (:func:`art_reps.metrics.pag_score`).
+
+``ScoreNet(x, y)`` estimates the score of the data smoothed by Gaussian noise of ``sigma``,
+``grad_x log p_sigma(x | y)`` (N, 3, H, W); ``y = None`` (or ``ScoreNet.NULL``) the unconditional
+score, learned by dropping the label (as classifier-free guidance does). Trained by
+``python -m art_reps.train.score`` (:mod:`art_reps.train.score`); shipped as
+``zoo/weights/score/score_dsm.safetensors`` with its card.
+
+Examples:
+    >>> net = ScoreNet()
+    >>> net(torch.rand(2, 3, 32, 32), torch.tensor([0, 3])).shape
+    torch.Size([2, 3, 32, 32])
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+SCORE_DIR = Path(__file__).resolve().parent / "weights" / "score"
+NAME = "score_dsm"
+
+
+class _Block(nn.Module):
+    def __init__(self, c_in: int, c_out: int, classes: int):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.norm1, self.norm2 = nn.GroupNorm(8, c_out), nn.GroupNorm(8, c_out)
+        self.film = nn.Embedding(classes, 2 * c_out)  # per-class scale and shift
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x, y):
+        h = torch.relu(self.norm1(self.conv1(x)))
+        scale, shift = self.film(y)[:, :, None, None].chunk(2, dim=1)
+        h = self.norm2(self.conv2(h)) * (1 + scale) + shift
+        return torch.relu(h + self.skip(x))
+
+
+class ScoreNet(nn.Module):
+    """A small U-Net (16-32-64 channels by default, two scales) with per-class FiLM; ``classes + 1`` rows,
+    the last the unconditional one."""
+
+    def __init__(self, classes: int = 10, width: int = 16, sigma: float = 0.1):
+        super().__init__()
+        self.NULL, self.sigma = classes, sigma
+        w = width
+        self.down1, self.down2, self.mid = _Block(3, w, classes + 1), _Block(w, 2 * w, classes + 1), _Block(2 * w, 4 * w, classes + 1)
+        self.up2, self.up1 = _Block(6 * w, 2 * w, classes + 1), _Block(3 * w, w, classes + 1)
+        self.out = nn.Conv2d(w, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is None:
+            y = torch.full((x.shape[0],), self.NULL, dtype=torch.long, device=x.device)
+        h1 = self.down1(x - 0.5, y)
+        h2 = self.down2(nn.functional.avg_pool2d(h1, 2), y)
+        h3 = self.mid(nn.functional.avg_pool2d(h2, 2), y)
+        u2 = self.up2(torch.cat([nn.functional.interpolate(h3, scale_factor=2), h2], 1), y)
+        u1 = self.up1(torch.cat([nn.functional.interpolate(u2, scale_factor=2), h1], 1), y)
+        return self.out(u1) / self.sigma  # the score's scale is 1 / sigma
+
+
+def load_score_model(*, device: str | torch.device | None = None) -> ScoreNet:
+    """The shipped score model, in eval mode."""
+    card = json.loads((SCORE_DIR / f"{NAME}.json").read_text())
+    net = ScoreNet(**card["architecture_options"])
+    net.load_state_dict(load_file(SCORE_DIR / f"{NAME}.safetensors"))
+    return net.to(device or "cpu").eval()
+
+
+def score_card() -> dict:
+    return json.loads((SCORE_DIR / f"{NAME}.json").read_text())
