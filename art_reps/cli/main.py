@@ -54,6 +54,13 @@ def _reproduce(args) -> int:
         args.out, quick=args.quick, device=args.device, seed=args.seed, progress=not args.quiet))
 
 
+def _beyond_anchors(args) -> int:
+    from ..studies import beyond_anchors as B
+
+    return _results_command(args, B, lambda: B.run_beyond_anchors(quick=args.quick, out=args.out,
+                                                                   progress=not args.quiet))
+
+
 def _pipeline_study(args) -> int:
     from ..studies import pipeline_study as P
 
@@ -270,6 +277,9 @@ def main(argv=None) -> int:
     models.set_defaults(func=_models)
     _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, alignment, "
                          "STIR, metamers) and its figures", "art_reps_results", "science.json", "science")
+    _add_results_command(sub, "beyond-anchors", _beyond_anchors, "feature-visualisation parameterisations (pixel, "
+                         "Fourier, MACO) judged by plausibility; the PAG score across the eps sweep",
+                         "art_reps_beyond_anchors", "beyond_anchors.json", "parameterisations, pag", device=False)
     _add_results_command(sub, "pipeline-study", _pipeline_study, "Nanda et al.'s training-pipeline grid: "
                          "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
                          "pipeline_study.json", "pipeline-study", device=False)
