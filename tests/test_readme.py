@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from art_reps import zoo
-from art_reps.studies import pipeline_study, science
+from art_reps.studies import beyond_anchors, pipeline_study, science
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -28,6 +28,12 @@ def test_the_summary_is_what_the_saved_results_say():
     assert [v[3] for v in science.verdicts(saved) if v[0].startswith("Aggarwal")] == [True]
     claims = [c["holds"] for c in pipeline_study.load_results()["claims"]]
     assert claims == [False, True]  # contrastive+residual+adversarial not the most aligned; adversarial raises it
+    beyond = beyond_anchors.load_results()
+    assert [c["holds"] for c in beyond_anchors.claims(beyond)] == [False, False, False]
+    robust_cells = beyond["parameterisations"]["cells"][zoo.ROBUST]
+    assert all(c[j]["recognised"]["score"] >= 0.95 for c in robust_cells.values() for j in ("judge", "judge_mixer"))
+    pag = beyond["pag"]
+    assert all(pag[zoo.ROBUST]["low"] > r["high"] for name, r in pag.items() if name != zoo.ROBUST)
     gpu = json.loads((ROOT / "results" / "gpu.json").read_text())
     ttq = json.loads((ROOT / "results" / "time_to_quality.json").read_text())
     assert gpu["ours_vs_bare"] <= 1.05 and "H200" in gpu["device"]

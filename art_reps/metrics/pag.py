@@ -4,7 +4,7 @@ classifier's input gradients agree with those of a generative model of the data.
 By Bayes' rule the gradient a perfect classifier would have is ``grad_x log p(y | x) =
 grad_x log p(x | y) - grad_x log p(x)``, the difference of a class-conditional and an
 unconditional score; a denoising score model of the data at noise ``sigma``
-(:class:`art_reps.zoo.score.ScoreNet`) estimates both. The PAG score of an image is the cosine
+(:class:`art_reps.zoo.score.ScoreNet`, shipped at 0.5) estimates both. The PAG score of an image is the cosine
 similarity between that difference and the classifier's ``grad_x log softmax(f(x))_y``, both
 taken at ``x + sigma * e`` (the noisy image the score model knows).
 

@@ -11,8 +11,9 @@ perceptually aligned gradients as a number across the eps sweep. Registered befo
   intervals (Wilson for the share). Paired differences maco - fourier and maco - pixel (same
   class and seed) with BCa intervals. Fel et al.'s claim, as tested here: MACO is more plausible
   than the Fourier parameterisation (difference interval above 0 under both judges).
-- PAG: :func:`art_reps.metrics.pag_score` with the shipped denoising score model (sigma 0.1,
-  ``python -m art_reps.train.score``) on the 1,000 test images, for ``standard``,
+- PAG: :func:`art_reps.metrics.pag_score` with the shipped denoising score model (sigma 0.5,
+  ``python -m art_reps.train.score``; registered at 0.1, amended because that model ignored the
+  labels: docs/judging.md) on the 1,000 test images, for ``standard``,
   ``l2_eps0.02``, ``l2_eps0.05`` and ``l2_eps1``; BCa intervals over the images. Aggarwal et
   al.'s claim, as tested here: low-eps training already aligns gradients (``l2_eps0.05`` above
   ``standard``, intervals apart). Srinivas et al.'s three regimes appear when an intermediate
@@ -108,10 +109,10 @@ def claims(results: dict) -> list[dict]:
              f"{j} {interval_text(diffs[m]['maco - fourier'][j])}" for j in NETWORK_JUDGES) for m in diffs),
          "holds": all(maco.values()), "detail": maco},
         {"claim": "low-eps training already aligns gradients (Aggarwal et al.)",
-         "measured": f"l2_eps0.05 {interval_text(low)} vs standard {interval_text(standard)}",
+         "measured": f"l2_eps0.05 {interval_text(low, 3)} vs standard {interval_text(standard, 3)}",
          "holds": low["low"] > standard["high"]},
         {"claim": "three regimes: an intermediate eps aligns best (Srinivas et al.)",
-         "measured": ", ".join(f"{n} {interval_text(pag[n])}" for n in SWEEP), "holds": bool(middle)},
+         "measured": ", ".join(f"{n} {interval_text(pag[n], 3)}" for n in SWEEP), "holds": bool(middle)},
     ]
 
 
@@ -137,7 +138,8 @@ def claims_table(results: dict) -> str:
 
 
 def pag_table(results: dict) -> str:
-    rows = ["PAG score (cosine of the classifier's and the score model's gradient of log p(y | x), 1,000 test "
+    n = next(iter(results["pag"].values()))["n"]
+    rows = [f"PAG score (cosine of the classifier's and the score model's gradient of log p(y | x), {n:,} test "
             "images, BCa interval):", "", "| model | PAG score |", "|---|---|"]
     rows += [f"| `{name}` | {interval_text(r, 3)} |" for name, r in results["pag"].items()]
     return "\n".join(rows)

@@ -30,7 +30,8 @@ class _Block(nn.Module):
         super().__init__()
         self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)
         self.norm1, self.norm2 = nn.GroupNorm(8, c_out), nn.GroupNorm(8, c_out)
-        self.film = nn.Embedding(classes, 2 * c_out)  # per-class scale and shift
+        self.film = nn.Embedding(classes, 2 * c_out)  # per-class scale and shift, from none: each class
+        nn.init.zeros_(self.film.weight)               # starts as the unconditional model and departs from it
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x, y):
@@ -44,7 +45,7 @@ class ScoreNet(nn.Module):
     """A small U-Net (16-32-64 channels by default, two scales) with per-class FiLM; ``classes + 1`` rows,
     the last the unconditional one."""
 
-    def __init__(self, classes: int = 10, width: int = 16, sigma: float = 0.1):
+    def __init__(self, classes: int = 10, width: int = 16, sigma: float = 0.5):
         super().__init__()
         self.NULL, self.sigma = classes, sigma
         w = width
