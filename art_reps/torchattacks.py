@@ -48,8 +48,6 @@ class _CoreAttack(Attack):
         return Representation(self.model, self.layer, fake_relu=options["fake_relu"], transform=options["transform"],
                               keep_mode=options["keep_mode"])
 
-    def _representation(self, images: torch.Tensor) -> torch.Tensor:
-        return self._reading()(images)[self.layer]
 
 
 class RepPGD(_CoreAttack):
@@ -70,9 +68,10 @@ class RepPGD(_CoreAttack):
 
     def forward(self, images, labels=None):
         images = images.clone().detach().to(self.device)
-        reps = self._representation(images)
+        rep = self._reading()
+        reps = rep(images)[self.layer]
         begin = make_geometry(self.norm, self.eps).random_start(images.cpu(), self._generator).to(images.device)
-        return optimize(self._reading(), -O.inversion(self.layer, reps), images, geometry=self.norm, eps=self.eps,
+        return optimize(rep, -O.inversion(self.layer, reps), images, geometry=self.norm, eps=self.eps,
                         step_size=self.alpha, random_start=begin, steps=self.steps).images
 
 
@@ -86,9 +85,10 @@ class RepInversion(_CoreAttack):
 
     def forward(self, images, labels=None):
         images = images.clone().detach().to(self.device)
-        reps = self._representation(images)
+        rep = self._reading()
+        reps = rep(images)[self.layer]
         start = make_start(self.start, images.shape, seed=self._call_seed(), dtype=images.dtype).to(images.device)
-        return optimize(self._reading(), O.inversion(self.layer, reps), start, step_size=self.step_size,
+        return optimize(rep, O.inversion(self.layer, reps), start, step_size=self.step_size,
                         steps=self.steps).images
 
 

@@ -113,7 +113,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
 
     ``geometry`` ('unconstrained', 'l2', 'linf' with ``eps``) bounds the images around ``start``;
     ``step_size`` is a step's length in that geometry's norm (Adam: its learning rate), times
-    ``schedule(t)``. ``param`` 'pixel' or 'fourier'. ``restarts`` extra runs from random starts
+    ``schedule(t)``. ``param`` 'pixel', 'fourier' or 'maco'. ``restarts`` extra runs from random starts
     in the ball; ``random_start`` True begins at a random point of the ball, a tensor (N, C, H, W)
     at that point (projected into the ball: adapters draw it for a whole batch at once). ``tol``
     stops once every sample's best loss is below it (checked every 10 steps).

@@ -19,6 +19,13 @@ _COLOR_SQRT_COV = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, 
 _COLOR_SQRT_COV = _COLOR_SQRT_COV / _COLOR_SQRT_COV.norm(dim=0).max()
 
 
+def _frequency(h: int, w: int, device=None) -> torch.Tensor:
+    """Each rfft2 coefficient's spatial frequency (H, W // 2 + 1), at least 1 / max(H, W) (no zero)."""
+    fy = torch.fft.fftfreq(h, device=device)[:, None]
+    fx = torch.fft.rfftfreq(w, device=device)[None, :]
+    return torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / max(h, w))
+
+
 class Pixel:
     """Optimise pixels directly, starting from ``start``. Geometries project these pixels."""
 
@@ -42,9 +49,7 @@ class Fourier:
 
     def __call__(self, start: torch.Tensor, generator=None):
         n, c, h, w = start.shape
-        fy = torch.fft.fftfreq(h, device=start.device)[:, None]
-        fx = torch.fft.rfftfreq(w, device=start.device)[None, :]
-        scale = 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / max(h, w)) ** self.decay / 4.0  # Lucid's 4
+        scale = 1.0 / _frequency(h, w, start.device) ** self.decay / 4.0  # Lucid's 4
         shape = (n, c, h, w // 2 + 1, 2)
         leaf = self.sd * rng.randn(shape, generator, start)
         color = _COLOR_SQRT_COV.to(start.device, start.dtype)
@@ -89,9 +94,7 @@ class Maco:
 
     def _magnitude(self, c: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
         if self.magnitude is None:
-            fy = torch.fft.fftfreq(h)[:, None]
-            fx = torch.fft.rfftfreq(w)[None, :]
-            return (1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / max(h, w))).expand(c, -1, -1).to(like)
+            return (1.0 / _frequency(h, w)).expand(c, -1, -1).to(like)
         if self.magnitude.shape != (c, h, w // 2 + 1):
             raise ValueError(f"magnitude has shape {tuple(self.magnitude.shape)}, but images of {c}x{h}x{w} need "
                              f"{(c, h, w // 2 + 1)}")

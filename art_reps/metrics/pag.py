@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..core import rng
 from ..core.checks import check_images, check_same_batch
 from ..core.representation import Representation
 from .statistics import mean_interval
@@ -52,7 +53,7 @@ def pag_score(model, images: torch.Tensor, labels: torch.Tensor, *, score_model=
         from ..zoo.score import load_score_model
 
         score_model = load_score_model()
-    noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(seed)).to(images)
+    noise = rng.randn(images.shape, rng.generator(seed), images)
     noisy = images + score_model.sigma * noise
     cosines = []
     for i in range(0, len(images), batch_size):

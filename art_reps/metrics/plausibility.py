@@ -31,12 +31,14 @@ def class_centres(judge, references, *, layer: str = "features") -> torch.Tensor
 
 
 def plausibility_hits(images: torch.Tensor, labels: torch.Tensor, judge, references, *,
-                      layer: str = "features") -> dict:
-    """Per image (N,): ``similarity``, ``confidence`` and ``recognised`` (see the module)."""
+                      layer: str = "features", centres: torch.Tensor | None = None) -> dict:
+    """Per image (N,): ``similarity``, ``confidence`` and ``recognised`` (see the module);
+    ``centres`` (K, D) from :func:`class_centres`, when already computed, saves reading ``references``."""
     check_images(images, "images")
     labels = torch.as_tensor(labels, dtype=torch.long)
     check_same_batch(images, labels, "images", "labels")
-    centres = class_centres(judge, references, layer=layer)
+    if centres is None:
+        centres = class_centres(judge, references, layer=layer)
     feats = activations(judge, images, layer=layer).flatten(1)
     probs = probabilities(judge, images)
     return {"similarity": F.cosine_similarity(feats, centres[labels].to(feats), dim=1),

@@ -31,6 +31,7 @@ import torch
 from .. import core, zoo
 from ..data import digits_on_textures, mean_spectrum
 from ..metrics import interval_text, mean_interval, pag_score, plausibility_hits, proportion
+from ..metrics.plausibility import class_centres
 from .judging import NETWORK_JUDGES, network_judges
 from .report import rounded, save_grid, write_json
 
@@ -60,6 +61,7 @@ def run_parameterisations(*, quick: bool, out, progress: bool) -> dict:
     test = digits_on_textures("test")
     judges = network_judges()
     labels = torch.arange(10).repeat_interleave(seeds)
+    centres = {j: class_centres(judge, test) for j, judge in judges.items()}  # once, not per cell
     cells, hits, shown = {}, {}, []
     for model_name in (zoo.ROBUST, zoo.STANDARD):
         model = zoo.load_model(model_name)
@@ -67,7 +69,7 @@ def run_parameterisations(*, quick: bool, out, progress: bool) -> dict:
             images = _visualise(model, param, spectrum, seeds, steps, progress)
             shown.append(images[::seeds])
             for j, judge in judges.items():
-                h = plausibility_hits(images, labels, judge, test)
+                h = plausibility_hits(images, labels, judge, test, centres=centres[j])
                 hits[model_name, param, j] = h
                 cells.setdefault(model_name, {}).setdefault(param, {})[j] = {
                     "similarity": mean_interval(h["similarity"]), "confidence": mean_interval(h["confidence"]),
