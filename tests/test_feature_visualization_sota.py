@@ -114,3 +114,5 @@ def test_the_cli_visualises_with_maco_and_accentuates(tmp_path):
     assert main(["visualize", "--steps", "3", "--closeness", "100", "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert (tmp_path / "m" / "visualize.png").exists() and (tmp_path / "a" / "visualize.png").exists()
     assert main(["visualize", "--steps", "3", "--param", "wavelets", "--out", str(tmp_path / "w"), "--quiet"]) == 2
+    assert main(["visualize", "--steps", "3", "--closeness", "-1", "--out", str(tmp_path / "c"), "--quiet"]) == 2
+    assert not (tmp_path / "w").exists() and not (tmp_path / "c").exists()  # refused before any work

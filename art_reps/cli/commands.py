@@ -20,7 +20,7 @@ from ..studies.judging import balanced
 from ..metrics.distances import JudgeDistance
 from ..metrics import predict
 from ..studies.report import rounded, saliency_to_image, save_grid, write_json
-from ..core.checks import resolve_layer
+from ..core.checks import check_nonnegative, resolve_layer
 
 
 def _inputs(per_class: int, ood: bool):
@@ -112,10 +112,15 @@ def run_method(method: str, *, out=None, model: str = zoo.ROBUST, layer: str | N
     unknown = set(settings) - set(defaults)
     if unknown:
         raise ValueError(f"{method} takes no setting(s) {sorted(unknown)}; it takes {sorted(defaults)}")
+    given = {k: v for k, v in settings.items() if v is not None}
+    if "param" in given:  # refused before any model is loaded or folder made
+        core.param.make_param(given["param"])
+    if "closeness" in given:
+        check_nonnegative(given["closeness"], "closeness")
     net = zoo.load_model(model, device=device)
     layer = method_layer(net, method, layer)
     x, y = _inputs(per_class, ood)
-    args = {**defaults, **{k: v for k, v in settings.items() if v is not None}, "layer": layer, "seed": seed,
+    args = {**defaults, **given, "layer": layer, "seed": seed,
             "progress": progress}
     out = Path(out or f"art_reps_{method}")
     out.mkdir(parents=True, exist_ok=True)
