@@ -10,12 +10,13 @@ Examples:
     torch.Size([4, 3, 32, 32])
 """
 from . import data, metrics, zoo
-from .core import (Representation, Result, frozen, interpolate, invert, iris, manipulate, objectives, optimize,
-                   sensitivity, visualize)
+from .core import (METHODS, Representation, Result, attack, frozen, interpolate, invert, iris, manipulate, objectives,
+                   optimize, sensitivity, visualize)
 from .zoo import list_models, load_model, model_card
 
 __version__ = "0.1.0"
 __all__ = [
-    "data", "metrics", "zoo", "Representation", "Result", "frozen", "interpolate", "invert", "iris", "manipulate", "objectives",
-    "optimize", "sensitivity", "visualize", "list_models", "load_model", "model_card", "__version__",
+    "data", "metrics", "zoo", "METHODS", "Representation", "Result", "attack", "frozen", "interpolate", "invert", "iris",
+    "manipulate", "objectives", "optimize", "sensitivity", "visualize", "list_models", "load_model", "model_card",
+    "__version__",
 ]

@@ -1,9 +1,12 @@
 """ART evasion attacks on representations, over any PyTorch estimator (e.g. ``PyTorchClassifier``).
 
-Numpy in and out in the dtype of ``x``; the estimator's preprocessing, ``clip_values``, device and
-``channels_first`` are respected; ``eps`` and ``step_size`` are in the estimator's input units.
-Layers are named as in ``model.named_modules()`` (``"layer3.1"``), which ART's own
-``FeatureAdversaries`` cannot do. Every algorithm lives in :mod:`art_reps.core`.
+Numpy in and out in the dtype of ``x``; the estimator's preprocessing, ``clip_values`` (also per
+channel or per pixel), device and ``channels_first`` are respected; ``eps`` and ``step_size`` are in
+the estimator's input units. Layers are named as in ``model.named_modules()`` (``"layer3.1"``),
+which ART's own ``FeatureAdversaries`` cannot do. Each class runs one method of
+:mod:`art_reps.core.methods` with that method's recipe for every parameter left at ``None``; random
+starts are fresh on every call, drawn from torch's global generator (so ``torch.manual_seed``
+before a call repeats it) unless ``seed=`` is given (then from a generator seeded once).
 
 Examples:
     >>> from art.estimators.classification import PyTorchClassifier
@@ -23,16 +26,14 @@ import numpy as np
 import torch
 from art.attacks.attack import EvasionAttack
 from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
-from tqdm.auto import tqdm
 
-from .core import IRI_LOSSES, iris, make_geometry, make_start, objectives as O
-from .core.iris import recipe
-from .core.checks import check_nonnegative, check_positive, resolve_layer
-from .core.param import make_param
-from .core.representation import Representation
-from .core.tasks import _feature_objective, _optimize
+from .core import (ATTACK, INVERSION, IRI_LOSSES, IRIS, MANIPULATION, VISUALIZATION, attack, invert, iris,
+                   make_param, manipulate, visualize)
+from .core.checks import check_nonnegative, resolve_layer
+from .core.objectives import feature_index
 
 NORMS = {2: "l2", "2": "l2", np.inf: "linf", "inf": "linf", "unconstrained": "unconstrained"}
+_SEED_RANGE = 2 ** 62
 
 
 class _NumpyPreprocessing(torch.autograd.Function):
@@ -53,51 +54,60 @@ class _NumpyPreprocessing(torch.autograd.Function):
 
 
 class _CoreAttack(EvasionAttack):
-    """Shared ART plumbing: parameter checks, numpy <-> core conversion, batching, progress."""
+    """Shared ART plumbing: parameter checks, numpy <-> core conversion, seeds. ``method`` is the
+    core method the class runs; a parameter left at ``None`` takes that method's recipe."""
 
     attack_params = EvasionAttack.attack_params + [
-        "layer", "norm", "eps", "step_size", "max_iter", "optimizer", "fake_relu", "batch_size", "verbose", "seed",
+        "layer", "norm", "eps", "step_size", "max_iter", "optimizer", "schedule", "fake_relu", "batch_size", "verbose",
+        "seed",
     ]
     _estimator_requirements = (BaseEstimator, NeuralNetworkMixin)
+    method = INVERSION
     _default_norm = "unconstrained"
-    _default_step_size = False  # whether step_size=None means a default derived from eps
 
-    def __init__(self, estimator, *, layer: str, norm=None, eps: float | None = None, step_size: float = 0.05,
-                 max_iter: int = 200, optimizer: str = "sgd", fake_relu=False, batch_size: int = 32,
-                 verbose: bool = True, seed: int = 0):
+    def __init__(self, estimator, *, layer: str, norm=None, eps: float | None = None, step_size: float | None = None,
+                 max_iter: int | None = None, optimizer: str | None = None, schedule=None, fake_relu=None,
+                 batch_size: int = 32, verbose: bool = True, seed: int | None = None):
         super().__init__(estimator=estimator)
         self.layer, self.norm, self.eps = layer, self._default_norm if norm is None else norm, eps
-        self.step_size, self.max_iter, self.optimizer = step_size, max_iter, optimizer
+        self.step_size, self.max_iter, self.optimizer, self.schedule = step_size, max_iter, optimizer, schedule
         self.fake_relu, self.batch_size, self.verbose, self.seed = fake_relu, batch_size, verbose, seed
         self._check_params()
-        self._generator = torch.Generator().manual_seed(int(seed))  # random starts: fresh per call, seedable
+        self._seeds = None if seed is None else torch.Generator().manual_seed(int(seed))
 
     # -- parameters ------------------------------------------------------------------------
     def _check_params(self) -> None:
+        """ART's convention: every bad parameter is a ``ValueError``."""
+        try:
+            self._check_own_params()
+            self.method.bind(self.estimator.model, **self._options(), **self._method_arguments())
+        except TypeError as e:
+            raise ValueError(str(e)) from e
+
+    def _check_own_params(self) -> None:
         model = getattr(self.estimator, "model", None)
         if not isinstance(model, torch.nn.Module):
             raise ValueError("The estimator must wrap a torch.nn.Module (e.g. art's PyTorchClassifier).")
         if not isinstance(self.layer, str):
             raise ValueError(f"layer must be a str naming a submodule (e.g. 'layer3.1'), got {self.layer!r}.")
         resolve_layer(model, self.layer)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
-            raise ValueError(f"seed must be an int, got {self.seed!r}.")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)
+                                      or self.seed < 0):
+            raise ValueError(f"seed must be None or an int >= 0, got {self.seed!r}.")
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of 2, np.inf or 'unconstrained', got {self.norm!r}.")
-        if NORMS[self.norm] != "unconstrained":
-            check_positive(self.eps, "eps")
-        elif self.eps is not None:
+        if NORMS[self.norm] == "unconstrained" and self.eps is not None:
             raise ValueError("eps is only meaningful with norm 2 or np.inf.")
-        if self.step_size is not None or not self._default_step_size:
-            check_positive(self.step_size, "step_size")
         for name in ("max_iter", "batch_size"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if not isinstance(self.verbose, bool):
             raise ValueError("The argument `verbose` has to be of type bool.")
-        if self.optimizer not in ("sgd", "momentum", "adam"):
-            raise ValueError(f"optimizer must be 'sgd', 'momentum' or 'adam', got {self.optimizer!r}.")
+
+    def _method_arguments(self) -> dict:
+        """The core method's own arguments that the parameters fix (checked by ``bind``)."""
+        return {"layer": self.layer}
 
     @staticmethod
     def _check_kwargs(kwargs: dict, allowed=()) -> None:
@@ -107,10 +117,30 @@ class _CoreAttack(EvasionAttack):
                              f"may change); it takes x, y{''.join(', ' + a for a in allowed)}.")
 
     # -- conversions -----------------------------------------------------------------------
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The estimator's clip values broadcast to its input shape (``(0, 1)`` without any)."""
+        clip = self.estimator.clip_values
+        shape = tuple(self.estimator.input_shape)
+        low, high = (0.0, 1.0) if clip is None else clip
+        return (np.broadcast_to(np.asarray(low, dtype=np.float64), shape),
+                np.broadcast_to(np.asarray(high, dtype=np.float64), shape))
+
     @property
     def _range(self) -> tuple[float, float]:
-        clip = self.estimator.clip_values
-        return (0.0, 1.0) if clip is None else (float(np.min(clip[0])), float(np.max(clip[1])))
+        """One affine map for every pixel, so a ball keeps its shape: the widest clip range."""
+        low, high = self._bounds()
+        return float(low.min()), float(high.max())
+
+    def _box(self):
+        """The per-channel (or per-pixel) clip values in core units, or ``None`` where uniform."""
+        low, high = self._bounds()
+        if np.all(low == low.min()) and np.all(high == high.max()):
+            return None
+        lo, hi = self._range
+        to_core = [torch.as_tensor((b - lo) / (hi - lo), dtype=torch.float32)[None] for b in (low, high)]
+        if not self.estimator.channels_first:
+            to_core = [b.permute(0, 3, 1, 2) for b in to_core]
+        return tuple(b.to(self.estimator.device) for b in to_core)
 
     def _to_core(self, x, name: str = "x") -> torch.Tensor:
         """(N, *input_shape) array in estimator units -> (N, C, H, W) tensor in [0, 1] on its device."""
@@ -121,17 +151,17 @@ class _CoreAttack(EvasionAttack):
         if x.ndim < 2 or x.shape[0] == 0 or tuple(x.shape[1:]) != tuple(self.estimator.input_shape):
             raise ValueError(f"{name} must have shape (N, *{tuple(self.estimator.input_shape)}) with N > 0, "
                              f"got {x.shape}.")
+        low, high = self._bounds()
+        if not np.isfinite(x).all() or (x < low - 1e-6 * (high - low)).any() or (x > high + 1e-6 * (high - low)).any():
+            raise ValueError(f"{name} must be finite and inside the estimator's clip_values.")
         lo, hi = self._range
-        t = torch.as_tensor((x.astype(np.float32) - lo) / (hi - lo), device=self.estimator.device)
-        if not np.isfinite(x).all() or t.min() < -1e-6 or t.max() > 1 + 1e-6:
-            raise ValueError(f"{name} must be finite and inside clip_values {self._range}.")
-        t = t.clamp(0, 1)
+        t = torch.as_tensor((x.astype(np.float32) - lo) / (hi - lo), device=self.estimator.device).clamp(0, 1)
         return t if self.estimator.channels_first else t.permute(0, 3, 1, 2)
 
     def _from_core(self, t: torch.Tensor, like: np.ndarray) -> np.ndarray:
         lo, hi = self._range
         t = t if self.estimator.channels_first else t.permute(0, 2, 3, 1)
-        return (lo + (hi - lo) * t.detach().cpu().numpy()).astype(like.dtype)
+        return np.clip(lo + (hi - lo) * t.detach().cpu().numpy().astype(np.float64), *self._bounds()).astype(like.dtype)
 
     def _transform(self, x01: torch.Tensor) -> torch.Tensor:
         """Core images in [0, 1] -> what the estimator's model takes (clip range, layout, preprocessing).
@@ -146,39 +176,33 @@ class _CoreAttack(EvasionAttack):
             return x
         return _NumpyPreprocessing.apply(x, self.estimator)
 
-    def _core_options(self) -> dict:
+    def _options(self) -> dict:
+        """The core options these parameters set; ``None`` leaves the method's recipe."""
         lo, hi = self._range
         geometry = NORMS[self.norm]
-        return dict(geometry=geometry, eps=None if geometry == "unconstrained" else self.eps / (hi - lo),
-                    step_size=self._step_size / (hi - lo), steps=self.max_iter, optimizer=self.optimizer,
-                    fake_relu=self.fake_relu, transform=self._transform)
+        options = {"transform": self._transform, "batch_size": self.batch_size, "progress": self.verbose,
+                   "box": self._box()}
+        if geometry != "unconstrained" or self.method.defaults().get("geometry", "unconstrained") != "unconstrained":
+            options["geometry"] = geometry
+        named = {"eps": self.eps, "step_size": self.step_size, "steps": self.max_iter, "optimizer": self.optimizer,
+                 "schedule": self.schedule, "fake_relu": self.fake_relu}
+        for key in ("eps", "step_size"):
+            if named[key] is not None and isinstance(named[key], numbers.Real) and not isinstance(named[key], bool):
+                named[key] = named[key] / (hi - lo)
+        return {**options, **{k: v for k, v in named.items() if v is not None}}
 
-    @property
-    def _step_size(self) -> float:
-        return self.step_size
+    def _call_seed(self) -> int:
+        """This call's seed: from torch's global generator, or the attack's own when ``seed`` was given."""
+        return int(torch.randint(_SEED_RANGE, (1,), generator=self._seeds))
 
-    def _representation(self, images: torch.Tensor) -> torch.Tensor:
-        rep = Representation(self.estimator.model, self.layer, fake_relu=self.fake_relu, transform=self._transform)
-        return torch.cat([rep(images[i:i + self.batch_size])[self.layer]
-                          for i in range(0, len(images), self.batch_size)])
-
-    def _optimize(self, objective_for, start: torch.Tensor, begin: torch.Tensor | None = None, **extra) -> torch.Tensor:
-        """Run the core loop batch by batch; ``objective_for(slice)`` builds each batch's objective;
-        ``begin`` (drawn for the whole of ``start`` at once, so batching cannot change it) is the first iterate."""
-        options = {**self._core_options(), **extra}
-        out = []
-        for i in tqdm(range(0, len(start), self.batch_size), desc=type(self).__name__, disable=not self.verbose):
-            batch = slice(i, i + self.batch_size)
-            if begin is not None:
-                options["random_start"] = begin[batch]
-            out.append(_optimize(self.estimator.model, objective_for(batch), start[batch], seed=self.seed + i,
-                                 **options).images)
-        return torch.cat(out)
+    def _run(self, function, *args, **arguments) -> torch.Tensor:
+        return function(self.estimator.model, *args, layer=self.layer, seed=self._call_seed(), **self._options(),
+                        **arguments).images
 
 
 class RepresentationInversion(_CoreAttack):
     """Images whose ``layer`` representation matches that of ``targets`` (or given representations),
-    starting from ``x``. ``y`` may hold labels: it is ignored.
+    starting from ``x``; by default :func:`art_reps.invert`'s recipe. ``y`` may hold labels: it is ignored.
 
     ``generate(x, y=None, *, targets=None, target_representations=None)``.
     """
@@ -186,48 +210,43 @@ class RepresentationInversion(_CoreAttack):
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ("targets", "target_representations"))
         start = self._to_core(x)
-        reps = self._target_representations(len(start), **kwargs)
-        return self._invert(start, reps, x)
-
-    def _invert(self, start: torch.Tensor, reps: torch.Tensor, like: np.ndarray) -> np.ndarray:
-        return self._from_core(self._optimize(lambda b: O.inversion(self.layer, reps[b]), start), like)
-
-    def _target_representations(self, n: int, targets=None, target_representations=None) -> torch.Tensor:
-        if (targets is None) == (target_representations is None):
+        targets, reps = kwargs.get("targets"), kwargs.get("target_representations")
+        if (targets is None) == (reps is None):
             raise ValueError("Pass exactly one of targets= (images) or target_representations=.")
         if targets is not None:
-            reps = self._representation(self._to_core(targets, "targets"))
-        else:
-            reps = torch.as_tensor(np.asarray(target_representations, dtype=np.float32), device=self.estimator.device)
-        if reps.shape[0] != n:
-            raise ValueError(f"targets must match x in batch size: {reps.shape[0]} targets for {n} inputs.")
-        return reps
+            targets = self._to_core(targets, "targets")
+            if len(targets) != len(start):
+                raise ValueError(f"targets must match x in batch size: {len(targets)} targets for {len(start)} inputs.")
+            return self._from_core(self._run(invert, targets, start=start), x)
+        reps = torch.as_tensor(np.asarray(reps, dtype=np.float32), device=self.estimator.device)
+        if reps.dim() < 2 or len(reps) != len(start):
+            raise ValueError(f"target_representations must be (N, ...) with N = {len(start)} (one per input), got "
+                             f"shape {tuple(reps.shape)}.")
+        return self._from_core(self._run(invert, start=start, representations=reps), x)
 
 
-class IRIGenerator(RepresentationInversion):
+class IRIGenerator(_CoreAttack):
     """Identically represented inputs (Nanda et al.): from ``seeds`` (a kind such as 'super-noise',
     or images), inputs whose ``layer`` representation equals that of the targets ``x``, made with
-    any loss of :mod:`art_reps.core.iris` (``LOSSES``: 'regularizer-free', 'mahendran', Nanda's
+    any loss of :mod:`art_reps.core.iri_losses` (``LOSSES``: 'regularizer-free', 'mahendran', Nanda's
     'freq*' human priors, 'adversarial' with ``distance``/``lam``/``reference``, 'feather').
-    Each loss brings its own schedule (and Mahendran's momentum, Feather's Adam).
+    Each loss brings its own recipe (:func:`art_reps.iris`) for the parameters left at ``None``.
 
     ``generate(x, y=None, *, seeds=None)`` returns one IRI per target.
     """
 
-    attack_params = RepresentationInversion.attack_params + ["loss", "seed_kind", "distance", "lam", "reference"]
+    attack_params = _CoreAttack.attack_params + ["loss", "seed_kind", "distance", "lam", "reference"]
     LOSSES = IRI_LOSSES
+    method = IRIS
 
     def __init__(self, estimator, *, layer: str, loss: str = "regularizer-free", seed_kind: str = "super-noise",
                  distance=None, lam="auto", reference: str = "target", **kwargs):
         self.loss, self.seed_kind = loss, seed_kind
         self.distance, self.lam, self.reference = distance, lam, reference
-        own = recipe(loss, 1) if loss in IRI_LOSSES else {}  # the loss's step size and optimiser by default
-        kwargs.setdefault("step_size", own.get("step_size", 0.05))
-        kwargs.setdefault("optimizer", own.get("optimizer", "sgd"))
         super().__init__(estimator, layer=layer, **kwargs)
 
-    def _check_params(self) -> None:
-        super()._check_params()
+    def _check_own_params(self) -> None:
+        super()._check_own_params()
         if self.loss not in self.LOSSES:
             raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}.")
         if self.loss == "adversarial" and not callable(self.distance):
@@ -235,112 +254,111 @@ class IRIGenerator(RepresentationInversion):
         if self.reference not in ("target", "seed"):
             raise ValueError(f"reference must be 'target' or 'seed', got {self.reference!r}.")
 
+    def _method_arguments(self) -> dict:
+        return {"layer": self.layer, "loss": self.loss}
+
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ("seeds",))
         targets = self._to_core(x)
         seeds = kwargs.get("seeds")
-        if seeds is None:
-            start = make_start(self.seed_kind, targets.shape, device=targets.device, seed=self.seed)
-        else:
-            start = self._to_core(seeds, "seeds")
-            if len(start) != len(targets):
-                raise ValueError(f"seeds must match x in batch size: {len(start)} seeds for {len(targets)} targets.")
-        options = {**self._core_options(), "schedule": recipe(self.loss, self.max_iter)["schedule"]}
-        del options["steps"]
-        out = []
-        for i in tqdm(range(0, len(start), self.batch_size), desc=type(self).__name__, disable=not self.verbose):
-            b = slice(i, i + self.batch_size)
-            out.append(iris(self.estimator.model, targets[b], layer=self.layer, loss=self.loss, start=start[b],
-                            steps=self.max_iter, distance=self.distance, lam=self.lam, reference=self.reference,
-                            seed=self.seed + i, **options).images)
-        return self._from_core(torch.cat(out), x)
+        start = self.seed_kind if seeds is None else self._to_core(seeds, "seeds")
+        if seeds is not None and len(start) != len(targets):
+            raise ValueError(f"seeds must match x in batch size: {len(start)} seeds for {len(targets)} targets.")
+        return self._from_core(self._run(iris, targets, loss=self.loss, start=start, distance=self.distance,
+                                         lam=self.lam, reference=self.reference), x)
 
 
 class FeatureVisualization(_CoreAttack):
     """Maximise a ``feature`` (channel, neuron or direction of ``layer``) starting from ``x``;
-    ``param`` 'pixel', 'fourier' or 'maco' (Fel et al.: the phase only, ``x`` giving the shape);
-    ``closeness`` > 0 keeps each result near its ``x`` (Hamblin et al.'s feature accentuation)."""
+    ``param`` 'pixel', 'fourier' or 'maco' (Fel et al.: begins from ``x``'s phase, the magnitude
+    fixed); ``closeness`` > 0 keeps each result near its ``x`` (Hamblin et al.'s feature
+    accentuation). By default :func:`art_reps.visualize`'s recipe for the parameterisation."""
 
     attack_params = _CoreAttack.attack_params + ["feature", "kind", "param", "closeness"]
+    method = VISUALIZATION
 
-    def __init__(self, estimator, *, layer: str, feature, kind: str = "channel", step_size: float = 0.1,
-                 param="pixel", closeness: float = 0.0, **kwargs):
+    def __init__(self, estimator, *, layer: str, feature, kind: str = "channel", param="pixel",
+                 closeness: float = 0.0, **kwargs):
         self.feature, self.kind, self.param, self.closeness = feature, kind, param, closeness
-        super().__init__(estimator, layer=layer, step_size=step_size, **kwargs)
+        super().__init__(estimator, layer=layer, **kwargs)
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        _feature_objective(self.layer, self.feature, self.kind)
+    def _check_own_params(self) -> None:
+        super()._check_own_params()
+        feature_index(self.feature, self.kind)
         make_param(self.param)
         check_nonnegative(self.closeness, "closeness")
 
+    def _method_arguments(self) -> dict:
+        return {"layer": self.layer, "feature": self.feature, "param": self.param}
+
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ())
-        objective, start = _feature_objective(self.layer, self.feature, self.kind), self._to_core(x)
-        objective_for = (lambda b: objective + self.closeness * O.closeness(start[b])) if self.closeness else (
-            lambda b: objective)
-        return self._from_core(self._optimize(objective_for, start, param=self.param), x)
+        return self._from_core(self._run(visualize, feature=self.feature, kind=self.kind, start=self._to_core(x),
+                                         param=self.param, closeness=self.closeness), x)
 
 
 class FeatureManipulation(_CoreAttack):
-    """Feature addition: push unit ``feature`` of ``layer`` up to ``cap`` within an ``eps``-ball of ``x``."""
+    """Feature addition: push unit ``feature`` of ``layer`` up to ``cap`` within an ``eps``-ball of
+    ``x`` (norm 2 by default); by default :func:`art_reps.manipulate`'s recipe."""
 
     attack_params = _CoreAttack.attack_params + ["feature", "cap"]
+    method = MANIPULATION
     _default_norm = 2
 
-    def __init__(self, estimator, *, layer: str, feature: int, eps: float = 2.0, cap: float = 1.0, **kwargs):
+    def __init__(self, estimator, *, layer: str, feature: int, eps: float | None = None, cap: float = 1.0, **kwargs):
         self.feature, self.cap = feature, cap
         super().__init__(estimator, layer=layer, eps=eps, **kwargs)
 
-    def _check_params(self) -> None:
-        super()._check_params()
+    def _check_own_params(self) -> None:
+        super()._check_own_params()
+        if NORMS[self.norm] == "unconstrained":
+            raise ValueError("FeatureManipulation needs norm 2 or np.inf: the feature is added within a ball.")
         if isinstance(self.feature, bool) or not isinstance(self.feature, numbers.Integral):
             raise ValueError(f"feature must be an int unit index, got {self.feature!r}.")
-        if not isinstance(self.cap, numbers.Real):
+        if isinstance(self.cap, bool) or not isinstance(self.cap, numbers.Real):
             raise ValueError(f"cap must be a number, got {self.cap!r}.")
+
+    def _method_arguments(self) -> dict:
+        return {"layer": self.layer, "feature": self.feature}
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ())
-        objective = O.feature_addition(self.layer, int(self.feature), float(self.cap))
-        return self._from_core(self._optimize(lambda b: objective, self._to_core(x)), x)
+        return self._from_core(self._run(manipulate, self._to_core(x), feature=int(self.feature),
+                                         cap=float(self.cap)), x)
 
 
 class RepresentationPGD(_CoreAttack):
     """Untargeted, label-free PGD on representations: maximise ``||R(x') - R(x)|| / ||R(x)||`` for
     ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``, from a random start (fresh per
-    call, drawn from a generator seeded by ``seed``, and the same whatever ``batch_size``).
+    call; the same whatever ``batch_size``). By default :func:`art_reps.attack`'s recipe (10 steps of
+    2.5·eps/max_iter).
 
     ``y`` may hold labels (one-hot or indices, as ART's ``AdversarialTrainer`` passes) and is ignored.
-    ``step_size`` defaults to 2.5·eps/max_iter.
     """
 
     attack_params = _CoreAttack.attack_params + ["random_start"]
+    method = ATTACK
     _default_norm = 2
-    _default_step_size = True
 
-    def __init__(self, estimator, *, layer: str, eps: float = 0.5, norm=2, step_size: float | None = None,
-                 max_iter: int = 10, random_start: bool = True, **kwargs):
+    def __init__(self, estimator, *, layer: str, eps: float = 0.5, norm=2, max_iter: int = 10,
+                 random_start: bool = True, **kwargs):
         self.random_start = random_start
-        super().__init__(estimator, layer=layer, eps=eps, norm=norm, step_size=step_size, max_iter=max_iter,
-                         **kwargs)
+        super().__init__(estimator, layer=layer, eps=eps, norm=norm, max_iter=max_iter, **kwargs)
 
-    @property
-    def _step_size(self) -> float:
-        return 2.5 * self.eps / self.max_iter if self.step_size is None else self.step_size
-
-    def _check_params(self) -> None:
-        super()._check_params()
+    def _check_own_params(self) -> None:
+        super()._check_own_params()
         if NORMS[self.norm] == "unconstrained":
             raise ValueError("RepresentationPGD needs norm 2 or np.inf.")
         if self.random_start is not True:
             raise ValueError(f"random_start must be True, got {self.random_start!r}: at x' = x the representation "
                              "distance has zero gradient, so PGD without a random start never moves.")
 
+    def _options(self) -> dict:
+        options = super()._options()
+        if self.step_size is None:  # the recipe's 2.5 eps / steps, in these units
+            options["step_size"] = 2.5 * options["eps"] / options["steps"]
+        return options
+
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ())
-        clean = self._to_core(x)
-        reps = self._representation(clean)
-        options = self._core_options()
-        begin = make_geometry(options["geometry"], options["eps"]).random_start(clean.cpu(), self._generator)
-        return self._from_core(self._optimize(lambda b: -O.inversion(self.layer, reps[b]), clean,
-                                              begin=begin.to(clean.device)), x)
+        return self._from_core(self._run(attack, self._to_core(x)), x)

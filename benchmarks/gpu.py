@@ -30,8 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import art_reps  # noqa: E402
 import peak_memory  # noqa: E402
 import step_cost  # noqa: E402
-from art_reps.core import auto_batch_size, linear_decay  # noqa: E402
-from art_reps.studies.reproduce import INVERSION  # noqa: E402
+from art_reps.core import INVERSION, auto_batch_size  # noqa: E402
 
 def _sync(device):
     if device.type == "cuda":
@@ -60,7 +59,7 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
     g = torch.Generator().manual_seed(0)
     targets = torch.rand(batch, 3, size, size, generator=g).to(device)
     x0 = torch.rand(batch, 3, size, size, generator=g).to(device)
-    invert = dict(layer="avgpool", start=x0, schedule=art_reps.core.constant())
+    invert = dict(layer="avgpool", start=x0, schedule="constant", fake_relu=False, progress=False)
 
     def ours(n, **kw):
         return lambda: art_reps.invert(model, targets, steps=n, step_size=0.05, **invert, **kw)
@@ -101,8 +100,7 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
         big = torch.rand(min(chosen, 4096), 3, size, size, device=device)
         seconds, _ = _timed(lambda: art_reps.invert(model, big, layer="avgpool", steps=2, batch_size="auto"), device)
         result["auto_batch_runs_s"] = seconds
-    default_steps = INVERSION["steps"]
-    recipes = {"ours_default": dict(steps=default_steps, step_size=0.2, schedule=linear_decay(default_steps)),
+    recipes = {"ours_default": INVERSION.defaults(),
                "engstrom": dict(steps=anchor_steps, step_size=0.05, schedule=art_reps.core.constant())}
     runs = {name: _timed(lambda: art_reps.invert(model, targets, layer="avgpool", start=x0, **options), device)
             for name, options in recipes.items()}

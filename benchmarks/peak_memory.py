@@ -56,7 +56,7 @@ def measure(name: str, size: int = 32, batch: int = 16, steps=(10, 200), device:
     targets, x0 = (torch.rand(batch, 3, size, size, generator=g).to(device) for _ in range(2))
 
     def run(n):
-        return lambda: art_reps.invert(model, targets, layer=layer, start=x0, steps=n, step_size=0.05)
+        return lambda: art_reps.invert(model, targets, layer=layer, start=x0, steps=n, step_size=0.05, progress=False)
 
     run(2)()  # warm-up: thread pools, allocator caches
     peaks = {str(n): peak_mib(run(n), torch.device(device)) for n in steps}

@@ -50,7 +50,7 @@ def bare_loop(trunk, x0, target, steps, step_size, extra_forward=False):
 
 def ours(model, layer, x0, targets, steps, step_size):
     return art_reps.invert(model, targets, layer=layer, start=x0, steps=steps, step_size=step_size,
-                           schedule=art_reps.core.constant()).images
+                           schedule="constant", fake_relu=False, progress=False).images
 
 
 def art_feature_adversaries(model, layer, x0, targets, steps, step_size):
@@ -92,7 +92,8 @@ def measure(name: str, size: int, batch: int, steps: int, repeats: int, autocast
     }
     if autocast:
         runs["ours_autocast"] = lambda n: art_reps.invert(model, targets, layer=layer, start=x0, steps=n,
-                                                          step_size=0.05, autocast=True)
+                                                          step_size=0.05, schedule="constant", fake_relu=False,
+                                                          autocast=True, progress=False)
     counts = (max(steps // 4, 1), steps)
     times = {(k, n): [] for k in runs for n in counts}
     runs["ours"](2)  # warm-up: thread pools, oneDNN kernels

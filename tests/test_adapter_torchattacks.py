@@ -21,9 +21,12 @@ def test_inversion_matches_the_core_exactly(net, data):
     net.eval()
     x, y = data
     ours = RepInversion(net, layer="layer3", steps=5, start="gray")(x, y)
+    assert torch.equal(ours, art_reps.invert(net, x, layer="layer3", start="gray", steps=5).images)
+    explicit = RepInversion(net, layer="layer3", steps=5, step_size=0.05, start="gray", fake_relu=False)(x, y)
     target = Representation(net, "layer3")(x)["layer3"]
-    core = optimize(net, O.inversion("layer3", target), torch.full_like(x, 0.5), steps=5, step_size=0.05)
-    assert torch.equal(ours, core.images)
+    core = optimize(net, O.inversion("layer3", target), torch.full_like(x, 0.5), steps=5, step_size=0.05,
+                    schedule="linear")
+    assert torch.equal(explicit, core.images)
 
 
 def test_rep_pgd_in_multiattack_alongside_pgd(net, data):
@@ -44,14 +47,16 @@ def test_rep_pgd_respects_set_normalization_used(net, data):
     mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
     atk = RepPGD(net, layer="avgpool", eps=0.5, steps=4)
     atk.set_normalization_used(MEAN, STD)
+    torch.manual_seed(0)
     adv_normalised = atk((x - mean) / std, y)
     adv = adv_normalised * std + mean
     assert ((adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-4).all()
     seen = ((x - mean) / std) * std + mean  # what torchattacks hands to forward() after inverse_normalize
-    rep = Representation(net, "avgpool", mean=MEAN, std=STD)
-    core = optimize(rep, -O.inversion("avgpool", rep(seen)["avgpool"]), seen, steps=4, geometry="l2", eps=0.5,
-                    step_size=2.5 * 0.5 / 4, random_start=True)
+    torch.manual_seed(0)
+    core = art_reps.attack(net, seen, layer="avgpool", mean=MEAN, std=STD, steps=4, eps=0.5,
+                           seed=int(torch.randint(2 ** 62, (1,))))  # the seed the call drew
     assert torch.allclose(adv, core.images, atol=1e-5)
+    torch.manual_seed(0)
     plain = RepPGD(net, layer="avgpool", eps=0.5, steps=4)(x, y)
     assert not torch.allclose(plain, adv, atol=1e-4)
 
@@ -120,8 +125,9 @@ def test_rep_iri_is_the_core_iri(net, loss):
     net.eval()
     x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     distance = art_reps.metrics.distances.ssim_distance
-    ours = RepIRI(net, layer="avgpool", loss=loss, steps=4, start="noise", distance=distance)(x, torch.zeros(3).long())
-    first_seed = int(torch.randint(2**31 - 1, (), generator=torch.Generator().manual_seed(0)))  # the call's seed
+    ours = RepIRI(net, layer="avgpool", loss=loss, steps=4, start="noise", distance=distance, seed=5)(
+        x, torch.zeros(3).long())
+    first_seed = int(torch.randint(2 ** 62, (1,), generator=torch.Generator().manual_seed(5)))  # the call's seed
     core = art_reps.iris(net, x, layer="avgpool", loss=loss, start="noise", steps=4, distance=distance,
                          seed=first_seed)
     assert torch.allclose(ours, core.images, atol=1e-6), loss
@@ -129,16 +135,23 @@ def test_rep_iri_is_the_core_iri(net, loss):
         RepIRI(net, layer="avgpool", loss="lpips")
 
 
-@pytest.mark.parametrize("make", [lambda m: RepPGD(m, layer="avgpool", eps=0.5, steps=3),
-                                  lambda m: RepInversion(m, layer="avgpool", steps=3),
-                                  lambda m: RepIRI(m, layer="avgpool", steps=3)])
+@pytest.mark.parametrize("make", [lambda m, **k: RepPGD(m, layer="avgpool", eps=0.5, steps=3, **k),
+                                  lambda m, **k: RepInversion(m, layer="avgpool", steps=3, **k),
+                                  lambda m, **k: RepIRI(m, layer="avgpool", steps=3, **k)])
 def test_each_call_draws_a_fresh_random_start_that_the_seed_reproduces(net, make):
+    """As torchattacks' own attacks: fresh starts from torch's global generator on every call, so
+    torch.manual_seed repeats a call (labels optional); with seed= a generator of the attack's own."""
     net.eval()
     x, y = torch.rand(2, 3, 32, 32), torch.zeros(2).long()
-    attack, twin = make(net), make(net)
+    attack = make(net)
+    torch.manual_seed(1)
     first, second = attack(x, y), attack(x, y)
     assert not torch.allclose(first, second, atol=1e-4)  # a training loop sees new starts every epoch
-    assert torch.equal(twin(x, y), first) and torch.equal(twin(x, y), second)
+    torch.manual_seed(1)
+    assert torch.equal(attack(x), first) and torch.equal(attack(x, y), second)  # labels are optional
+    seeded, twin = make(net, seed=3), make(net, seed=3)
+    a, b = seeded(x, y), seeded(x, y)
+    assert not torch.equal(a, b) and torch.equal(twin(x, y), a) and torch.equal(twin(x, y), b)
 
 
 def test_rep_pgd_without_a_random_start_is_refused(net):

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 import art_reps
 from art_reps import zoo
-from art_reps.cli.batch import item_starts, load_items, run_batch
+from art_reps.cli.batch import load_items, run_batch
 from art_reps.metrics.distances import JudgeDistance
 
 # Chunks of 2 over 8 items: 4 chunks, so 2 ranks take two each, and a kill lands between chunks.
@@ -55,9 +55,9 @@ def test_each_item_is_the_core_call_on_its_chunk(reference):
     items = load_items("embedded", limit=8)
     got = outputs(reference)
     for chunk in (range(0, 2), range(6, 8)):
-        starts = item_starts("noise", chunk, (3, 32, 32), seed=3)
+        starts = art_reps.core.make_start("noise", (len(chunk), 3, 32, 32), seed=3, first=chunk.start)
         res = art_reps.invert(art_reps.load_model(art_reps.zoo.ROBUST), items.images[list(chunk)], layer="avgpool",
-                              start=starts, steps=60, step_size=0.05, schedule=art_reps.core.linear_decay(60))
+                              start=starts, steps=60, seed=3)
         for j, i in enumerate(chunk):
             output, start, _, entry = got[items.ids[i]]
             assert torch.equal(output, res.images[j]) and torch.equal(start, starts[j])
@@ -114,12 +114,12 @@ def test_iris_and_visualize_match_the_core(method, settings, tmp_path):
     got = outputs(tmp_path)
     model, x = art_reps.load_model(zoo.ROBUST), load_items("embedded", limit=3).images
     if method == "iris":
-        starts = item_starts("super-noise", range(3), (3, 32, 32), seed=0)
+        starts = art_reps.core.make_start("super-noise", (3, 3, 32, 32), seed=0)
         loss = settings.get("loss", "regularizer-free")
         distance = JudgeDistance(art_reps.load_model("judge")) if loss == "adversarial" else None
         res = art_reps.iris(model, x, layer="avgpool", loss=loss, distance=distance, start=starts, steps=3)
     else:
-        res = art_reps.visualize(model, layer="avgpool", feature=5, start=x, steps=3, step_size=0.1)
+        res = art_reps.visualize(model, layer="avgpool", feature=5, start=x, steps=3)
     for j, (output, _, _, entry) in enumerate(got.values()):
         assert torch.equal(output, res.images[j])
         assert entry["loss"] == pytest.approx(res.losses[j].item(), abs=1e-7)
@@ -159,7 +159,7 @@ def test_bad_input_is_named(tmp_path):
         run_batch("invert", out=tmp_path / "o", size=0)
     with pytest.raises(ValueError, match="layer 'nope' does not exist"):
         run_batch("invert", out=tmp_path / "o", layer="nope")
-    with pytest.raises(ValueError, match="class-sensitivity maps of the model's output: layer must be ''"):
+    with pytest.raises(ValueError, match="takes the data's labels as classes of the model's output: layer must be ''"):
         run_batch("sensitivity", out=tmp_path / "o", layer="nope")
     assert not (tmp_path / "o").exists()  # refused before any work
 

@@ -78,13 +78,13 @@ def test_quick_run_has_every_row_and_claim(quick):
     cells = results["parameterisations"]["cells"]
     assert set(cells) == {"l2_eps1", "standard"} and all(set(c) == set(B.PARAMS) for c in cells.values())
     assert set(results["pag"]) == set(B.SWEEP) and (out / B.FIGURE).exists()
-    assert [c["claim"][:20] for c in B.claims(results)] == [c["claim"][:20] for c in B.claims(B.load_results())]
+    assert [c["claim"][:20] for c in B.claims(results)] == [c["claim"][:20] for c in B.claims(B.RESULTS.load())]
     for block in B.render(results).values():
         assert "nan" not in block
 
 
 def test_claims_follow_the_numbers():
-    saved = B.load_results()
+    saved = B.RESULTS.load()
     flipped = {**saved, "pag": {**saved["pag"], "l2_eps0.05": {"score": -0.5, "low": -0.6, "high": -0.4, "n": 1000},
                                 "l2_eps0.02": {"score": 0.9, "low": 0.8, "high": 1.0, "n": 1000}}}
     aggarwal, regimes = B.claims(flipped)[1:]
@@ -92,7 +92,7 @@ def test_claims_follow_the_numbers():
 
 
 def test_results_page_shows_the_saved_measurement():
-    saved = B.load_results()
+    saved = B.RESULTS.load()
     assert saved["quick"] is False and saved["parameterisations"]["images_per_cell"] == 100
     assert page_blocks(RESULTS_PAGE, B.BLOCKS) == B.render(saved)
     assert all(r["n"] == 1000 for r in saved["pag"].values())

@@ -115,7 +115,7 @@ def test_the_batch_job_over_nccl(tmp_path):
 
 
 def test_auto_layout_probes_once_and_changes_no_result(model, targets, strict_float32):
-    from art_reps.core import layout
+    from art_reps.core import memory_layout as layout
 
     x = targets.cuda()
     auto = art_reps.invert(model, x, layer="avgpool", steps=20)

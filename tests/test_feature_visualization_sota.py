@@ -1,6 +1,7 @@
 """MACO (Fel et al. 2023) and feature accentuation (Hamblin et al. 2024) through the one loop and
 every face of the library: the magnitude stays the data's, the transparency map shows where the
 feature reads the image, and closeness trades the feature for staying near the seed."""
+import json
 import numpy as np
 import pytest
 import torch
@@ -110,9 +111,19 @@ def test_the_art_class_accentuates_and_takes_maco(net, images):
 def test_the_cli_visualises_with_maco_and_accentuates(tmp_path):
     from art_reps.cli import main
 
-    assert main(["visualize", "--steps", "3", "--param", "maco", "--out", str(tmp_path / "m"), "--quiet"]) == 0
-    assert main(["visualize", "--steps", "3", "--closeness", "100", "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    def run(*argv, out):
+        try:
+            return main(["visualize", "--steps", "3", "--feature", "1", "2", *argv, "--out", str(tmp_path / out),
+                         "--quiet"])
+        except SystemExit as e:  # a flag argparse refuses
+            return e.code
+
+    assert run("--param", "maco", out="m") == 0
+    assert run("--closeness", "100", "--start", "images", "--param", "fourier", out="a") == 0
     assert (tmp_path / "m" / "visualize.png").exists() and (tmp_path / "a" / "visualize.png").exists()
-    assert main(["visualize", "--steps", "3", "--param", "wavelets", "--out", str(tmp_path / "w"), "--quiet"]) == 2
-    assert main(["visualize", "--steps", "3", "--closeness", "-1", "--out", str(tmp_path / "c"), "--quiet"]) == 2
-    assert not (tmp_path / "w").exists() and not (tmp_path / "c").exists()  # refused before any work
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["settings"]["start"] == "images" and summary["images"] == 10
+    assert run("--param", "wavelets", out="w") == 2
+    assert run("--closeness", "-1", out="c") == 2
+    assert run("--closeness", "1", out="n") == 2  # accentuation needs start images
+    assert not any((tmp_path / o).exists() for o in "wcn")  # refused before any work

@@ -6,7 +6,7 @@ from skimage.metrics import structural_similarity
 
 import art_reps
 from art_reps.core import objectives as O
-from art_reps.core.iris import HUMAN_PRIORS, LOSSES, iri_objective
+from art_reps.core import HUMAN_PRIORS, IRI_LOSSES as LOSSES, iri_objective
 from art_reps.metrics.distances import JudgeDistance, lpips_distance, ms_ssim_distance, ssim, ssim_distance
 from art_reps.metrics import alignment_hits, alignment_score, mean_interval, metamer_success, spearman
 from conftest import assert_unchanged, snapshot

@@ -4,7 +4,7 @@ import torch
 import art_reps
 from art_reps.core import L2Ball, Representation, Runtime, optimize, step_halving
 from art_reps.core import objectives as O
-from art_reps.core.optimize import linear_decay, piecewise
+from art_reps.core import linear_decay, piecewise
 
 
 def _target(net, images):
@@ -118,7 +118,7 @@ def test_autocast_path_runs_and_improves(net, images):
 def test_layout_probe_keeps_the_faster_layout_and_times_once_per_model_and_shape():
     import time
 
-    from art_reps.core import layout
+    from art_reps.core import memory_layout as layout
 
     calls = []
 
@@ -136,7 +136,7 @@ def test_layout_probe_keeps_the_faster_layout_and_times_once_per_model_and_shape
 
 
 def test_auto_layout_does_not_probe_on_the_cpu(net, images, monkeypatch):
-    from art_reps.core import layout
+    from art_reps.core import memory_layout as layout
 
     monkeypatch.setattr(layout, "prefers_channels_last", lambda *a, **k: pytest.fail("probed on the CPU"))
     obj = O.channel("layer3", 0)
@@ -210,7 +210,8 @@ def test_a_representation_carries_how_the_model_is_read(net, images):
     objective = O.inversion("avgpool", rep(images)["avgpool"])
     start = torch.full_like(images, 0.5)
     via_rep = optimize(rep, objective, start, steps=5)
-    public = art_reps.invert(net, images, layer="avgpool", start=start, steps=5, mean=[0.5] * 3, std=[0.25] * 3)
+    public = art_reps.invert(net, images, layer="avgpool", start=start, steps=5, mean=[0.5] * 3, std=[0.25] * 3,
+                             step_size=0.05, schedule="constant", fake_relu=False)
     assert torch.allclose(via_rep.images, public.images, atol=1e-6)
     assert not torch.allclose(optimize(net, objective, start, steps=5).images, via_rep.images, atol=1e-4)
     with pytest.raises(TypeError, match="runtime must be an art_reps.core.Runtime"):

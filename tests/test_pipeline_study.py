@@ -37,7 +37,7 @@ def test_every_grid_cell_is_shipped_with_its_card():
 
 
 def test_page_blocks_are_the_saved_full_results():
-    saved = P.load_results()
+    saved = P.RESULTS.load()
     assert saved["quick"] is False and saved["models"] == list(GRID) and saved["targets"] == 100
     assert page_blocks(RESULTS, P.BLOCKS) == P.render(saved)
 
@@ -97,7 +97,7 @@ def test_results_page_is_rewritten_from_results(tmp_path):
 
 @pytest.mark.slow
 def test_full_run_reproduces_the_saved_results(tmp_path):
-    fresh, saved = P.run_pipeline_study(out=tmp_path, progress=False), P.load_results()
+    fresh, saved = P.run_pipeline_study(out=tmp_path, progress=False), P.RESULTS.load()
     pairs = list(zip(intervals(fresh), intervals(saved)))
     assert len(pairs) == len(list(intervals(saved)))
     for a, b in pairs:

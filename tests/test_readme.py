@@ -18,7 +18,7 @@ def test_readme_is_at_most_12_kb():
 
 
 def test_the_summary_is_what_the_saved_results_say():
-    saved = science.load_results()
+    saved = science.RESULTS.load()
     inversion = saved["reproduce"]["engstrom"]["inversion_recognised"]["judge"]
     models = saved["reproduce"]["models"]
     robust, standard = inversion[models["robust"]], inversion[models["standard"]]
@@ -26,9 +26,9 @@ def test_the_summary_is_what_the_saved_results_say():
     met = [v[3] for v in science.verdicts(saved)]
     assert f"{met.count(False)} of the {len(met)} registered targets" in README
     assert [v[3] for v in science.verdicts(saved) if v[0].startswith("Aggarwal")] == [True]
-    claims = [c["holds"] for c in pipeline_study.load_results()["claims"]]
+    claims = [c["holds"] for c in pipeline_study.RESULTS.load()["claims"]]
     assert claims == [False, True]  # contrastive+residual+adversarial not the most aligned; adversarial raises it
-    beyond = beyond_anchors.load_results()
+    beyond = beyond_anchors.RESULTS.load()
     assert [c["holds"] for c in beyond_anchors.claims(beyond)] == [False, False, False]
     robust_cells = beyond["parameterisations"]["cells"][zoo.ROBUST]
     assert all(c[j]["recognised"]["score"] >= 0.95 for c in robust_cells.values() for j in ("judge", "judge_mixer"))

@@ -20,7 +20,7 @@ def quick(tmp_path_factory):
 
 
 def test_page_blocks_are_the_saved_full_results():
-    saved = science.load_results()
+    saved = science.RESULTS.load()
     assert saved["quick"] is False
     assert science.page_blocks(RESULTS) == science.render(saved)
 
@@ -28,7 +28,7 @@ def test_page_blocks_are_the_saved_full_results():
 def test_the_shipped_robust_model_is_the_registered_choice():
     from art_reps import zoo
 
-    saved = science.load_results()
+    saved = science.RESULTS.load()
     assert saved["selection"]["chosen"] == saved["robust"] == zoo.ROBUST
 
 
@@ -86,7 +86,7 @@ def test_a_page_without_the_blocks_is_refused(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_full_run_reproduces_the_saved_results(tmp_path):
-    fresh, saved = science.run_all(tmp_path, progress=False), science.load_results()
+    fresh, saved = science.run_all(tmp_path, progress=False), science.RESULTS.load()
     pairs = list(zip(_intervals(fresh), _intervals(saved)))
     assert len(pairs) == len(list(_intervals(saved)))
     for a, b in pairs:

@@ -67,14 +67,14 @@ def test_adversarial_contrastive_view_stays_in_the_ball_and_raises_the_contrasti
 @pytest.mark.parametrize("eps, norm", [(0.0, "l2"), (0.5, "l2"), (8 / 255, "linf")])
 def test_train_contrastive_learns_on_a_users_model_and_leaves_no_hooks(eps, norm):
     torch.manual_seed(0)
-    net = SmallResNet(width=8, residual=False)
+    net = SmallResNet(width=8, residual=False).eval()
     before = [p.clone() for p in net.parameters()]
     images = torch.rand(24, 3, 32, 32)
     history = train_contrastive(net, images, epochs=2, eps=eps, norm=norm, attack_steps=2, batch_size=12,
                                 progress=False)
     assert len(history) == 2 and all(torch.isfinite(torch.tensor(history)))
     assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
-    assert not net.training
+    assert not net.training  # the caller's mode, given back
     assert all(not m._forward_hooks for m in net.modules())
 
 

@@ -81,7 +81,7 @@ def test_captum_target_conventions(model):
     for bad in ([1], [1, 2, 3, 4]):
         with pytest.raises(ValueError, match=f"list of {len(bad)} indices for 3 examples"):
             method.attribute(x, target=bad)
-    with pytest.raises(TypeError, match="integer indices"):
+    with pytest.raises((ValueError, AssertionError), match="integer indices"):  # Captum asserts, we name it
         method.attribute(x, target=torch.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="kind='channel' takes"):
         RepresentationSensitivity(model, "layer3").attribute(x, target=(1, 2, 3))

@@ -26,12 +26,12 @@ def test_bad_images(net, targets, error, pattern):
 
 
 def test_target_and_start_batches_must_match(net, images):
-    with pytest.raises(ValueError, match="targets and start must have the same batch size"):
+    with pytest.raises(ValueError, match=r"start must have shape \(4, 3, 32, 32\) \(or a batch of 1\), got \(3,"):
         _invert(net, images, start=images[:3])
 
 
 def test_bad_start_kind(net, images):
-    with pytest.raises(ValueError, match="start must be an image tensor or one of"):
+    with pytest.raises(ValueError, match=r"start must be an image tensor \(N, C, H, W\) or one of"):
         _invert(net, images, start="pink-noise")
 
 
@@ -72,11 +72,11 @@ def test_manipulate_per_image_features_and_caps(net, images):
     res = art_reps.manipulate(net, images, layer="avgpool", feature=torch.tensor([0, 1, 2, 3]),
                               cap=torch.full((4,), 9.0), steps=2)
     assert res.images.shape == images.shape
-    with pytest.raises(ValueError, match=r"feature must be a number or a \(4,\) tensor"):
+    with pytest.raises(ValueError, match="feature has 2 labels for 4 images: give one per image or an int"):
         art_reps.manipulate(net, images, layer="avgpool", feature=torch.tensor([0, 1]), steps=2)
-    with pytest.raises(ValueError, match=r"cap must be a number or a \(4,\) tensor"):
+    with pytest.raises(ValueError, match=r"cap must be a number or a \(4,\) float tensor"):
         art_reps.manipulate(net, images, layer="avgpool", feature=1, cap=torch.ones(3), steps=2)
-    with pytest.raises(TypeError, match="feature must be an int or a"):
+    with pytest.raises(TypeError, match="feature must be an int, one int per image, or a"):
         art_reps.manipulate(net, images, layer="avgpool", feature=1.5, steps=2)
 
 
@@ -87,7 +87,7 @@ def test_interpolate_from_noise_starts_every_point_afresh(net, images):
     assert torch.allclose(lerp.images[:, 0], images[:2], atol=1e-4)  # the pixel path starts at a
     assert (noise.images[:, 0] - images[:2]).abs().mean() > 0.1
     assert (noise.images - 0.5).abs().mean() < 0.1                   # Engstrom's randn/20 + 0.5
-    with pytest.raises(ValueError, match="start must be an image tensor or one of"):
+    with pytest.raises(ValueError, match=r"start must be an image tensor \(N, C, H, W\) or one of"):
         art_reps.interpolate(net, images[:2], images[2:], layer="avgpool", start="lerpp")
 
 

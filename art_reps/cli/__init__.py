@@ -1,5 +1,5 @@
-"""The ``art-reps`` command (:mod:`.main`), its per-method subcommands (:mod:`.commands`) and the
-resumable, sharded batch jobs (:mod:`.batch`). The top layer: it may import every other part."""
+"""The ``art-reps`` command (:mod:`.main`), a subcommand per method of the registry (:mod:`.methods`)
+and the resumable, sharded batch jobs (:mod:`.batch`). The top layer: it may import every other part."""
 from .main import main
 
 __all__ = ["main"]

@@ -9,7 +9,10 @@ whatever the number of processes, and the outputs are the same bits. Each item w
 ``items/<id>.safetensors`` (the exact output tensor and its start), ``items/<id>.png`` and, last,
 ``items/<id>.json`` (its manifest entry: loss, settings, rank); every file appears by an atomic
 rename, so a killed run leaves only whole items and rerunning the same command skips them.
-At the end rank 0 writes ``manifest.json`` (settings, every item, a summary).
+At the end rank 0 writes ``manifest.json`` (settings, every item, a summary). Every method of the
+registry that takes one image per item runs here (``interpolate`` takes pairs): the item's image
+is its input, or, for ``visualize``, its start; methods with a start kind draw each item's start
+by the item's index, so a start does not depend on the chunk.
 
 Examples:
     >>> import tempfile
@@ -24,7 +27,6 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,9 +36,10 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from .. import core, zoo
-from .commands import method_layer
+from ..core import METHODS, Method
 from ..core.checks import check_count
 from ..studies.report import publish, rounded, saliency_to_image, write_json
+from .methods import check_layer, check_settings, feed, per_item, seeded
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SPLITS = ("test", "train")
@@ -45,31 +48,41 @@ SPLITS = ("test", "train")
 @dataclass(frozen=True)
 class Items:
     """ids: one name per item; images: (N, 3, H, W) in [0, 1]; labels: (N,), -1 where unknown;
-    unreadable: ``{"file", "reason"}`` for each file of a folder that could not be read."""
+    unreadable: ``{"file", "reason"}`` for each file of a folder that could not be read; notes:
+    ``{"file", "note"}`` for each file changed on reading (transparency composited)."""
 
     ids: list
     images: torch.Tensor
     labels: torch.Tensor
     unreadable: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
 
-def _read_image(path: Path, side: int) -> torch.Tensor:
-    """(3, side, side) in [0, 1]; 16-bit and 32-bit greyscale PNG/TIFF keep their range (not clipped to 255)."""
+def _read_image(path: Path, side: int) -> tuple[torch.Tensor, str | None]:
+    """(3, side, side) in [0, 1], and a note where the file was changed to get there: 16-bit and
+    32-bit greyscale PNG/TIFF keep their range (not clipped to 255); transparent images (RGBA, LA,
+    palettes with transparency) are composited on white, not stripped of their alpha."""
     from PIL import Image
     from torchvision.transforms.functional import pil_to_tensor
 
+    note = None
     with Image.open(path) as image:
         image.load()
         if image.mode.startswith("I"):  # 'I', 'I;16', 'I;16B': integers up to 65535
             scaled = np.asarray(image, dtype=np.float64) / 65535.0
             image = Image.fromarray(np.round(scaled.clip(0, 1) * 255).astype(np.uint8), "L")
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+            note = "transparent: composited on white"
         rgb = image.convert("RGB").resize((side, side), Image.BILINEAR)
-    return pil_to_tensor(rgb).float() / 255
+    return pil_to_tensor(rgb).float() / 255, note
 
 
 def load_items(data: str = "embedded", *, size: int | None = None, limit: int | None = None) -> Items:
     """``'embedded'`` (the test split; ``'embedded:train'`` for the other) or a folder of images
-    (searched recursively, sorted, converted to RGB and resized to ``size``, default 32)."""
+    (searched recursively, sorted, converted to RGB and resized to ``size``, default 32); ``limit``
+    counts the images that could be read."""
     if limit is not None:
         limit = check_count(limit, "limit")
     if data == "embedded" or data.startswith("embedded:"):
@@ -87,70 +100,43 @@ def load_items(data: str = "embedded", *, size: int | None = None, limit: int | 
     folder = Path(data)
     if not folder.is_dir():
         raise FileNotFoundError(f"data must be 'embedded', 'embedded:<split>' or an image folder; {data!r} is neither")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())[:limit]
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ValueError(f"data folder {data!r} holds no image ({', '.join(IMAGE_SUFFIXES)})")
     side = 32 if size is None else check_count(size, "size", maximum=4096)
-    ids, images, unreadable = [], [], []
+    ids, images, unreadable, notes = [], [], [], []
     for p in files:
+        if limit is not None and len(ids) == limit:
+            break
         name = p.relative_to(folder).as_posix()
         try:
-            images.append(_read_image(p, side))
+            image, note = _read_image(p, side)
         except Exception as e:  # noqa: BLE001 - any file PIL cannot decode is reported, not fatal
             unreadable.append({"file": name, "reason": f"{type(e).__name__}: {e}"})
             continue
+        images.append(image)
+        if note:
+            notes.append({"file": name, "note": note})
         ids.append(quote(name, safe=""))  # 'a.png' != 'a.jpg', 'sub/b.png' != 'sub__b.png'
     if not ids:
         raise ValueError(f"data folder {data!r}: no image could be read ({unreadable[0]['reason']}, ...)")
-    return Items(ids, torch.stack(images), torch.full((len(ids),), -1, dtype=torch.long), unreadable)
+    return Items(ids, torch.stack(images), torch.full((len(ids),), -1, dtype=torch.long), unreadable, notes)
 
 
-def item_starts(kind: str, indices, shape, seed: int) -> torch.Tensor:
-    """One start per item, each from its own seed, so a start does not depend on the batch."""
-    return torch.cat([core.make_start(kind, (1, *shape), seed=seed * 1_000_003 + int(i)) for i in indices])
+def batch_methods() -> dict[str, Method]:
+    """The registry's methods that take one image per item (all but those that take pairs)."""
+    return {name: m for name, m in METHODS.items() if len(m.inputs) <= 1}
 
 
-def _invert(model, x, labels, starts, a):
-    res = core.invert(model, x, layer=a["layer"], start=starts, steps=a["steps"], step_size=a["step_size"],
-                      schedule=core.linear_decay(a["steps"]), autocast=a["autocast"])
-    return res.images, res.images, {"loss": res.losses}
-
-
-@lru_cache(maxsize=2)
-def _judge_distance(device: torch.device):
-    from ..metrics.distances import JudgeDistance
-
-    return JudgeDistance(zoo.load_model(zoo.JUDGE, device=device))
-
-
-def _iris(model, x, labels, starts, a):
-    distance = _judge_distance(x.device) if a["loss"] == "adversarial" else None
-    res = core.iris(model, x, layer=a["layer"], loss=a["loss"], start=starts, steps=a["steps"],
-                    step_size=a["step_size"], distance=distance, autocast=a["autocast"])
-    return res.images, res.images, {"loss": res.losses}
-
-
-def _visualize(model, x, labels, starts, a):
-    res = core.visualize(model, layer=a["layer"], feature=a["feature"], start=x, steps=a["steps"],
-                         step_size=a["step_size"], autocast=a["autocast"])
-    return res.images, res.images, {"loss": res.losses}
-
-
-def _sensitivity(model, x, labels, starts, a):
-    from ..metrics import predict
-
-    target = torch.where(labels >= 0, labels, predict(model, x))
-    grad = core.sensitivity(model, x, target)
-    return grad, saliency_to_image(grad), {"target": target}
-
-
-#: method -> (function, defaults, start kind or None); the settings a run records and checks on resume
-METHODS = {
-    "invert": (_invert, dict(start="noise", steps=300, step_size=0.05), "start"),
-    "iris": (_iris, dict(loss="regularizer-free", start="super-noise", steps=300, step_size=None), "start"),
-    "visualize": (_visualize, dict(feature=0, steps=200, step_size=0.1), None),
-    "sensitivity": (_sensitivity, dict(), None),
-}
+def _starts(method: Method, settings: dict, items: torch.Tensor, first: int, seed: int):
+    """The chunk's start images (items ``first``, ``first + 1``, ... drawn by their index), the
+    items themselves where the method begins from its input, or ``None`` (no start to record)."""
+    kind = settings.get("start", method.parameters["start"].default if "start" in method.parameters else None)
+    if kind == "images" or (not method.inputs and "start" in method.parameters):
+        return items
+    if isinstance(kind, str):
+        return core.make_start(kind, items.shape, seed=seed, first=first).to(items.device)
+    return None
 
 
 def _distributed(device: str):
@@ -201,7 +187,8 @@ class _Writer:
 def _prepare(out: Path, settings: dict, rank: int, world: int) -> None:
     """Rank 0 records the settings (or keeps the recorded ones) and clears half-written files;
     every rank then refuses to resume a run made with other settings."""
-    if (out / "settings.json").exists():
+    started = (out / "items").is_dir() and any((out / "items").glob("*.json"))
+    if (out / "settings.json").exists() and started:  # a folder with settings but no item starts afresh
         recorded = json.loads((out / "settings.json").read_text())
         if recorded != settings:
             changed = sorted(k for k in set(recorded) | set(settings) if recorded.get(k) != settings.get(k))
@@ -213,7 +200,7 @@ def _prepare(out: Path, settings: dict, rank: int, world: int) -> None:
         (out / ".partial").mkdir(exist_ok=True)
         for stale in (out / ".partial").iterdir():
             stale.unlink()
-        if not (out / "settings.json").exists():
+        if not started:
             write_json(settings, out / "settings.json")
     _barrier(world)
 
@@ -222,32 +209,52 @@ def run_batch(method: str, *, out, data: str = "embedded", model: str = zoo.ROBU
               layer: str | None = None, limit: int | None = None, size: int | None = None,
               batch_size: int = 16, device: str = "cpu", seed: int = 0, autocast: bool = False,
               progress: bool = True, **settings) -> dict:
-    """Run ``method`` (a key of ``METHODS``) over ``data`` into ``out``; under ``torchrun`` each rank
-    takes its chunks. Returns the summary (also in ``manifest.json``), the same on every rank.
-    ``layer=None`` is the method's default (``'avgpool'``; ``''``, the class logits, for sensitivity)."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
-    fn, defaults, start_key = METHODS[method]
-    unknown = set(settings) - set(defaults)
-    if unknown:
-        raise ValueError(f"batch {method} takes no setting(s) {sorted(unknown)}; it takes {sorted(defaults)}")
+    """Run ``method`` (a key of :func:`batch_methods`) over ``data`` into ``out``; under ``torchrun``
+    each rank takes its chunks. Returns the summary (also in ``manifest.json``), the same on every
+    rank. ``settings`` are the method's command-line flags (:mod:`art_reps.cli.methods`); ``layer=None``
+    is the method's default. Every argument is checked, on the first item, before ``out`` is touched."""
+    methods = batch_methods()
+    if method not in methods:
+        hint = " (interpolate takes pairs of images, not one per item)" if method in METHODS else ""
+        raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}{hint}")
+    spec = methods[method]
+    settings = {k: v for k, v in settings.items() if v is not None}
+    check_settings(spec, settings)
     batch_size = check_count(batch_size, "batch_size")
-    layer = method_layer(zoo.load_model(model), method, layer)
-    args = {**defaults, **{k: v for k, v in settings.items() if v is not None}, "layer": layer,
-            "autocast": bool(autocast)}
+    seed = check_count(seed, "seed", minimum=0, maximum=2 ** 63 - 1)
+    net = zoo.load_model(model)
+    layer = check_layer(spec, net, layer)
+    items = load_items(data, size=size, limit=limit)
+    _check_first_item(spec, net, items, layer, settings, seed)
     recorded = {"method": method, "data": data, "model": model, "limit": limit, "size": size,
-                "batch_size": batch_size, "seed": seed, **args}
+                "batch_size": batch_size, "seed": seed, "layer": layer, "autocast": bool(autocast), **settings}
     rank, world, device, owned = _distributed(device)
     try:
-        return _run(fn, start_key, Path(out), recorded, args, rank, world, device, progress)
+        return _run(spec, items, Path(out), recorded, settings, rank, world, device, progress)
     finally:
         if owned:
             dist.destroy_process_group()
 
 
-def _run(fn, start_key, out, recorded, args, rank, world, device, progress) -> dict:
+def _keywords(spec: Method, net, x, labels, settings: dict, first: int, seed: int) -> tuple[dict, torch.Tensor]:
+    """The method's keywords for a chunk of items ``x`` (from item ``first``), and the recorded starts."""
+    starts = _starts(spec, settings, x, first, seed)
+    keywords = feed(spec, x, labels, net, {k: v for k, v in settings.items() if k != "start"},
+                    per_image=starts is x)
+    if starts is not None and "start" in spec.parameters:
+        keywords["start"] = starts
+    return keywords, x if starts is None else starts
+
+
+def _check_first_item(spec: Method, net, items: Items, layer: str, settings: dict, seed: int) -> None:
+    """Refuse what the method would refuse, on the first item, before any folder is touched."""
+    keywords, _ = _keywords(spec, net, items.images[:1], items.labels[:1], settings, 0, seed)
+    spec.prepare(spec.bind(net, layer=layer, **seeded(spec, seed), **keywords))
+
+
+def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, rank, world, device,
+         progress) -> dict:
     started = time.perf_counter()
-    items = load_items(recorded["data"], size=recorded["size"], limit=recorded["limit"])
     _prepare(out, recorded, rank, world)
     net = zoo.load_model(recorded["model"], device=device)
     writer = _Writer(out, rank)
@@ -264,9 +271,15 @@ def _run(fn, start_key, out, recorded, args, rank, world, device, progress) -> d
                 t0 = time.perf_counter()
                 idx = torch.tensor(list(chunk))
                 x = items.images[idx].to(device)
-                starts = (item_starts(args[start_key], chunk, x.shape[1:], recorded["seed"]).to(device)
-                          if start_key else x)
-                outputs, pngs, info = fn(net, x, items.labels[idx].to(device), starts, args)
+                keywords, starts = _keywords(spec, net, x, items.labels[idx].to(device), settings, chunk.start,
+                                             recorded["seed"])
+                result = spec(net, layer=recorded["layer"], autocast=recorded["autocast"], progress=False,
+                              **seeded(spec, recorded["seed"]), **keywords)
+                outputs, values = per_item(spec, result)
+                pngs = saliency_to_image(outputs) if isinstance(result, torch.Tensor) else outputs
+                info = {"loss" if spec.optimises else "magnitude": values}
+                if spec.labels:
+                    info[spec.labels] = keywords[spec.labels]
                 seconds = (time.perf_counter() - t0) / len(chunk)
                 for j, i in enumerate(chunk):
                     if i in todo:
@@ -292,7 +305,7 @@ def _run(fn, start_key, out, recorded, args, rank, world, device, progress) -> d
     if rank == 0:
         write_json({"settings": recorded, "summary": summary,
                     "items": [{k: v for k, v in e.items() if k != "settings"} for e in entries],
-                    "unreadable": items.unreadable},
+                    "unreadable": items.unreadable, "notes": items.notes},
                    out / "manifest.json")
         if not any((out / ".partial").iterdir()):
             (out / ".partial").rmdir()

@@ -18,9 +18,10 @@ def _demo(args) -> int:
 
 
 def _method(args) -> int:
-    from .commands import METHODS, run_method
+    from ..core import METHODS
+    from .methods import given_settings, run_method
 
-    settings = {k: getattr(args, k) for k in METHODS[args.command][1] if getattr(args, k, None) is not None}
+    settings = given_settings(args, METHODS[args.command])
     summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
                          ood=args.ood, device=args.device, seed=args.seed, progress=not args.quiet, **settings)
     losses = summary["losses"]
@@ -33,11 +34,11 @@ def _results_command(args, study, run) -> int:
     """Measure with ``run()`` (the full run saved) or load the saved results, print the tables and
     rewrite their blocks in a markdown page: ``reproduce`` and ``pipeline-study`` alike."""
     if args.from_results:
-        results = study.load_results()
+        results = study.RESULTS.load(args.results)
     else:
         results = run()
         if not args.quick:
-            study.save_results(results)
+            study.RESULTS.save(results, args.results)
     tables = study.render(results)
     if args.page:
         from ..studies.science import update_page
@@ -94,9 +95,12 @@ def _metamers(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import METHODS, run_batch
+    from ..core import METHODS
+    from .batch import run_batch
+    from .methods import given_settings
 
-    settings = {k: getattr(args, k) for k in METHODS[args.method][1] if getattr(args, k, None) is not None}
+    settings = given_settings(args, METHODS[args.method])
+    settings.pop("batch_size", None)  # a chunk of items is the method's batch
     summary = run_batch(args.method, out=args.out or f"art_reps_batch_{args.method}", data=args.data,
                         model=args.model, layer=args.layer, limit=args.limit, size=args.size,
                         batch_size=args.batch_size, device=args.device, seed=args.seed, autocast=args.autocast,
@@ -143,9 +147,9 @@ def _models(args) -> int:
 
 
 def _inversion_steps() -> int:
-    from ..studies.reproduce import INVERSION
+    from ..core import INVERSION
 
-    return INVERSION["steps"]
+    return INVERSION.defaults()["steps"]
 
 
 def _robust() -> str:
@@ -175,55 +179,43 @@ def _check_device(device: str) -> None:
         raise ValueError(f"--device {device!r}: no {kind} device is available on this machine; use --device cpu")
 
 
-HELP = {"invert": "invert test images (or --ood photographs and faces) from noise",
-        "visualize": "maximise channels of a layer from noise", "interpolate": "interpolate between image pairs "
-        "in representation space", "manipulate": "add a feature to test images within an L2 ball",
-        "sensitivity": "class-sensitivity maps (input gradients)",
-        "iris": "identically represented inputs (targets, seeds, IRIs) with any IRI loss"}
-
-
-_LAYER_HELP = ("layer name (default: avgpool)", "'' only: class-sensitivity maps read the output (default: '')")
+_LAYER_HELP = "layer name (default: {})"
 
 
 def _add_methods(sub) -> None:
-    from .commands import METHODS
+    from ..core import METHODS
+    from .methods import add_method_flags, default_layer
 
-    for name, (_, defaults) in METHODS.items():
-        p = sub.add_parser(name, help=HELP[name] + " through an embedded model; writes a PNG grid and summary.json")
+    for name, method in METHODS.items():
+        p = sub.add_parser(name, help=method.summary + "; through an embedded model, writes a PNG grid and summary.json")
         p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
-        p.add_argument("--layer", default=None, help=_LAYER_HELP[name == "sensitivity"])
+        p.add_argument("--layer", default=None, help=_LAYER_HELP.format(repr(default_layer(method))))
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_{name})")
-        for key, value in defaults.items():
-            flag = "--" + key.replace("_", "-")
-            if isinstance(value, tuple):
-                p.add_argument(flag, type=int, nargs="+", default=None, help=f"(default: {' '.join(map(str, value))})")
-            else:
-                p.add_argument(flag, type=type(value), default=None, help=f"(default: {value})")
+        add_method_flags(p, method)
         _add_run_options(p)
         p.set_defaults(func=_method)
 
 
 def _add_batch(sub) -> None:
-    from .batch import METHODS
+    from .batch import batch_methods
+    from .methods import add_method_flags, default_layer
 
     batch = sub.add_parser("batch", help="a method over a data set: resumable, sharded under torchrun")
     methods = batch.add_subparsers(dest="method", required=True)
-    for name, (_, defaults, _) in METHODS.items():
+    for name, method in batch_methods().items():
         p = methods.add_parser(name, help=f"{name} every image of --data; one PNG, tensor and manifest entry each")
         p.add_argument("--data", default="embedded",
                        help="'embedded', 'embedded:train' or a folder of images (default: %(default)s)")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_batch_{name})")
         p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
-        p.add_argument("--layer", default=None, help=_LAYER_HELP[name == "sensitivity"])
-        p.add_argument("--limit", type=int, default=None, help="the first N images only")
+        p.add_argument("--layer", default=None, help=_LAYER_HELP.format(repr(default_layer(method))))
+        p.add_argument("--limit", type=int, default=None, help="the first N readable images only")
         p.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (folders: 32)")
-        p.add_argument("--batch-size", type=int, default=16, help="images per chunk (default: %(default)s)")
         p.add_argument("--autocast", action="store_true", help="mixed precision (bfloat16 on CPU, float16 on CUDA)")
-        for key, value in defaults.items():
-            p.add_argument("--" + key.replace("_", "-"), type=float if key == "step_size" else type(value),
-                           default=None, help=f"(default: {value})")
+        add_method_flags(p, method)
+        p.set_defaults(batch_size=16)
         _add_run_options(p)
         p.set_defaults(func=_batch)
 
@@ -235,6 +227,8 @@ def _add_results_command(sub, name, func, what, out, results, blocks, device=Tru
     p.add_argument("--page", default=None, help=f"rewrite the {blocks} blocks of this markdown page "
                    "(docs/results.md)")
     p.add_argument("--from-results", action="store_true", help=f"render results/{results} instead of measuring again")
+    p.add_argument("--results", default=None, help="the folder of saved results (default: the project's results/, "
+                                                    "found from the working directory)")
     _add_run_options(p, device=device)
     p.set_defaults(func=func)
 

@@ -1,20 +1,32 @@
-"""The core: representation access, geometry, parameterisations, objectives and the one loop.
+"""The core: representation access, geometry, parameterisations, objectives, the one loop and
+every method declared once (:mod:`art_reps.core.methods`).
 
-Imports nothing from the rest of art_reps.
+Imports nothing from the rest of art_reps. The other layers import only the names exported
+here and the public modules :mod:`.objectives`, :mod:`.checks`, :mod:`.schedules` and
+:mod:`.options` (``lint-imports`` checks it).
 """
-from . import objectives
-from .chunks import auto_batch_size, step_bytes
-from .iris import LOSSES as IRI_LOSSES, iri_objective, iris
-from .geometry import Geometry, L2Ball, LinfBall, Unconstrained, make_geometry
-from .optimize import Result, constant, linear_decay, optimize, piecewise, step_halving
-from .param import Fourier, Maco, Pixel
+from . import checks, objectives, options, schedules
+from .batching import auto_batch_size, step_bytes
+from .borrow import frozen, with_autograd
+from .geometry import GEOMETRIES, Geometry, L2Ball, LinfBall, Unconstrained, make_geometry
+from .iri_losses import HUMAN_PRIORS, LOSSES as IRI_LOSSES, iri_objective
+from .loop import OPTIMIZERS, Result, input_gradient, optimize
+from .methods import (ATTACK, INTERPOLATION, INVERSION, IRIS, MANIPULATION, METHODS, SENSITIVITY, VISUALIZATION, Method,
+                      attack, interpolate, invert, iris, manipulate, register, sensitivity, visualize)
+from .options import ReadOptions, RunOptions
+from .parameterisations import PARAMETERISATIONS, Fourier, Maco, Pixel, make_param
 from .representation import Representation
+from .rng import Draws
 from .runtime import Runtime
-from .state import frozen
-from .tasks import STARTS, interpolate, invert, make_start, manipulate, sensitivity, visualize
+from .schedules import SCHEDULES, constant, linear_decay, make_schedule, piecewise, step_halving
+from .starts import STARTS, make_start
 
 __all__ = [
-    "objectives", "auto_batch_size", "step_bytes", "Geometry", "L2Ball", "LinfBall", "Unconstrained", "make_geometry", "Result", "constant",
-    "linear_decay", "optimize", "piecewise", "step_halving", "Fourier", "Maco", "Pixel", "Representation", "Runtime", "frozen",
-    "STARTS", "IRI_LOSSES", "iri_objective", "iris", "interpolate", "invert", "make_start", "manipulate", "sensitivity", "visualize",
+    "checks", "objectives", "options", "schedules", "auto_batch_size", "step_bytes", "frozen", "with_autograd",
+    "GEOMETRIES", "Geometry", "L2Ball", "LinfBall", "Unconstrained", "make_geometry", "HUMAN_PRIORS", "IRI_LOSSES",
+    "iri_objective", "OPTIMIZERS", "Result", "input_gradient", "optimize", "ATTACK", "INTERPOLATION", "INVERSION",
+    "IRIS", "MANIPULATION", "METHODS", "SENSITIVITY", "VISUALIZATION", "Method", "attack", "interpolate", "invert",
+    "iris", "manipulate", "register", "sensitivity", "visualize", "ReadOptions", "RunOptions", "PARAMETERISATIONS",
+    "Fourier", "Maco", "Pixel", "make_param", "Representation", "Draws", "Runtime", "SCHEDULES", "constant",
+    "linear_decay", "make_schedule", "piecewise", "step_halving", "STARTS", "make_start",
 ]

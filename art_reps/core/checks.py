@@ -42,6 +42,24 @@ def _scalar(value):
     return value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value
 
 
+def check_labels(labels, n: int, *, classes: int | None = None, name: str = "labels") -> torch.Tensor:
+    """``labels`` as an (n,) long tensor of class indices, each in [0, ``classes``) when given: a
+    tensor, list or numpy array of integers; anything else is refused by name."""
+    try:
+        tensor = torch.as_tensor(labels)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be {n} integer class indices, got {type(labels).__name__}") from None
+    if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer class indices, got dtype {tensor.dtype}")
+    if tensor.shape != (n,):
+        raise ValueError(f"{name} must hold one label per image ({n}), got shape {tuple(tensor.shape)}")
+    if n and (int(tensor.min()) < 0 or (classes is not None and int(tensor.max()) >= classes)):
+        bound = f"[0, {classes})" if classes is not None else ">= 0"
+        raise ValueError(f"{name} must be class indices in {bound}, got values from {int(tensor.min())} to "
+                         f"{int(tensor.max())}")
+    return tensor.long()
+
+
 def check_count(value, name: str, *, minimum: int = 1, maximum: int = 10_000_000) -> int:
     value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not minimum <= value <= maximum:

@@ -10,8 +10,11 @@ Examples:
 """
 from __future__ import annotations
 
+import numbers
+import typing
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -79,36 +82,52 @@ def inversion(layer: str, target: torch.Tensor) -> Objective:
     return Objective(fn, [layer], f"inversion({layer!r})")
 
 
+class FeatureIndexError(ValueError):
+    """A feature index outside the layer it reads (raised at the first forward, before any step)."""
+
+
+def _where(layer: str) -> str:
+    return "the model's output" if layer == "" else f"layer {layer!r}"
+
+
 def _check_index(index, size, layer: str, what: str) -> None:
     """A clear error (before any step is taken: the first forward checks) for a feature outside the layer."""
-    where = "the model's output" if layer == "" else f"layer {layer!r}"
-    if isinstance(index, tuple):
-        if len(index) != len(size) or any(not 0 <= i < n for i, n in zip(index, size)):
-            raise ValueError(f"feature {index} is outside {where}, whose {what}s are indexed within {size}")
+    if isinstance(index, tuple) or (isinstance(index, torch.Tensor) and index.dim() == 2):
+        rows = torch.as_tensor(index).view(-1, len(index) if isinstance(index, tuple) else index.shape[1])
+        if rows.shape[1] != len(size) or bool((rows < 0).any()) or bool((rows >= torch.tensor(size)).any()):
+            shown = index if isinstance(index, tuple) else rows.tolist()
+            raise FeatureIndexError(f"feature {shown} is outside {_where(layer)}, whose {what}s are indexed within "
+                                    f"{size}")
         return
     low, high = (int(index.min()), int(index.max())) if isinstance(index, torch.Tensor) else (index, index)
     if low < 0 or high >= size:
-        raise ValueError(f"feature {index if isinstance(index, int) else (low, high)} is outside {where}, "
-                         f"which has {size} {what}s (valid: 0 to {size - 1})")
+        raise FeatureIndexError(f"feature {index if isinstance(index, int) else (low, high)} is outside "
+                                f"{_where(layer)}, which has {size} {what}s (valid: 0 to {size - 1})")
 
 
 def neuron(layer: str, index) -> Objective:
     """Minus one unit: ``index`` into the flattened activation (an int, or a (N,) tensor: one per
-    sample) or a (c, y, x) tuple."""
+    sample), or a (c, y, x) tuple (or a (N, 3) tensor: one per sample)."""
 
     checked = False  # the index is checked on the first forward only: no host sync in later steps
 
     def fn(acts, images):
         nonlocal checked
         a = acts[layer]
+        multi = isinstance(index, tuple) or (isinstance(index, torch.Tensor) and index.dim() == 2)
         if not checked:
-            _check_index(index, tuple(a.shape[1:]) if isinstance(index, tuple) else a[0].numel(), layer, "unit")
+            _check_index(index, tuple(a.shape[1:]) if multi else a[0].numel(), layer, "unit")
             checked = True
         if isinstance(index, tuple):
             return -a[(slice(None), *index)]
+        if multi:  # one (c, y, x) per sample: its flat index
+            dims = a.shape[1:]
+            strides = torch.tensor([int(np.prod(dims[i + 1:])) for i in range(len(dims))], device=a.device)
+            flat = (index.to(a.device) * strides).sum(1)
+            return -a.reshape(len(a), -1).gather(1, flat.view(-1, 1)).squeeze(1)
         if isinstance(index, torch.Tensor):
-            return -a.flatten(1).gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
-        return -a.flatten(1)[:, index]
+            return -a.reshape(len(a), -1).gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
+        return -a.reshape(len(a), -1)[:, index]
 
     return Objective(fn, [layer], f"neuron({layer!r}, {index if not isinstance(index, torch.Tensor) else '...'})")
 
@@ -135,23 +154,138 @@ def channel(layer: str, index) -> Objective:
     return Objective(fn, [layer], f"channel({layer!r}, {index if isinstance(index, int) else '...'})")
 
 
-def direction(layer: str, vector: torch.Tensor) -> Objective:
-    """Minus the projection onto ``vector``: of C entries, the channel means of (N, C, ...); of
-    ``dim`` entries, the token means of a token layer (N, tokens, dim); else the flattened activation."""
-    vector = vector.detach().flatten()
-    vector = vector / vector.norm().clamp_min(1e-12)
+def _direction_space(a: torch.Tensor, d: int, axis, layer: str) -> torch.Tensor:
+    """The (N, d) vectors of ``a`` that a direction of ``d`` entries is read against."""
+    if axis is None:  # a 3-d layer's last axis first: token layers (N, tokens, dim), also when tokens == dim
+        if a.dim() == 3 and a.shape[2] == d:
+            axis = -1
+        elif a.dim() > 2 and a.shape[1] == d:
+            axis = 1
+        elif a[0].numel() == d:
+            return a.reshape(len(a), -1)
+        else:
+            raise ValueError(f"a direction of {d} entries does not fit {_where(layer)} of shape {tuple(a.shape[1:])}: "
+                             f"give one entry per channel ({a.shape[1]}), per hidden unit of a token layer "
+                             f"({a.shape[-1]}) or per unit ({a[0].numel()})")
+    if axis in (-1, a.dim() - 1) and a.dim() > 2:
+        if a.shape[-1] != d:
+            raise ValueError(f"a direction of {d} entries does not fit the last axis ({a.shape[-1]}) of {_where(layer)}")
+        return a.reshape(len(a), -1, d).mean(1)
+    if axis == 1:
+        if a.shape[1] != d:
+            raise ValueError(f"a direction of {d} entries does not fit the {a.shape[1]} channels of {_where(layer)}")
+        return a.flatten(2).mean(2) if a.dim() > 2 else a
+    raise ValueError(f"axis must be None, 1 (channels) or -1 (a token layer's hidden units), got {axis!r}")
+
+
+def direction(layer: str, vector: torch.Tensor, axis: int | None = None) -> Objective:
+    """Minus the projection onto ``vector`` (D,), or one vector per sample (N, D), normalised: of C
+    entries, the channel means of (N, C, ...) (``axis=1``); of ``dim`` entries, the token means of
+    a token layer (N, tokens, dim) (``axis=-1``); else the flattened activation. ``axis=None``
+    decides by shape and reads a 3-d layer's last axis first (so a token layer with as many tokens
+    as hidden units is read along its hidden units); pass ``axis=1`` for (N, C, L) convolutions."""
+    if not isinstance(vector, torch.Tensor) or not vector.is_floating_point() or vector.dim() not in (1, 2) \
+            or vector.shape[-1] == 0 or not bool(torch.isfinite(vector).all()):
+        raise ValueError("a direction must be a finite floating-point tensor of shape (D,) or (N, D)")
+    vector = vector.detach()
+    vector = vector / vector.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    d = vector.shape[-1]
 
     def fn(acts, images):
-        a = acts[layer]
-        if a.dim() > 2 and a.shape[1] == vector.numel():
-            a = a.flatten(2).mean(2)
-        elif a.dim() == 3 and a.shape[2] == vector.numel():
-            a = a.mean(1)
-        else:
-            a = a.flatten(1)
-        return -(a @ vector.to(a.device, a.dtype))
+        a = _direction_space(acts[layer], d, axis, layer)
+        v = vector.to(a.device, a.dtype)
+        return -(a @ v) if v.dim() == 1 else -(a * v).sum(1)
 
     return Objective(fn, [layer], f"direction({layer!r})")
+
+
+KINDS = ("channel", "neuron", "direction")
+#: what selects a feature: an int, a (c, y, x) tuple, one per image (a list, array or tensor), or a direction tensor
+Feature = typing.Union[int, tuple, list, np.ndarray, torch.Tensor]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def feature_index(feature, kind: str = "channel", *, n: int | None = None, name: str = "feature"):
+    """A feature as every method reads it, checked: an int (channel or flattened unit) or a
+    (c, y, x) tuple with ``kind='neuron'``, one for every image; a list, 1-d integer tensor or numpy
+    array of one index per image (``n`` of them; a single entry is one for every image; a column of
+    labels is read as a list); with ``kind='direction'``, a (D,) or (N, D) float tensor. Returns an
+    int, a tuple, or a tensor: (N,) long, (N, 3) long per-sample units, (D,) or (N, D) directions.
+
+    Examples:
+        >>> feature_index([3, 1, 2], n=3)
+        tensor([3, 1, 2])
+        >>> feature_index(np.int64(3))
+        3
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "direction":
+        if not isinstance(feature, torch.Tensor):
+            raise TypeError(f"kind='direction' needs {name} as a tensor (the direction), got {type(feature).__name__}")
+        if not feature.is_floating_point() or feature.dim() not in (1, 2) or feature.shape[-1] == 0:
+            raise ValueError(f"a direction {name} must be a float tensor (D,) or one per image (N, D), "
+                             f"got {feature.dtype} {tuple(feature.shape)}")
+        if feature.dim() == 2 and n is not None and feature.shape[0] not in (1, n):
+            raise ValueError(f"{name} has {feature.shape[0]} directions for {n} images: give one, or one per image")
+        if not bool(torch.isfinite(feature).all()):
+            raise ValueError(f"the direction {name} holds NaN or Inf")
+        return feature[0] if feature.dim() == 2 and feature.shape[0] == 1 else feature.detach()
+    if _is_int(feature):
+        return int(feature)
+    if kind == "neuron" and isinstance(feature, tuple):
+        if not feature or not all(_is_int(f) for f in feature):
+            raise TypeError(f"a neuron {name} tuple holds ints (c, y, x), got {feature!r}")
+        return tuple(int(f) for f in feature)
+    if isinstance(feature, (list, tuple, torch.Tensor)) or hasattr(feature, "__array__"):
+        try:
+            index = torch.as_tensor(np.asarray(feature) if hasattr(feature, "__array__") and
+                                    not isinstance(feature, torch.Tensor) else feature)
+        except (TypeError, ValueError, RuntimeError):
+            index = None
+        if index is not None and index.dim() == 2 and index.shape[1] == 1:  # a column of labels
+            index = index[:, 0]
+        if index is not None and kind == "neuron" and index.dim() == 2 and not index.is_floating_point() \
+                and index.dtype != torch.bool:
+            if n is not None and index.shape[0] not in (1, n):
+                raise ValueError(f"{name} has {index.shape[0]} units for {n} images: give one, or one per image")
+            return tuple(int(i) for i in index[0]) if index.shape[0] == 1 else index.long()
+        if index is not None and index.dim() == 0 and not index.is_floating_point() and index.dtype != torch.bool:
+            return int(index)
+        if index is None or index.dim() != 1 or index.is_floating_point() or index.is_complex() \
+                or index.dtype == torch.bool or len(index) == 0:
+            raise TypeError(f"{name} must be an int or one int per image (a list or 1-d integer tensor), "
+                            f"got {feature!r}")
+        if len(index) == 1:  # one label for every image
+            return int(index[0])
+        if n is not None and len(index) != n:
+            raise ValueError(f"{name} has {len(index)} labels for {n} images: give one per image or an int")
+        return index.long()
+    raise TypeError(f"{name} must be an int, one int per image, or a (c, y, x) tuple with kind='neuron', "
+                    f"got {feature!r}")
+
+
+def per_sample(index) -> bool:
+    """Whether a :func:`feature_index` holds one feature per image (and is sliced with them)."""
+    if not isinstance(index, torch.Tensor):
+        return False
+    return index.dim() == 2 or not index.is_floating_point()
+
+
+def feature(layer: str, index, kind: str = "channel", axis: int | None = None) -> Objective:
+    """Minus a feature of ``layer`` read as :func:`feature_index` gives it: :func:`channel`,
+    :func:`neuron` or :func:`direction` (``axis`` for directions).
+
+    Examples:
+        >>> feature("layer3", feature_index([0, 5], n=2)).name
+        "channel('layer3', ...)"
+    """
+    if kind == "direction":
+        return direction(layer, index, axis)
+    return (channel if kind == "channel" else neuron)(layer, index)
 
 
 def feature_addition(layer: str, index, cap=1.0) -> Objective:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .checks import check_images, expected_channels, model_device, model_dtype, resolve_layer
-from .state import frozen
+from .borrow import frozen
 
 
 class _Captured(Exception):
@@ -25,15 +25,6 @@ class _FakeReLU(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
-
-
-OPTIONS = ("mean", "std", "fake_relu", "transform", "keep_mode")
-
-
-def representation_options(options: dict) -> dict:
-    """The entries of ``options`` (keyword arguments meant for :func:`optimize`) that shape its
-    :class:`Representation`, so a caller can build the same one."""
-    return {k: options[k] for k in OPTIONS if k in options}
 
 
 def _as_channel_vector(values, name: str) -> torch.Tensor | None:
@@ -75,7 +66,8 @@ class Representation:
     backward by the identity (Engstrom et al.): ``True`` fakes only the last ``nn.ReLU`` *call*
     before the deepest requested layer's output, the call that produces the representation, as
     MadryLab does (torchvision's blocks call one ``relu`` module twice; the inner call stays a
-    ReLU); a module name or a list of names fakes every call of those modules. Nothing is left
+    ReLU); ``"auto"`` does the same where an ``nn.ReLU`` runs before the layer and nothing
+    elsewhere (GELU transformers); a module name or a list of names fakes every call of those modules. Nothing is left
     on the model: hooks live only inside :meth:`attached` (or one ``__call__``), during which the
     model is in eval mode, unless ``keep_mode=True`` leaves its modes as the caller set them.
 
@@ -88,6 +80,8 @@ class Representation:
 
     def __init__(self, model: nn.Module, layers: str | Sequence[str], *, mean=None, std=None,
                  fake_relu: bool | str | Sequence[str] = False, transform=None, keep_mode: bool = False):
+        if not isinstance(keep_mode, bool):
+            raise TypeError(f"keep_mode must be True or False, got {keep_mode!r}")
         if not isinstance(model, nn.Module):
             hint = ""
             if isinstance(getattr(model, "model", None), nn.Module) and hasattr(model, "mean"):
@@ -111,8 +105,10 @@ class Representation:
             if v is not None and self.channels is not None and v.shape[1] not in (1, self.channels):
                 raise ValueError(f"{name} has {v.shape[1]} entries but the model takes {self.channels} channels")
         self.fake_relu_option = fake_relu
-        self.fake_last_relu = fake_relu is True
-        self.fake_relu = self._fake_relu_modules(fake_relu)
+        has_relu = any(isinstance(m, nn.ReLU) for m in model.modules())
+        self.fake_last_relu = fake_relu is True or (fake_relu == "auto" and has_relu)
+        self.fake_relu = {} if fake_relu == "auto" else self._fake_relu_modules(fake_relu, has_relu)
+        self._faked_calls: set | None = None  # the ReLU call to fake, found by the first read
         self.device, self.dtype = model_device(model), model_dtype(model)
 
     def reading(self, layers: str | Sequence[str]) -> "Representation":
@@ -123,16 +119,19 @@ class Representation:
         return Representation(self.model, layers, mean=self.mean, std=self.std, fake_relu=self.fake_relu_option,
                               transform=self.transform, keep_mode=self.keep_mode)
 
-    def _fake_relu_modules(self, fake_relu) -> dict[str, nn.Module]:
+    def _fake_relu_modules(self, fake_relu, has_relu: bool) -> dict[str, nn.Module]:
         """Modules whose calls are faked: ``{}`` for ``True`` (found by a probe forward at first read)."""
         if fake_relu is False or fake_relu is None:
             return {}
         if fake_relu is True:
-            if not any(isinstance(m, nn.ReLU) for m in self.model.modules()):
-                raise ValueError("fake_relu=True but the model has no nn.ReLU module")
+            if not has_relu:
+                raise ValueError("fake_relu=True but the model has no nn.ReLU module (fake_relu='auto' fakes one "
+                                 "only where there is)")
             return {}
         if isinstance(fake_relu, str):
             fake_relu = [fake_relu]
+        if not isinstance(fake_relu, (list, tuple)) or not all(isinstance(n, str) for n in fake_relu):
+            raise TypeError(f"fake_relu must be True, False, 'auto', a module name or a list of names, got {fake_relu!r}")
         modules = {name: resolve_layer(self.model, name) for name in fake_relu}
         for name, m in modules.items():
             if not isinstance(m, nn.ReLU):
@@ -156,6 +155,7 @@ class Representation:
         calls: dict[int, int] = {}
         relu_calls: list[tuple[int, int]] = []  # (module id, call number) in the order they ran
         faked: set[tuple[int, int]] | None = None  # the calls to fake; None: every call of self.fake_relu
+        probe = False  # whether the first read must find the last ReLU call before the layer
         handles = []
 
         def capture(name):
@@ -188,6 +188,7 @@ class Representation:
         def forward(images):
             acts.clear()
             calls.clear()
+            relu_calls.clear()
             try:
                 output = self.model(self.normalize(images))
                 if "" in self.layers:
@@ -200,18 +201,22 @@ class Representation:
             return dict(acts)
 
         def read(images: torch.Tensor) -> dict[str, torch.Tensor]:
-            nonlocal faked
-            if faked == set():  # first read with fake_relu=True: find the last ReLU call before the layer
+            nonlocal faked, probe
+            if probe:  # first read: find the last ReLU call before the layer (kept for later reads)
+                probe = False
                 with torch.no_grad():
-                    forward(images)
-                if not relu_calls:
+                    probed = forward(images)
+                if not relu_calls and self.fake_relu_option is True:
                     raise ValueError("fake_relu=True but no nn.ReLU runs before the requested layers")
-                faked = {relu_calls[-1]}
+                faked = self._faked_calls = set(relu_calls[-1:])
+                if not torch.is_grad_enabled():  # nothing flows back through this read: it was the read itself
+                    return probed
             return forward(images)
 
         relus = dict(self.fake_relu)
         if self.fake_last_relu:
-            faked = set()
+            faked = set() if self._faked_calls is None else self._faked_calls
+            probe = self._faked_calls is None
             relus = {n: m for n, m in self.model.named_modules() if isinstance(m, nn.ReLU)}
         with frozen(self.model, eval_mode=not self.keep_mode):
             try:

@@ -25,21 +25,23 @@ class Runtime:
     ``channels_last=True`` steps images in that layout (faster for some models, slower for others:
     ``benchmarks/step_cost.py`` measures it), ``False`` in the layout of the start; ``"auto"`` (the
     default) on CUDA times a few steps in both layouts at the first call for a model and input
-    shape and keeps the faster (:mod:`art_reps.core.layout`); on the CPU it keeps the start's.
+    shape and keeps the faster (:mod:`art_reps.core.memory_layout`); on the CPU it keeps the start's.
     ``compile``: ``True`` or a dict of :func:`torch.compile` arguments (e.g. ``{"mode":
     "reduce-overhead"}`` for CUDA graphs) compiles the forward and the objective, once per process
-    for a given shape. ``progress`` shows a bar."""
+    for a given shape. ``progress`` (the default) shows a bar on runs longer than a few seconds."""
 
     autocast: bool | torch.dtype = False
     channels_last: bool | str = "auto"
     compile: bool | dict = False
-    progress: bool = False
+    progress: bool = True
 
     def __post_init__(self):
         if not (isinstance(self.channels_last, bool) or self.channels_last == "auto"):
             raise TypeError(f"channels_last must be True, False or 'auto', got {self.channels_last!r}")
         if not (isinstance(self.autocast, bool) or self.autocast in (torch.float16, torch.bfloat16)):
             raise TypeError(f"autocast must be True, False, torch.float16 or torch.bfloat16, got {self.autocast!r}")
+        if not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be True or False, got {self.progress!r}")
         if not isinstance(self.compile, (bool, dict)):
             raise TypeError(f"compile must be True, False or a dict of torch.compile arguments, got {self.compile!r}")
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.checks import check_same_batch
-from ..core.representation import Representation
+from ..core import Representation
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001)  # the first three of Wang et al.'s five scales (32 px allow three)
 

@@ -133,7 +133,7 @@ def localize_model(model: torch.nn.Module, *, smooth: float = 1.0, **options) ->
     """Aggarwal et al.'s protocol on the embedded data: class-sensitivity maps of ``model``, the box
     threshold calibrated on the 500 validation images (which no model trained on), scores with
     intervals on the 1000 test images (1000 distinct digits)."""
-    from ..core.tasks import sensitivity
+    from ..core import sensitivity
     from ..data import digits_on_textures
 
     calib, test = digits_on_textures("val"), digits_on_textures("test")

@@ -20,9 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..core import rng
-from ..core.checks import check_images, check_same_batch
-from ..core.representation import Representation
+from ..core import Draws, Representation
+from ..core.checks import check_count, check_images, check_labels
 from .statistics import mean_interval
 
 
@@ -46,14 +45,18 @@ def pag_score(model, images: torch.Tensor, labels: torch.Tensor, *, score_model=
               batch_size: int = 250, **representation_options) -> dict:
     """Mean PAG score over ``images`` (N, C, H, W) in [0, 1] with their ``labels`` (N,), with a BCa
     bootstrap interval; ``per_image`` the N cosines. ``score_model`` defaults to the shipped one."""
-    check_images(images, "images")
-    labels = torch.as_tensor(labels, dtype=torch.long)
-    check_same_batch(images, labels, "images", "labels")
+    check_images(images, "images", channels=3)
+    check_count(batch_size, "batch_size")
     if score_model is None:
         from ..zoo.score import load_score_model
 
         score_model = load_score_model()
-    noise = rng.randn(images.shape, rng.generator(seed), images)
+    labels = check_labels(labels, len(images), classes=getattr(score_model, "NULL", None))
+    size = getattr(score_model, "image_size", None)
+    if size is not None and tuple(images.shape[-2:]) != tuple(size):
+        raise ValueError(f"images are {tuple(images.shape[-2:])} px but the score model was trained on {tuple(size)} "
+                         "px images: give images of its size or a score model of theirs")
+    noise = Draws(seed, range(len(images))).randn(images.shape[1:], images)  # the same for any batch_size
     noisy = images + score_model.sigma * noise
     cosines = []
     for i in range(0, len(images), batch_size):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..core.checks import check_images, check_same_batch
+from ..core.checks import check_images, check_labels
 from .recognition import activations, probabilities
 from .statistics import mean_interval, proportion
 
@@ -35,8 +35,8 @@ def plausibility_hits(images: torch.Tensor, labels: torch.Tensor, judge, referen
     """Per image (N,): ``similarity``, ``confidence`` and ``recognised`` (see the module);
     ``centres`` (K, D) from :func:`class_centres`, when already computed, saves reading ``references``."""
     check_images(images, "images")
-    labels = torch.as_tensor(labels, dtype=torch.long)
-    check_same_batch(images, labels, "images", "labels")
+    classes = len(centres) if centres is not None else int(references.labels.max()) + 1
+    labels = check_labels(labels, len(images), classes=classes)
     if centres is None:
         centres = class_centres(judge, references, layer=layer)
     feats = activations(judge, images, layer=layer).flatten(1)

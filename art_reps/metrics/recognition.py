@@ -38,7 +38,7 @@ def activations(model: torch.nn.Module, images: torch.Tensor, *, layer: str = ""
     """The ``layer`` activations (N, ...) of images (N, C, H, W) in [0, 1], computed in batches without
     gradients, in float32 on the images' device (``''`` is the output); options as in
     :class:`Representation`. The model comes back as it was."""
-    from ..core.representation import Representation
+    from ..core import Representation
 
     rep = Representation(model, layer, **representation_options)
     check_images(images, "images", channels=rep.channels)

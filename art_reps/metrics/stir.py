@@ -7,24 +7,22 @@ from __future__ import annotations
 
 import torch
 
-from ..core.representation import Representation, representation_options
+from ..core import Representation, invert, make_start, options as run_options, with_autograd
 from ..core.checks import check_count, check_images
-from ..core.state import with_autograd
-from ..core.tasks import invert, make_start
 from .similarity import CKA
 
 
 @with_autograd
 def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str | None = None,
-         start="super-noise", steps: int = 300, step_size: float = 0.5, kind: str = "linear",
-         batch_size: int = 64, seed: int = 0, **options) -> dict:
+         start="super-noise", kind: str = "linear", batch_size: int = 64, seed: int = 0, **options) -> dict:
     """STIR in both directions and the plain representational similarity, over ``inputs`` (N, C, H, W).
 
     Returns ``{"m2_given_m1": STIR(m2|m1), "m1_given_m2": STIR(m1|m2), "cka": CKA(m1(X), m2(X))}``.
     IRIs are inverted at ``layer_1`` / ``layer_2`` from ``start`` (Nanda's 'super-noise' = randn);
     the seed images are drawn once for all N inputs, and CKA (``kind`` 'linear', 'unbiased' or 'rbf') is
     accumulated over the ``batch_size`` batches, so the value does not depend on the batching.
-    ``options`` go to :func:`art_reps.invert` for both models (geometry, schedule, mean, std, ...).
+    ``options`` go to :func:`art_reps.invert` for both models (steps, step_size, schedule, mean, std,
+    ...; by default :func:`art_reps.invert`'s recipe).
 
     Examples:
         >>> import art_reps
@@ -34,15 +32,14 @@ def stir(model_1, model_2, inputs: torch.Tensor, *, layer_1: str, layer_2: str |
         ['cka', 'm1_given_m2', 'm2_given_m1']
     """
     layer_2 = layer_1 if layer_2 is None else layer_2
-    m = stir_matrix({1: model_1, 2: model_2}, inputs, layers={1: layer_1, 2: layer_2}, start=start, steps=steps,
-                    step_size=step_size, kind=kind, batch_size=batch_size, seed=seed, **options)
+    m = stir_matrix({1: model_1, 2: model_2}, inputs, layers={1: layer_1, 2: layer_2}, start=start, kind=kind,
+                    batch_size=batch_size, seed=seed, **options)
     return {"m2_given_m1": m["stir"][2][1], "m1_given_m2": m["stir"][1][2], "cka": m["cka"][1][2]}
 
 
 @with_autograd
-def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start="super-noise", steps: int = 300,
-                step_size: float = 0.5, kind: str = "linear", batch_size: int = 64, seed: int = 0,
-                **options) -> dict:
+def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start="super-noise", kind: str = "linear",
+                batch_size: int = 64, seed: int = 0, **options) -> dict:
     """STIR between every ordered pair of ``models`` (name -> module) and CKA between every pair,
     over ``inputs`` (N, C, H, W), making each model's IRIs once.
 
@@ -75,7 +72,7 @@ def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start
     stirs = {(a, b): CKA(kind) for a, b in pairs}  # (b, a): STIR(b | a)
     ckas = {(a, b): CKA(kind) for a, b in pairs if names.index(a) < names.index(b)}
     seeds = make_start(start, inputs.shape, device=inputs.device, seed=seed, dtype=inputs.dtype)
-    read_options = representation_options(options)  # read as the IRIs were made: same mean, std, transform
+    read_options = run_options.split(options)["reading"]  # read as the IRIs were made: same mean, std, transform
     reps = {n: Representation(models[n], layers[n], **read_options) for n in names}
     for i in range(0, len(inputs), batch_size):
         x, s = inputs[i:i + batch_size], seeds[i:i + batch_size]
@@ -84,8 +81,7 @@ def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start
         for (a, b), cka in ckas.items():
             cka.update(on[a], on[b])
         for src in names:
-            iris = invert(models[src], x, layer=layers[src], start=s, steps=steps, step_size=step_size, seed=seed,
-                          **options).images
+            iris = invert(models[src], x, layer=layers[src], start=s, seed=seed, **options).images
             with torch.no_grad():
                 for dst in names:
                     if dst != src:

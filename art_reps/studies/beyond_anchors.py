@@ -23,7 +23,6 @@ perceptually aligned gradients as a number across the eps sweep. Registered befo
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -33,9 +32,9 @@ from ..data import digits_on_textures, mean_spectrum
 from ..metrics import interval_text, mean_interval, pag_score, plausibility_hits, proportion
 from ..metrics.plausibility import class_centres
 from .judging import NETWORK_JUDGES, network_judges
-from .report import rounded, save_grid, write_json
+from .report import SavedResults, rounded, save_grid
 
-RESULTS = Path(__file__).resolve().parents[2] / "results" / "beyond_anchors.json"
+RESULTS = SavedResults("beyond_anchors.json")
 FIGURE = "parameterisations.png"
 BLOCKS = ("parameterisations", "parameterisation_claims", "pag")
 PARAMS = ("pixel", "fourier", "maco")
@@ -151,11 +150,3 @@ def render(results: dict) -> dict:
     return {"parameterisations": parameterisation_table(results), "parameterisation_claims": claims_table(results),
             "pag": pag_table(results)}
 
-
-def save_results(results: dict, path=RESULTS) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_json(results, Path(path))
-
-
-def load_results(path=RESULTS) -> dict:
-    return json.loads(Path(path).read_text())

@@ -16,33 +16,33 @@ from ..core.checks import check_count
 from .judging import balanced, network_judges, recognised
 from ..metrics import interval_text, localization_scores, proportion
 from .report import rounded, saliency_to_image, save_grid, write_index, write_json
-from .reproduce import INVERSION
+from .reproduce import START
 
 FEATURES = (0, 1, 2, 3, 4, 5, 6, 7)
 CONVERGED = 0.2  # relative representation distance below which an inversion has matched its target
 
 
 def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str = zoo.ROBUST,
-             steps: int = INVERSION["steps"], n_per_class: int = 3, device: str = "cpu", seed: int = 0,
+             steps: int | None = None, n_per_class: int = 3, device: str = "cpu", seed: int = 0,
              progress: bool = True) -> dict:
     """Invert test images from noise, visualise features and draw sensitivity maps through the
     standard and the robust model; write PNG grids, ``metrics.json`` and ``index.html`` to ``out``.
-    Returns the metrics (``recognised[judge][model]``: share with its interval)."""
-    check_count(steps, "steps")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    Returns the metrics (``recognised[judge][model]``: share with its interval). ``steps``: the
+    inversions' (default: :func:`art_reps.invert`'s recipe, as the reproduction)."""
+    recipe_steps = core.INVERSION.defaults()["steps"]
+    steps = recipe_steps if steps is None else check_count(steps, "steps")
     device = torch.device(device)
     models = {"standard": zoo.load_model(standard, device=device), "robust": zoo.load_model(robust, device=device)}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     judges = network_judges(device)
     targets = balanced(n_per_class)
-    seeds = core.make_start(INVERSION["start"], targets.images.shape, seed=seed)
+    seeds = core.make_start(START, targets.images.shape, seed=seed)
     layer = zoo.REPRESENTATION_LAYER
     stages = tqdm(total=3 * len(models), desc="art-reps demo", disable=not progress)
     inversions, features, saliency, distance, pointing, judged = {}, {}, {}, {}, {}, {}
     for kind, model in models.items():
-        res = core.invert(model, targets.images, layer=layer, start=seeds, steps=steps,
-                          step_size=INVERSION["step_size"], schedule=core.linear_decay(steps), fake_relu=True,
-                          seed=seed, progress=progress)
+        res = core.invert(model, targets.images, layer=layer, start=seeds, steps=steps, seed=seed, progress=progress)
         inversions[kind], distance[kind] = res.images, res.losses.mean().item()
         for judge, hits in recognised(res.images, targets.labels, judges, seeds=seeds, targets=targets).items():
             judged.setdefault(judge, {})[kind] = proportion(hits)
@@ -60,7 +60,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     if distance["robust"] > CONVERGED:
         warning = (f"With --steps {steps} the robust model's inversions have not matched their targets (relative "
                    f"representation distance {distance['robust']:.2f} > {CONVERGED}): too few steps for the effect "
-                   f"to show; the reproduction uses {INVERSION['steps']}.")
+                   f"to show; the reproduction uses {recipe_steps}.")
     metrics = rounded({
         "models": {"standard": standard, "robust": robust, "judges": ["mask", *judges]},
         "layer": layer, "steps": steps, "images": len(targets), "seed": seed,

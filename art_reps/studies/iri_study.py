@@ -17,20 +17,19 @@ from .. import core, zoo
 from ..data import digits_on_textures
 from .judging import balanced, distances, network_judges
 from ..metrics import alignment_hits, mask_judge, metamer_success, proportion, seeds_interval, stir
-from .reproduce import INVERSION
 
 ALIGNMENT_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)
 ALIGNMENT_RUNS = (("regularizer-free", "noise"), ("regularizer-free", "super-noise"), ("freq", "noise"),
                   ("mahendran", "noise"), ("adversarial", "noise"))  # (loss, seed)
 ATTACKED = "judge"  # the distance the adversarial regulariser pushes up
 SETTINGS = {
-    "full": {"alignment": {"per_class": 10, "steps": INVERSION["steps"], "step_size": INVERSION["step_size"]},
-             "stir": {"per_class": 10, "steps": INVERSION["steps"], "step_size": INVERSION["step_size"],
-                      "seeds": (0, 1, 2)},
-             "metamers": {"per_class": 10, "steps": 1000, "pairs": 2000}},
-    "quick": {"alignment": {"per_class": 1, "steps": 60, "step_size": INVERSION["step_size"]},
-              "stir": {"per_class": 1, "steps": 30, "step_size": INVERSION["step_size"], "seeds": (0, 1)},
-              "metamers": {"per_class": 1, "steps": 60, "pairs": 300}},
+    # the methods' recipes (core.IRIS.defaults(loss=...), core.INVERSION.defaults()), fewer steps when quick
+    "full": {"alignment": {"per_class": 10, "options": {}},
+             "stir": {"per_class": 10, "options": {}, "seeds": (0, 1, 2)},
+             "metamers": {"per_class": 10, "options": {}, "pairs": 2000}},
+    "quick": {"alignment": {"per_class": 1, "options": {"steps": 60}},
+              "stir": {"per_class": 1, "options": {"steps": 30}, "seeds": (0, 1)},
+              "metamers": {"per_class": 1, "options": {"steps": 60}, "pairs": 300}},
 }
 METAMER_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)
 METAMER_LAYERS = ("layer2", "avgpool")
@@ -48,23 +47,21 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
     for name in models:
         model = zoo.load_model(name)
         for loss, kind in runs:
-            _, hits = alignment_run(model, targets, loss, kind, steps=s["steps"], step_size=s["step_size"], dists=dists,
-                                 seed=seed)
+            _, hits = alignment_run(model, targets, loss, kind, dists=dists, seed=seed, **s["options"])
             result.setdefault(name, {})[f"{loss} / {kind}"] = {j: proportion(h) for j, h in hits.items()}
             bar.update(1)
     bar.close()
     return result
 
 
-def alignment_run(model, targets, loss: str, kind: str, *, steps: int, step_size: float, dists: dict,
-                  seed: int = 0) -> tuple[torch.Tensor, dict]:
-    """The IRIs (N, C, H, W) of ``model`` for ``targets``, made with ``loss`` from ``kind`` seeds, and
-    judge -> (N,) booleans: is each aligned under that judge (the ground-truth judges and every
-    distance in ``dists``)?"""
+def alignment_run(model, targets, loss: str, kind: str, *, dists: dict, seed: int = 0,
+                  **options) -> tuple[torch.Tensor, dict]:
+    """The IRIs (N, C, H, W) of ``model`` for ``targets``, made with ``loss`` (its recipe, changed by
+    ``options``) from ``kind`` seeds, and judge -> (N,) booleans: is each aligned under that judge
+    (the ground-truth judges and every distance in ``dists``)?"""
     seeds = core.make_start(kind, targets.images.shape, seed=seed)
-    options = {} if loss == "mahendran" else {"step_size": step_size}
-    iris = core.iris(model, targets.images, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds, steps=steps,
-                     distance=dists[ATTACKED], fake_relu=True, seed=seed, **options).images
+    iris = core.iris(model, targets.images, layer=zoo.REPRESENTATION_LAYER, loss=loss, start=seeds,
+                     distance=dists[ATTACKED], seed=seed, **options).images
     hits = {"mask": mask_judge(iris, seeds, targets), "mask_anywhere": mask_judge(iris, seeds, targets, anywhere=True)}
     hits.update({j: alignment_hits(iris, targets.images, seeds, d) for j, d in dists.items()})
     return iris, hits
@@ -79,8 +76,7 @@ def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, quick: b
     runs = []
     for seed in tqdm(s["seeds"], desc="stir", disable=not progress):
         runs.append(stir(zoo.load_model(model_1), zoo.load_model(model_2), x, layer_1=zoo.REPRESENTATION_LAYER,
-                         steps=s["steps"], step_size=s["step_size"], start="super-noise", kind="unbiased",
-                         schedule=core.linear_decay(s["steps"]), fake_relu=True, seed=seed))
+                         start="super-noise", kind="unbiased", seed=seed, **s["options"]))
     return {"model_1": model_1, "model_2": model_2, "images": len(x),
             **{k: seeds_interval([r[k] for r in runs]) for k in runs[0]}}
 
@@ -97,8 +93,7 @@ def run_metamers(models=METAMER_MODELS, layers=METAMER_LAYERS, *, quick: bool = 
     for name in models:
         model = zoo.load_model(name)
         for layer in layers:
-            res = core.iris(model, originals, layer=layer, loss="feather", start="noise", steps=s["steps"],
-                            fake_relu=True, seed=seed)
+            res = core.iris(model, originals, layer=layer, loss="feather", start="noise", seed=seed, **s["options"])
             scores = metamer_success(model, res.images, originals, layer=layer, null_images=null,
                                      null_pairs=s["pairs"], seed=seed, per_item=True)
             result.setdefault(name, {})[layer] = {

@@ -19,7 +19,6 @@ measurement (docs/results.md, "What makes invariances human-like"):
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -29,10 +28,10 @@ from .. import core, zoo
 from .iri_study import SETTINGS as IRI_SETTINGS, alignment_run
 from .judging import balanced, distances, network_judges
 from ..metrics import interval_text, mean_interval, proportion, seeds_interval, stir_matrix
-from .report import rounded, save_grid, write_json
+from .report import SavedResults, rounded, save_grid
 from ..train.zoo import GRID
 
-RESULTS = Path(__file__).resolve().parents[2] / "results" / "pipeline_study.json"
+RESULTS = SavedResults("pipeline_study.json")
 BLOCKS = ("pipeline", "pipeline_effects", "pipeline_claims", "pipeline_stir")
 CLAIM_JUDGES = ("judge", "judge_mixer")
 SHOWN_JUDGES = CLAIM_JUDGES + ("ms_ssim", "mask_anywhere")
@@ -55,8 +54,7 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     loaded = {name: zoo.load_model(name) for name in models}
     hits, iris = {}, {}
     for name in tqdm(models, desc="alignment", disable=not progress):
-        iris[name], hits[name] = alignment_run(loaded[name], targets, *RUN, steps=a["steps"],
-                                               step_size=a["step_size"], dists=dists, seed=seed)
+        iris[name], hits[name] = alignment_run(loaded[name], targets, *RUN, dists=dists, seed=seed, **a["options"])
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         per_class = a["per_class"]
@@ -102,9 +100,8 @@ def _claims(alignment: dict, effects: dict) -> list[dict]:
 
 
 def _stir(models: dict, images: torch.Tensor, s: dict, progress: bool) -> dict:
-    runs = [stir_matrix(models, images, layers=zoo.REPRESENTATION_LAYER,
-                        steps=s["steps"], step_size=s["step_size"], start="super-noise", kind="unbiased",
-                        schedule=core.linear_decay(s["steps"]), fake_relu=True, seed=seed)
+    runs = [stir_matrix(models, images, layers=zoo.REPRESENTATION_LAYER, start="super-noise", kind="unbiased",
+                        seed=seed, **s["options"])
             for seed in tqdm(s["seeds"], desc="stir", disable=not progress)]
     return {"images": len(images), "seeds": len(runs),
             "stir": {b: {a: seeds_interval([r["stir"][b][a] for r in runs]) for a in runs[0]["stir"][b]}
@@ -170,13 +167,5 @@ def render(results: dict) -> dict:
             "pipeline_claims": claims_table(results), "pipeline_stir": stir_table(results)}
 
 
-def save_results(results: dict, path=RESULTS) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_json(results, Path(path))
 
-
-def load_results(path=RESULTS) -> dict:
-    return json.loads(Path(path).read_text())
-
-
-__all__ = ["GRID", "run_pipeline_study", "render", "save_results", "load_results"]
+__all__ = ["GRID", "run_pipeline_study", "render", "RESULTS"]

@@ -5,6 +5,7 @@ import html
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -69,3 +70,39 @@ def rounded(value, digits: int = 4):
     if isinstance(value, (list, tuple)):
         return [rounded(v, digits) for v in value]
     return value
+
+
+def project_results(start: Path | None = None) -> Path:
+    """The ``results`` folder of the art_reps project that holds ``start`` (default: the working
+    directory) or one of its parents, found by its ``setup.cfg``; else ``start/results``."""
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        cfg = folder / "setup.cfg"
+        if cfg.is_file() and "name = art-reps" in cfg.read_text():
+            return folder / "results"
+    return start / "results"
+
+
+@dataclass(frozen=True)
+class SavedResults:
+    """A study's saved measurements, ``<folder>/<name>``: ``folder`` given, or the project's
+    ``results`` folder (:func:`project_results`), so an installed package finds them when run from
+    the project and takes any other folder by argument (``art-reps <study> --results DIR``)."""
+
+    name: str
+
+    def path(self, folder=None) -> Path:
+        return Path(folder) / self.name if folder is not None else project_results() / self.name
+
+    def save(self, results: dict, folder=None) -> Path:
+        path = self.path(folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(results, path)
+        return path
+
+    def load(self, folder=None) -> dict:
+        path = self.path(folder)
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved results at {path}: measure first (without --from-results), run from "
+                                    "the project's folder, or pass --results DIR")
+        return json.loads(path.read_text())

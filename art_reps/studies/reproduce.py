@@ -20,18 +20,21 @@ from .report import save_grid
 SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # l2_eps0.1 and 0.25 are not retrained yet (README, models)
 CANDIDATES = ("l2_eps1",)  # of those registered, l2_eps2 collapsed and l2_eps0.5 is not trained yet (README, models)
 LAYER = zoo.REPRESENTATION_LAYER
-INVERSION = {"start": "noise", "steps": 300, "step_size": 0.2}  # normalised L2 steps, linear decay
+START = "noise"  # Engstrom's randn/20 + 0.5
+# Each measure runs its method's recipe (core.INVERSION.defaults(), ...: the methods' defaults), with
+# only what is listed here changed: fewer steps in the quick run; the maximizing inputs start from grey
+# with Engstrom's fake ReLU and 300 steps.
 SETTINGS = {
-    "full": {"per_class": 10, "inversion": INVERSION,
-             "maximizing": {"per_class": 10, "start": "gray", "steps": 300, "step_size": 0.1},
-             "interpolation": {"per_class": 10, "n": 5, "steps": 300, "step_size": 0.2},
-             "manipulation": {"per_class": 10, "eps": 2.0, "steps": 200, "step_size": 0.1, "shift": 3},
-             "ood": {"faces": 10, **INVERSION}},
-    "quick": {"per_class": 2, "inversion": {**INVERSION, "steps": 100},
-              "maximizing": {"per_class": 1, "start": "gray", "steps": 60, "step_size": 0.1},
-              "interpolation": {"per_class": 1, "n": 3, "steps": 60, "step_size": 0.2},
-              "manipulation": {"per_class": 1, "eps": 2.0, "steps": 40, "step_size": 0.1, "shift": 3},
-              "ood": {"faces": 2, **INVERSION, "steps": 60}},
+    "full": {"per_class": 10, "inversion": {},
+             "maximizing": {"per_class": 10, "start": "gray", "steps": 300, "fake_relu": True},
+             "interpolation": {"per_class": 10, "n": 5},
+             "manipulation": {"per_class": 10, "shift": 3},
+             "ood": {"faces": 10}},
+    "quick": {"per_class": 2, "inversion": {"steps": 100},
+              "maximizing": {"per_class": 1, "start": "gray", "steps": 60, "fake_relu": True},
+              "interpolation": {"per_class": 1, "n": 3, "steps": 60},
+              "manipulation": {"per_class": 1, "shift": 3, "steps": 40},
+              "ood": {"faces": 2, "steps": 60}},
 }
 
 
@@ -70,13 +73,11 @@ def choose_robust(candidates=CANDIDATES, *, quick: bool = False, seed: int = 0) 
     (``mask``, ``judge``, ``judge_mixer``; ties to the smaller eps)."""
     s = SETTINGS["quick" if quick else "full"]
     targets = balanced(s["per_class"], split="val")
-    seeds = core.make_start(INVERSION["start"], targets.images.shape, seed=seed)
+    seeds = core.make_start(START, targets.images.shape, seed=seed)
     judges = network_judges()
     scores = {}
     for name in candidates:
-        res = core.invert(zoo.load_model(name), targets.images, layer=LAYER, start=seeds, steps=s["inversion"]["steps"],
-                          step_size=INVERSION["step_size"], schedule=core.linear_decay(s["inversion"]["steps"]),
-                          fake_relu=True, seed=seed)
+        res = core.invert(zoo.load_model(name), targets.images, layer=LAYER, start=seeds, seed=seed, **s["inversion"])
         hits = recognised(res.images, targets.labels, judges, seeds=seeds, targets=targets)
         scores[name] = {j: proportion(h) for j, h in hits.items() if j != "mask_anywhere"}
     mean = {name: sum(r["score"] for r in by_judge.values()) / len(by_judge) for name, by_judge in scores.items()}
@@ -92,10 +93,8 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     """Every Engstrom measure for one model: {measure: {judge or '-': interval}}."""
     result: dict = {}
     targets = balanced(s["per_class"])
-    inv = s["inversion"]
-    seeds = core.make_start(inv["start"], targets.images.shape, seed=seed)
-    res = core.invert(model, targets.images, layer=LAYER, start=seeds, steps=inv["steps"], step_size=inv["step_size"],
-                      schedule=core.linear_decay(inv["steps"]), fake_relu=True, seed=seed)
+    seeds = core.make_start(START, targets.images.shape, seed=seed)
+    res = core.invert(model, targets.images, layer=LAYER, start=seeds, seed=seed, **s["inversion"])
     save_grid(torch.cat([targets.images[::s["per_class"]], res.images[::s["per_class"]]]),
               out / f"inversion_{name}.png", nrow=10)
     result["inversion_recognised"] = _by_judge(recognised(res.images, targets.labels, judges, seeds=seeds,
@@ -104,9 +103,8 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     bar.update(1)
 
     ood = torch.cat([natural_photos(), lfw_faces(n=s["ood"]["faces"])])
-    ood_inv = core.invert(model, ood, layer=LAYER, start=s["ood"]["start"], steps=s["ood"]["steps"],
-                          step_size=s["ood"]["step_size"], schedule=core.linear_decay(s["ood"]["steps"]),
-                          fake_relu=True, seed=seed)
+    ood_inv = core.invert(model, ood, layer=LAYER, start=START, seed=seed,
+                          **{k: v for k, v in s["ood"].items() if k != "faces"})
     save_grid(torch.cat([ood, ood_inv.images]), out / f"inversion_ood_{name}.png", nrow=len(ood))
     from ..metrics.distances import JudgeDistance
 
@@ -117,8 +115,8 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     mx = s["maximizing"]
     val = digits_on_textures("val")
     sel = selective_channels(model, val.images, val.labels, layer=LAYER, per_class=mx["per_class"])
-    vis = core.visualize(model, layer=LAYER, feature=sel.channels.tolist(), start=mx["start"], steps=mx["steps"],
-                         step_size=mx["step_size"], fake_relu=True, seed=seed)
+    vis = core.visualize(model, layer=LAYER, feature=sel.channels.tolist(), seed=seed,
+                         **{k: v for k, v in mx.items() if k != "per_class"})
     save_grid(torch.cat([val.images[sel.top_indices[0, :10]], vis.images[:10]]), out / f"maximizing_inputs_{name}.png",
               nrow=10)
     result["maximizing_shows_class"] = _by_judge(recognised(vis.images, sel.top_class, judges))
@@ -129,9 +127,8 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     a, b = pairs[0::2], pairs[1::2]
     b = b[torch.arange(len(b)).roll(-ip["per_class"])]  # each image paired with one of the next class
     for start in ("lerp", "noise"):
-        path = core.interpolate(model, a.images, b.images, layer=LAYER, n=ip["n"], start=start, steps=ip["steps"],
-                                step_size=ip["step_size"], schedule=core.linear_decay(ip["steps"]), fake_relu=True,
-                                seed=seed)
+        path = core.interpolate(model, a.images, b.images, layer=LAYER, start=start, seed=seed,
+                                **{k: v for k, v in ip.items() if k != "per_class"})
         save_grid(path.images[:10].flatten(0, 1), out / f"interpolation_{start}_{name}.png", nrow=ip["n"])
         for j, m in judges.items():
             labels = predict(m, path.images.flatten(0, 1)).view(-1, ip["n"]).cpu()
@@ -146,7 +143,7 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     sel = selective_channels(model, val.images, val.labels, layer=LAYER)
     added = (x.labels + mp["shift"]) % 10
     res = core.manipulate(model, x.images, layer=LAYER, feature=sel.channels[added], cap=sel.max_activation[added],
-                          eps=mp["eps"], steps=mp["steps"], step_size=mp["step_size"], fake_relu=True, seed=seed)
+                          seed=seed, **{k: v for k, v in mp.items() if k not in ("per_class", "shift")})
     save_grid(torch.cat([x.images[::mp["per_class"]], res.images[::mp["per_class"]]]), out / f"manipulation_{name}.png",
               nrow=10)
     for j, m in judges.items():

@@ -5,15 +5,14 @@ writes ``results/science.json``; the blocks between ``<!-- name -->`` markers of
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from .. import zoo
 from ..metrics import interval_text
-from .report import rounded, write_json
+from .report import SavedResults, rounded
 
-RESULTS = Path(__file__).resolve().parents[2] / "results" / "science.json"
+RESULTS = SavedResults("science.json")
 BLOCKS = ("selection", "verdicts", "engstrom", "aggarwal", "alignment", "stir", "metamers")
 NETWORK = ("judge", "judge_mixer")
 ENGSTROM = {
@@ -204,11 +203,3 @@ def update_page(path, blocks: dict) -> None:
         text = _pattern(name).sub(lambda m: m.group(1) + table + m.group(3), text)
     path.write_text(text)
 
-
-def save_results(results: dict, path=RESULTS) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_json(results, Path(path))
-
-
-def load_results(path=RESULTS) -> dict:
-    return json.loads(Path(path).read_text())

@@ -1,6 +1,11 @@
-"""(Low-eps) adversarial training and robust evaluation of classifiers on [0, 1] images."""
+"""(Low-eps) adversarial training and robust evaluation of classifiers on [0, 1] images.
+
+Every attack here runs through the core's one loop (:func:`art_reps.core.optimize`): the
+training attacks take its last iterate, the robust evaluation its best iterate over restarts.
+"""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -8,11 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.checks import check_count, check_images, check_nonnegative
-from ..core.geometry import Geometry, make_geometry
+from ..core import Geometry, Runtime, frozen, make_geometry, optimize
+from ..core import checks
+from ..core.checks import check_count, check_images, check_nonnegative, check_positive
 from ..core.objectives import Objective
-from ..core.optimize import optimize
-from ..core.state import frozen
+
+_QUIET = Runtime(progress=False)
+BROKEN = 1e4  # added to the loss of a correctly classified iterate: misclassified iterates rank first
 
 
 def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, geometry: Geometry,
@@ -40,7 +47,7 @@ def attack(model: nn.Module, objective: Objective, images: torch.Tensor, *, geom
     from a random start drawn with ``generator``: the last iterate, detached (any training attack)."""
     start = geometry.random_start(images, generator)
     return optimize(model, objective, images, steps=steps, step_size=step_size, geometry=geometry,
-                    random_start=start, use_best=False).images
+                    random_start=start, use_best=False, runtime=_QUIET).images
 
 
 @torch.no_grad()
@@ -48,31 +55,36 @@ def _predict(model, images, batch_size):
     return torch.cat([model(images[i:i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
 
 
+def _misclassified_first(labels: torch.Tensor) -> Objective:
+    """Minus the cross-entropy (its gradient is PGD's), plus ``BROKEN`` where the iterate is still
+    classified correctly: the loop's best iterate is misclassified if any iterate was."""
+    def fn(acts, x):
+        logits = acts[""].float()
+        y = labels.to(logits.device)
+        return -F.cross_entropy(logits, y, reduction="none") + BROKEN * (logits.argmax(1) == y).float()
+
+    return Objective(fn, [""], "-cross_entropy, misclassified first")
+
+
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, eps: float | None = None,
              norm: str = "l2", steps: int = 20, restarts: int = 1, batch_size: int = 250, seed: int = 0) -> float:
-    """Clean accuracy (``eps=None``), or accuracy under PGD-``steps`` at ``eps`` (step 2.5·eps/steps,
-    random start) with ``restarts`` runs, where an image counts as broken if any iterate of any run
-    is misclassified (the best iterate per image)."""
-    check_count(restarts, "restarts")
+    """Clean accuracy (``eps=None``), or accuracy under PGD-``steps`` at ``eps`` (normalised steps
+    of 2.5·eps/steps on the cross-entropy, random start) with ``restarts`` runs, where an image
+    counts as broken if any iterate of any run is misclassified (the loop's best iterate, ranked
+    misclassified first). Random starts come from one generator per image seeded by ``seed``."""
+    restarts = check_count(restarts, "restarts")
+    check_labels(labels, images)
     with frozen(model):
         if eps is None:
             return (_predict(model, images, batch_size) == labels).float().mean().item()
-        generator = torch.Generator(images.device).manual_seed(seed)
-        geometry = make_geometry(norm, eps)
-        robust = torch.ones(len(images), dtype=torch.bool, device=images.device)
+        correct = 0
         for i in range(0, len(images), batch_size):
             x, y = images[i:i + batch_size], labels[i:i + batch_size]
-            for _ in range(restarts):
-                adv = geometry.random_start(x, generator)
-                for t in range(steps + 1):
-                    adv.requires_grad_(True)
-                    logits = model(adv)
-                    robust[i:i + batch_size] &= logits.argmax(1) == y
-                    if t == steps:
-                        break
-                    (grad,) = torch.autograd.grad(F.cross_entropy(logits, y, reduction="sum"), adv)
-                    adv = geometry.project(adv.detach() + 2.5 * eps / steps * geometry.normalize(grad), x)
-        return robust.float().mean().item()
+            worst = optimize(model, _misclassified_first(y), x, geometry=norm, eps=eps, steps=steps,
+                             step_size=2.5 * eps / steps, random_start=True, restarts=restarts - 1,
+                             seed=seed + i, runtime=_QUIET)
+            correct += int((worst.losses >= BROKEN / 2).sum())
+        return correct / len(images)
 
 
 def autoattack_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, eps: float,
@@ -90,11 +102,20 @@ def autoattack_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Te
         return correct / len(images)
 
 
-def check_labels(labels, images: torch.Tensor) -> None:
-    """A clear error unless ``labels`` is a tensor of one label per image of ``images`` (N, ...)."""
-    if not isinstance(labels, torch.Tensor) or labels.shape != images.shape[:1]:
+def check_labels(labels, images: torch.Tensor, classes: int | None = None) -> torch.Tensor:
+    """A clear error unless ``labels`` is an integer tensor of one label per image of ``images``
+    (N, ...), each in [0, ``classes``) when ``classes`` is given; returned unchanged."""
+    if not isinstance(labels, torch.Tensor):
         raise ValueError(f"labels must be a tensor of one label per image ({images.shape[0]}), got "
-                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+                         f"{type(labels).__name__}")
+    checks.check_labels(labels, images.shape[0], classes=classes)
+    return labels
+
+
+def output_classes(model: nn.Module, images: torch.Tensor) -> int:
+    """How many classes ``model`` scores (the width of its output on one image), in eval mode."""
+    with frozen(model), torch.no_grad():
+        return model(images[:1]).shape[1]
 
 
 def one_cycle_sgd(parameters, *, lr: float, weight_decay: float, epochs: int, steps_per_epoch: int):
@@ -121,32 +142,48 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 
     Attacks: PGD-``attack_steps`` in ``norm`` at ``eps``, step 2.5·eps/steps, random start,
     in eval mode. ``noise_std`` adds Gaussian noise augmentation. Returns per-epoch mean loss.
+    Every draw comes from the recipe's own generator seeded by ``seed`` (the caller's global torch
+    RNG is left as it was), and the model comes back in the modes the caller gave it.
     """
     check_images(images, "images")
-    check_labels(labels, images)
+    check_labels(labels, images, output_classes(model, images))
     check_count(epochs, "epochs")
     check_count(batch_size, "batch_size")
     check_count(attack_steps, "attack_steps")
     eps, noise_std = check_nonnegative(eps, "eps"), check_nonnegative(noise_std, "noise_std")
-    torch.manual_seed(seed)
-    generator = torch.Generator(images.device).manual_seed(seed)
+    lr, weight_decay = check_positive(lr, "lr"), check_nonnegative(weight_decay, "weight_decay")
     geometry = make_geometry(norm, eps) if eps > 0 else None
+    generator = torch.Generator(images.device).manual_seed(seed)
     step = one_cycle_sgd(model.parameters(), lr=lr, weight_decay=weight_decay, epochs=epochs,
                          steps_per_epoch=math.ceil(len(images) / batch_size))
+    modes = [(m, m.training) for m in model.modules()]
     history = []
-    for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
-        model.train()
-        order = torch.randperm(len(images), generator=generator, device=images.device)
-        total = 0.0
-        for i in range(0, len(images), batch_size):
-            x, y = images[order[i:i + batch_size]], labels[order[i:i + batch_size]]
-            if noise_std > 0:
-                x = (x + noise_std * torch.randn(x.shape, generator=generator, device=x.device)).clamp(0, 1)
-            if geometry is not None:
-                x = pgd(model, x, y, geometry=geometry, steps=attack_steps,
-                        step_size=2.5 * eps / attack_steps, generator=generator)
-            loss = F.cross_entropy(model(x.contiguous(memory_format=torch.channels_last)), y)
-            total += step(loss) * len(y)
-        history.append(total / len(images))
-    model.eval()
+    try:
+        with seeded_global_rng(seed, images.device):  # layers that draw globally (dropout) draw from the seed
+            for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
+                model.train()
+                order = torch.randperm(len(images), generator=generator, device=images.device)
+                total = 0.0
+                for i in range(0, len(images), batch_size):
+                    x, y = images[order[i:i + batch_size]], labels[order[i:i + batch_size]]
+                    if noise_std > 0:
+                        x = (x + noise_std * torch.randn(x.shape, generator=generator, device=x.device)).clamp(0, 1)
+                    if geometry is not None:
+                        x = pgd(model, x, y, geometry=geometry, steps=attack_steps,
+                                step_size=2.5 * eps / attack_steps, generator=generator)
+                    loss = F.cross_entropy(model(x.contiguous(memory_format=torch.channels_last)), y)
+                    total += step(loss) * len(y)
+                history.append(total / len(images))
+    finally:
+        for module, mode in modes:
+            module.training = mode
     return history
+
+
+@contextlib.contextmanager
+def seeded_global_rng(seed: int, device: torch.device):
+    """Inside: torch's global generators seeded by ``seed``; after: the caller's states again."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

@@ -14,10 +14,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive, resolve_layer
-from ..core.geometry import make_geometry
+from ..core import Representation, make_geometry
 from ..core.objectives import Objective
-from ..core.representation import Representation
-from .adversarial import attack, check_labels, one_cycle_sgd
+from .adversarial import seeded_global_rng, attack, check_labels, one_cycle_sgd
 
 TEMPERATURE = 0.5
 
@@ -94,7 +93,7 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
     eps = check_nonnegative(eps, "eps")
     temperature = check_positive(temperature, "temperature")
     resolve_layer(model, layer)
-    torch.manual_seed(seed)
+    lr, weight_decay = check_positive(lr, "lr"), check_nonnegative(weight_decay, "weight_decay")
     generator = torch.Generator(images.device).manual_seed(seed)
     geometry = make_geometry(norm, eps) if eps > 0 else None
     augment = augment or simclr_augment()
@@ -110,28 +109,31 @@ def train_contrastive(model: nn.Module, images: torch.Tensor, *, layer: str = "a
     step = one_cycle_sgd(list(model.parameters()) + list(head.parameters()), lr=lr, weight_decay=weight_decay,
                          epochs=epochs, steps_per_epoch=math.ceil(len(images) / batch_size))
     history = []
+    modes = [(m, m.training) for m in model.modules()]
     try:
-        for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
-            order = torch.randperm(len(images), generator=generator, device=images.device)
-            total = 0.0
-            for i in range(0, len(images), batch_size):
-                batch = images[order[i:i + batch_size]]
-                if len(batch) < 2:
-                    continue
-                view_1, view_2 = augment(batch), augment(batch)
-                if geometry is not None:
-                    model.eval()
-                    with torch.no_grad():
-                        others = embed(view_2)
-                    objective = _info_nce_against(layer, head, others, temperature)
-                    view_1 = attack(model, objective, view_1, geometry=geometry, steps=attack_steps,
-                                    step_size=2.5 * eps / attack_steps, generator=generator)
-                model.train()
-                total += step(nt_xent(embed(view_1), embed(view_2), temperature)) * len(batch)
-            history.append(total / len(images))
+        with seeded_global_rng(seed, images.device):  # the augmentations draw from torch's global generator
+            for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
+                order = torch.randperm(len(images), generator=generator, device=images.device)
+                total = 0.0
+                for i in range(0, len(images), batch_size):
+                    batch = images[order[i:i + batch_size]]
+                    if len(batch) < 2:
+                        continue
+                    view_1, view_2 = augment(batch), augment(batch)
+                    if geometry is not None:
+                        model.eval()
+                        with torch.no_grad():
+                            others = embed(view_2)
+                        objective = _info_nce_against(layer, head, others, temperature)
+                        view_1 = attack(model, objective, view_1, geometry=geometry, steps=attack_steps,
+                                        step_size=2.5 * eps / attack_steps, generator=generator)
+                    model.train()
+                    total += step(nt_xent(embed(view_1), embed(view_2), temperature)) * len(batch)
+                history.append(total / len(images))
     finally:
         handle.remove()
-    model.eval()
+        for module, mode in modes:
+            module.training = mode
     return history
 
 
@@ -148,11 +150,12 @@ def linear_probe(model: nn.Module, head: str, images: torch.Tensor, labels: torc
     if not isinstance(fc, nn.Linear):
         raise ValueError(f"head {head!r} must name an nn.Linear, got {type(fc).__name__}")
     check_images(images, "images")
-    check_labels(labels, images)
-    if labels.dtype != torch.long or labels.dim() != 1 or int(labels.min()) < 0 or int(labels.max()) >= fc.out_features:
-        raise ValueError(f"labels must be a 1-d long tensor of classes 0 to {fc.out_features - 1} (the head's outputs)")
+    check_labels(labels, images, fc.out_features)
     read = Representation(model, layer)
     features = torch.cat([read(images[i:i + batch_size])[layer].flatten(1) for i in range(0, len(images), batch_size)])
+    if features.shape[1] != fc.in_features:
+        raise ValueError(f"layer {layer!r} gives {features.shape[1]} features per image but head {head!r} reads "
+                         f"{fc.in_features}: name the layer the head reads")
     model.eval()
     mean, std = features.mean(0), features.std(0).clamp_min(1e-6)
     features = (features - mean) / std

@@ -52,6 +52,14 @@ def load_state_dict(path) -> dict[str, torch.Tensor]:
 
 
 def _checked_load(model: nn.Module, state: dict, source: str) -> nn.Module:
+    own = model.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} (the model's {tuple(own[k].shape)})" for k, v in state.items()
+             if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape]
+    if wrong:
+        hint = ""
+        if any(k.split(" ")[0].endswith(("fc.weight", "fc.bias", "classifier.weight", "head.weight")) for k in wrong):
+            hint = "; a classifier layer of another size: pass num_classes= the checkpoint's class count"
+        raise ValueError(f"{source} does not fit {type(model).__name__}: wrong shapes for {wrong[:3]}{hint}")
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise ValueError(f"{source} does not fit {type(model).__name__}: missing keys {result.missing_keys[:5]}, "

@@ -43,11 +43,11 @@ class _Block(nn.Module):
 
 class ScoreNet(nn.Module):
     """A small U-Net (16-32-64 channels by default, two scales) with per-class FiLM; ``classes + 1`` rows,
-    the last the unconditional one."""
+    the last the unconditional one; ``image_size`` (H, W): the images it learns the score of."""
 
-    def __init__(self, classes: int = 10, width: int = 16, sigma: float = 0.5):
+    def __init__(self, classes: int = 10, width: int = 16, sigma: float = 0.5, image_size: tuple = (32, 32)):
         super().__init__()
-        self.NULL, self.sigma = classes, sigma
+        self.NULL, self.sigma, self.image_size = classes, sigma, tuple(image_size)
         w = width
         self.down1, self.down2, self.mid = _Block(3, w, classes + 1), _Block(w, 2 * w, classes + 1), _Block(2 * w, 4 * w, classes + 1)
         self.up2, self.up1 = _Block(6 * w, 2 * w, classes + 1), _Block(3 * w, w, classes + 1)

@@ -1,4 +1,4 @@
-"""Large batches in chunks that fit a memory budget.
+"""Large batches in chunks that fit a memory budget, and the chunks' results joined as one.
 
 A step's memory per sample: on CUDA, measured (the peak of one step on a few samples, from
 ``torch.cuda.max_memory_allocated``); elsewhere, what autograd saves for the backward on one
@@ -14,21 +14,26 @@ Examples:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 import torch
 
 from .checks import model_device
-from .optimize import Result
-from .representation import Representation, representation_options
+from .loop import Result
+from .representation import Representation
 
 MARGIN = 3  # off CUDA: saved tensors + their gradients + the outputs in flight
 CPU_SHARE = 0.25  # of the memory available when the run starts
 
 
-def step_bytes(model, layers, shape, **representation_options) -> int:
-    """Bytes one sample's step to ``layers`` needs (forward, saved tensors, backward); ``shape`` (C, H, W)."""
-    rep = Representation(model, list(layers), **representation_options)
+def _representation(model, layers, reading: dict) -> Representation:
+    return model.reading(list(layers)) if isinstance(model, Representation) else Representation(model, list(layers),
+                                                                                                  **reading)
+
+
+def step_bytes(model, layers, shape, **reading) -> int:
+    """Bytes one sample's step to ``layers`` needs (forward, saved tensors, backward); ``shape``
+    (C, H, W); ``model`` an ``nn.Module`` (read with ``reading``: mean, std, ...) or a Representation."""
+    rep = _representation(model, layers, reading)
     if rep.device.type == "cuda":
         return _measured_step_bytes(rep, shape)
     seen: dict[tuple, int] = {}
@@ -70,34 +75,44 @@ def memory_budget(device: torch.device) -> int:
     return int(CPU_SHARE * available)
 
 
-def auto_batch_size(model, layers, shape, *, budget: int | None = None, **representation_options) -> int:
+def auto_batch_size(model, layers, shape, *, budget: int | None = None, **reading) -> int:
     """How many samples fit ``budget`` bytes (default :func:`memory_budget`) in one step; at least 1."""
-    per_sample = step_bytes(model, layers, shape, **representation_options)
+    per_sample = step_bytes(model, layers, shape, **reading)
     if budget is None:
-        budget = memory_budget(model_device(model))
+        budget = memory_budget(model.device if isinstance(model, Representation) else model_device(model))
     return max(1, int(budget // per_sample))
 
 
-def resolve_batch_size(batch_size, n: int, model, layers, shape, options: dict) -> int:
-    """``None``: all ``n`` at once; an int; or ``'auto'``: :func:`auto_batch_size` for the model."""
-    if batch_size is None:
-        return n
-    if batch_size == "auto":
-        return auto_batch_size(model, layers, shape, **representation_options(options))
+def check_batch_size(batch_size) -> int | str | None:
+    """``None`` (all at once), an int >= 1 or ``'auto'``; anything else is refused by name."""
+    if batch_size is None or batch_size == "auto":
+        return batch_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be None, 'auto' or an int >= 1, got {batch_size!r}")
     return batch_size
 
 
-def take(value, s: slice):
-    """A per-sample tensor's part for the chunk ``s``; anything else is shared by every chunk."""
-    return value[s] if isinstance(value, torch.Tensor) else value
+def chunk_size(batch_size, n: int, rep: Representation, shape) -> int:
+    """Samples per chunk: all ``n`` (``None``), ``batch_size``, or what fits (``'auto'``)."""
+    if batch_size is None:
+        return n
+    if batch_size == "auto":
+        return auto_batch_size(rep, rep.layers, shape)
+    return batch_size
 
 
-def in_chunks(n: int, size: int, run: Callable[[slice], Result]) -> Result:
-    """``run`` on each slice of ``size`` samples, results joined as one (histories padded with
-    their last step where a chunk stopped early at ``tol``)."""
-    parts = [run(slice(i, min(i + size, n))) for i in range(0, n, size)]
+def slices(n: int, size: int) -> list[slice]:
+    """``[0, size), [size, 2 size), ...`` up to ``n``."""
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def join(parts: list) -> Result | torch.Tensor:
+    """Chunks' results as one: tensors concatenated; Results with histories padded by their last
+    step where a chunk stopped early at ``tol``."""
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts)
+    if len(parts) == 1:
+        return parts[0]
     steps = max(p.history.shape[0] for p in parts)
     history = [torch.cat([p.history, p.history[-1:].expand(steps - p.history.shape[0], -1)]) for p in parts]
     transparency = torch.cat([p.transparency for p in parts]) if parts[0].transparency is not None else None

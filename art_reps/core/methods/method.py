@@ -1,0 +1,179 @@
+"""A method declared once, and the one runner that runs every method.
+
+A :class:`Method` is its public function (whose typed signature declares the method's own
+arguments and their defaults), its recipe (the loop and reading defaults its results were
+measured with), ``prepare`` (checks the arguments once, over the whole batch, and gives the
+per-sample tensors and the shared values) and ``objective`` (built per chunk). :func:`run`
+binds a call (unknown keywords are refused in the name of the function the user called), builds
+one :class:`Representation`, one loop :class:`Settings` and one :class:`Runtime`, cuts the samples
+into chunks by slicing what ``prepare`` marked per sample, and joins the chunks' results.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..batching import check_batch_size, chunk_size, join, slices
+from ..borrow import with_autograd
+from ..loop import Settings, input_gradient, progress_bar, run_loop
+from ..objectives import Objective
+from ..options import GROUPS, split
+from ..representation import Representation
+from ..rng import Draws
+from ..runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What ``prepare`` gives the runner: ``n`` samples of ``shape`` (C, H, W); ``per_sample``
+    tensors (n, ...) sliced per chunk (``'start'``: the first images; ``'images'`` for a gradient);
+    ``shared`` values, the same for every chunk."""
+
+    n: int
+    shape: tuple
+    per_sample: dict
+    shared: dict = field(default_factory=dict)
+
+    def take(self, part: slice) -> dict:
+        return {**self.shared, **{k: v[part] for k, v in self.per_sample.items()}}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of a method, bound: ``arguments`` are the method's own (defaults filled), read
+    through ``representation`` (built once), stepped by ``settings`` (``None`` without a loop)."""
+
+    method: "Method"
+    arguments: dict
+    representation: Representation
+    settings: Settings | None
+    runtime: Runtime
+    batch_size: Any
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed if self.settings is not None else 0
+
+    @property
+    def device(self) -> torch.device:
+        return self.representation.device
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method declared once; see the module docstring. ``inputs`` names the arguments that take
+    one image per sample (the command line fills them from its data: ``('a', 'b')`` takes pairs),
+    ``labels`` the argument that takes a label per sample, if any."""
+
+    name: str
+    summary: str
+    function: Callable
+    prepare: Callable[[Call], Batch]
+    objective: Callable[[Call, dict], Objective]
+    recipe: Callable[[dict], dict] = lambda arguments: {}
+    finish: Callable[[Any, Batch], Any] | None = None
+    optimises: bool = True
+    inputs: tuple = ()
+    labels: str | None = None
+
+    @property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The method's own arguments: the function's keywords other than the model and the options."""
+        params = list(inspect.signature(self.function).parameters.values())[1:]
+        return {p.name: p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD}
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        groups = ("reading", "loop", "runtime", "batch") if self.optimises else ("reading", "runtime", "batch")
+        return tuple(name for g in groups for name in GROUPS[g])
+
+    def bind(self, model, /, **given) -> "Call":
+        """Check a call (names, options, the recipe applied) without running it: what an adapter's
+        parameter check needs. Raises ``TypeError`` / ``ValueError`` naming the bad argument."""
+        return bind(self, model, given, complete=False)
+
+    def check(self, **given) -> None:
+        """Check a call's names and options without a model (what a command line checks before
+        loading one); required arguments may be missing. Raises ``TypeError`` / ``ValueError``."""
+        check(self, given, complete=False)
+
+    def __call__(self, model, /, **given):
+        """Run the method: :func:`run`."""
+        return run(self, model, **given)
+
+    def defaults(self, **arguments) -> dict:
+        """The recipe for these arguments (the method's defaults elsewhere), e.g. ``INVERSION.defaults()``."""
+        own = {n: p.default for n, p in self.parameters.items() if p.default is not inspect.Parameter.empty}
+        return dict(self.recipe({**own, **arguments}))  # arguments may name options the recipe reads (param)
+
+
+def _refuse_unknown(method: Method, given: dict, complete: bool) -> None:
+    """Unknown keywords (with the closest known name) and, with ``complete``, missing required ones."""
+    known = list(method.parameters) + list(method.option_names)
+    for name in given:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {sorted(known)}"
+            raise TypeError(f"{method.name}() got an unexpected keyword argument {name!r}{hint}")
+    missing = [n for n, p in method.parameters.items() if p.default is inspect.Parameter.empty and n not in given]
+    if missing and complete:
+        raise TypeError(f"{method.name}() missing required argument(s): {', '.join(map(repr, missing))}")
+
+
+def check(method: Method, given: dict, complete: bool = True) -> tuple:
+    """The model-independent part of a call: names checked (required arguments too, with
+    ``complete``), the recipe applied, the loop settings, runtime and batch size checked. Returns
+    (own arguments, reading options, settings, runtime, batch_size)."""
+    _refuse_unknown(method, given, complete)
+    own = {n: given.get(n, None if p.default is inspect.Parameter.empty else p.default)
+           for n, p in method.parameters.items()}
+    options = split({k: v for k, v in given.items() if k not in method.parameters})
+    recipe = split(method.recipe({**given, **own}))
+    settings = Settings.make(**{**recipe["loop"], **options["loop"]}) if method.optimises else None
+    reading = options["reading"] if options["reading"] else None
+    return (own, reading, recipe["reading"], settings, Runtime(**options["runtime"]),
+            check_batch_size(options["batch"].get("batch_size")))
+
+
+def bind(method: Method, model, given: dict, complete: bool = True) -> Call:
+    """The call of ``method`` on ``model`` with the keywords ``given``, checked and with the recipe
+    applied; ``complete=False`` lets required arguments (the images) be missing, as ``None``."""
+    own, reading, recipe_reading, settings, runtime, batch_size = check(method, given, complete)
+    if isinstance(model, Representation):
+        if reading:
+            raise TypeError(f"{method.name}(): {sorted(reading)} are set by the Representation passed as the model; "
+                            "build it with them instead")
+        rep = model.reading(own["layer"])
+    else:
+        rep = Representation(model, own["layer"], **{**recipe_reading, **(reading or {})})
+    return Call(method, own, rep, settings, runtime, batch_size)
+
+
+@with_autograd
+def run(method: Method, model, /, **given):
+    """Run ``method`` on ``model`` (an ``nn.Module`` or a :class:`Representation`) with the keywords
+    ``given`` (its own arguments and the options of :mod:`art_reps.core.options`)."""
+    call = bind(method, model, given)
+    batch = method.prepare(call)
+    rep = call.representation
+    parts = slices(batch.n, chunk_size(call.batch_size, batch.n, rep, batch.shape))
+    steps = call.settings.steps * (call.settings.restarts + 1) if method.optimises else 1
+    results = []
+    with progress_bar(steps * len(parts), call.runtime, method.name) as bar:
+        for part in parts:
+            chunk = batch.take(part)
+            objective = method.objective(call, chunk)
+            if method.optimises:
+                draws = Draws(call.seed, range(part.start, part.stop), "loop")
+                results.append(run_loop(rep, objective, chunk["start"], call.settings.take(part), call.runtime,
+                                        draws, bar))
+            else:
+                results.append(input_gradient(rep, objective, chunk["images"]))
+                bar.update(1)
+    result = join(results)
+    return method.finish(result, batch) if method.finish is not None else result
