@@ -33,27 +33,44 @@ def test_channel_sensitivity_is_the_gradient_of_the_channel_mean(net, x):
 
 
 def test_noise_tunnel_and_visualisation(net, x):
+    """SmoothGrad through our class sensitivity is SmoothGrad through Captum's Saliency (same noise)."""
     net.eval()
-    smooth = NoiseTunnel(RepresentationSensitivity(net, "avgpool")).attribute(
-        x, nt_type="smoothgrad", nt_samples=4, stdevs=0.1, target=torch.tensor([1, 2, 3, 4]))
-    assert smooth.shape == x.shape and torch.isfinite(smooth).all()
-    fig, _ = visualization.visualize_image_attr(smooth[0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).numpy(),
+    target = torch.tensor([1, 2, 3, 4])
+    runs = []
+    for method in (RepresentationSensitivity(net), Saliency(net)):
+        torch.manual_seed(0)
+        kwargs = {} if isinstance(method, RepresentationSensitivity) else {"abs": False}
+        runs.append(NoiseTunnel(method).attribute(x, nt_type="smoothgrad", nt_samples=4, stdevs=0.1, target=target,
+                                                  **kwargs))
+    assert torch.allclose(runs[0], runs[1], atol=1e-6) and runs[0].abs().sum() > 0
+    torch.manual_seed(1)
+    assert not torch.allclose(NoiseTunnel(RepresentationSensitivity(net)).attribute(
+        x, nt_type="smoothgrad", nt_samples=4, stdevs=0.1, target=target), runs[0], atol=1e-6)  # the noise counts
+    fig, _ = visualization.visualize_image_attr(runs[0][0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).numpy(),
                                   method="blended_heat_map", sign="absolute_value", use_pyplot=False)
-    assert fig is not None
+    assert len(fig.axes) >= 1 and fig.axes[0].images
 
 
-def test_captum_metrics_are_finite(net, x):
+def test_captum_metrics_score_our_maps_as_they_score_saliency(net, x):
+    """infidelity and sensitivity_max give our class-sensitivity maps Saliency's values (same noise)."""
     net.eval()
-    method = RepresentationSensitivity(net)
-    attributions = method.attribute(x, target=2)
 
     def perturb(inputs):
         noise = torch.randn_like(inputs) * 0.01
         return noise, inputs - noise
 
-    inf = infidelity(net, perturb, x, attributions, target=2, n_perturb_samples=4)
-    sens = sensitivity_max(method.attribute, x, target=2, n_perturb_samples=4)
-    assert torch.isfinite(inf).all() and torch.isfinite(sens).all() and inf.shape == sens.shape == (4,)
+    scores = []
+    for method in (RepresentationSensitivity(net), Saliency(net)):
+        attribute = method.attribute if isinstance(method, RepresentationSensitivity) else (
+            lambda inputs, **kw: Saliency(net).attribute(inputs, abs=False, **kw))
+        torch.manual_seed(0)
+        inf = infidelity(net, perturb, x, attribute(x, target=2), target=2, n_perturb_samples=4)
+        torch.manual_seed(0)
+        sens = sensitivity_max(attribute, x, target=2, n_perturb_samples=4)
+        scores.append((inf, sens))
+    (inf, sens), (inf_s, sens_s) = scores
+    assert inf.shape == sens.shape == (4,) and (inf >= 0).all() and (sens > 0).all()
+    assert torch.allclose(inf, inf_s, rtol=1e-4) and torch.allclose(sens, sens_s, rtol=1e-4)
 
 
 def test_feature_visualisation_matches_the_core(net, x):

@@ -110,3 +110,16 @@ def test_speed_page_gpu_block_is_the_saved_h200_run():
     peaks = list(r["peak_memory_mib"].values())
     assert abs(peaks[1] - peaks[0]) < 0.01 * peaks[0]
     assert r["auto_batch_size"] == 1312
+
+
+def test_speed_page_per_step_rows_are_at_the_bare_loops_cost():
+    """Every per-step row of the speed page (``python benchmarks/run.py --page docs/speed.md``)
+    reads ours / bare <= 1.05: the one-off set-up is left out, the marginal step is the bare one."""
+    from art_reps.studies.science import page_blocks
+
+    block = page_blocks(SCRIPT.parents[1] / "docs" / "speed.md", ["benchmarks"])["benchmarks"]
+    rows = [line.split("|") for line in block.splitlines() if line.startswith("| ") and "x3x" in line
+            and line.count("|") == 8]
+    assert [r[1].strip() for r in rows] == ["embedded", "resnet18", "resnet50", "resnet18", "resnet50"]
+    ratios = {f"{r[1].strip()} {r[2].strip()}": float(r[3]) for r in rows}
+    assert all(v <= 1.05 for v in ratios.values()), ratios

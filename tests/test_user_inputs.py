@@ -37,6 +37,11 @@ def test_noise_tunnel_with_captums_defaults_around_feature_visualisation(model):
     with torch.no_grad():
         out = NoiseTunnel(FeatureVisualization(model, "layer3")).attribute(x, target=5, nt_samples=2, steps=2)
     assert out.shape == x.shape and torch.isfinite(out).all()
+    with torch.no_grad():
+        mild = NoiseTunnel(FeatureVisualization(model, "layer3")).attribute(x, target=5, nt_samples=2, stdevs=0.02,
+                                                                            steps=10)
+    channel = lambda images: art_reps.Representation(model, "layer3")(images)["layer3"][:, 5].mean((1, 2))  # noqa: E731
+    assert (channel(mild.clamp(0, 1)) > channel(x)).all()  # the averaged images raise the feature
 
 
 @pytest.mark.parametrize("feature", [np.int64(3), torch.tensor(3)])

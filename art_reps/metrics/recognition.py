@@ -20,7 +20,8 @@ def predict(model: torch.nn.Module, images: torch.Tensor, **kwargs) -> torch.Ten
 def feature_similarity(judge: torch.nn.Module, a: torch.Tensor, b: torch.Tensor, *, layer: str = "features",
                        batch_size: int = 256) -> torch.Tensor:
     """Cosine similarity (N,) of the judge's ``layer`` features of paired images a, b (N, C, H, W):
-    how much of an image's content (for the judge) a synthesised image keeps.
+    how much of an image's content (for the judge) a synthesised image keeps. One minus
+    :class:`~art_reps.metrics.distances.JudgeDistance`, in batches and without gradients.
 
     Examples:
         >>> import art_reps
@@ -28,9 +29,14 @@ def feature_similarity(judge: torch.nn.Module, a: torch.Tensor, b: torch.Tensor,
         >>> feature_similarity(art_reps.load_model("judge"), x, x).round(decimals=4).tolist()
         [1.0, 1.0, 1.0]
     """
+    from .distances import JudgeDistance
+
     check_same_batch(a, b, "a", "b")
-    fa, fb = (activations(judge, x, layer=layer, batch_size=batch_size).flatten(1) for x in (a, b))
-    return torch.nn.functional.cosine_similarity(fa, fb, dim=1)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    distance = JudgeDistance(judge, layer)
+    with torch.no_grad():
+        return 1 - torch.cat([distance(a[i:i + batch_size], b[i:i + batch_size]) for i in range(0, len(a), batch_size)])
 
 
 def activations(model: torch.nn.Module, images: torch.Tensor, *, layer: str = "", batch_size: int = 256,

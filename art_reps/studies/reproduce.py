@@ -13,8 +13,8 @@ from tqdm.auto import tqdm
 from .. import core, zoo
 from ..data import digits_on_textures, lfw_faces, natural_photos
 from .judging import NETWORK_JUDGES, balanced, network_judges, recognised
-from ..metrics import (baseline_scores, localize_model, manipulation_scores, mean_interval, path_scores, predict,
-                      probabilities, proportion, selective_channels)
+from ..metrics import (baseline_scores, feature_similarity, localize_model, manipulation_scores, mean_interval,
+                      path_scores, predict, probabilities, proportion, selective_channels)
 from .report import save_grid
 
 SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # l2_eps0.1 and 0.25 are not retrained yet (README, models)
@@ -106,9 +106,7 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     ood_inv = core.invert(model, ood, layer=LAYER, start=START, seed=seed,
                           **{k: v for k, v in s["ood"].items() if k != "faces"})
     save_grid(torch.cat([ood, ood_inv.images]), out / f"inversion_ood_{name}.png", nrow=len(ood))
-    from ..metrics.distances import JudgeDistance
-
-    result["ood_inversion_similarity"] = {j: mean_interval(1 - JudgeDistance(m)(ood_inv.images, ood).detach())
+    result["ood_inversion_similarity"] = {j: mean_interval(feature_similarity(m, ood_inv.images, ood))
                                           for j, m in judges.items()}
     bar.update(1)
 
