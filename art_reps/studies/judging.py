@@ -58,8 +58,9 @@ def recognised(images: torch.Tensor, labels: torch.Tensor, judges: dict, *, seed
     if seeds is not None and targets is not None:
         hits["mask"] = mask_judge(images, seeds, targets)
         hits["mask_anywhere"] = mask_judge(images, seeds, targets, anywhere=True)
-    for name, judge in judges.items():
-        hits[name] = (predict(judge, images).cpu() == labels.cpu())
+    for name, judge in judges.items():  # the template judge has its own predict; a network, its argmax
+        answer = judge.predict(images) if hasattr(judge, "predict") else predict(judge, images)
+        hits[name] = answer.cpu() == labels.cpu()
     return hits
 
 

@@ -1,0 +1,99 @@
+"""Every judge put to its controls before it decides anything: the page shows the saved measurement,
+only judges that clear every bar decide verdicts, and the rule follows the numbers."""
+import copy
+from pathlib import Path
+
+import pytest
+
+from art_reps import zoo
+from art_reps.data.controls import NEGATIVE, POSITIVE
+from art_reps.studies import judge_controls as J
+from art_reps.studies.science import page_blocks
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture(scope="module")
+def saved():
+    return J.RESULTS.load()
+
+
+def test_the_page_shows_the_saved_control_tables(saved):
+    assert page_blocks(DOCS / "judging.md", J.BLOCKS) == J.render(saved)
+
+
+def test_every_judge_that_decides_a_verdict_clears_every_bar(saved):
+    for judge in J.validated_judges(saved):
+        row = saved["controls"][judge]
+        assert all(row[c]["score"] >= J.POSITIVE_AT_LEAST for c in POSITIVE), judge
+        assert all(row[c]["score"] <= J.NEGATIVE_AT_MOST for c in NEGATIVE), judge
+        assert judge not in J.SHARE_MODEL_DATA and saved["rights"][judge]["transfer"] is not False
+    for judge in J.SHARE_MODEL_DATA:
+        assert judge not in J.validated_judges(saved)
+    assert all(row["targets"]["n"] == 1000 for row in saved["controls"].values())  # every test target, one image each
+
+
+def _passing(saved, judge):
+    """``saved`` with ``judge`` put exactly on every bar."""
+    out = copy.deepcopy(saved)
+    for c in POSITIVE:
+        out["controls"][judge][c]["score"] = J.POSITIVE_AT_LEAST
+    for c in NEGATIVE:
+        out["controls"][judge][c]["score"] = J.NEGATIVE_AT_MOST
+    if judge in out["transfer"]:
+        t = out["transfer"][judge]
+        t["targets kept under blur"]["score"] = J.BLUR_KEEPS
+        t["standard visualisations"]["blurred"]["score"] = t["standard visualisations"]["clean"]["score"] - J.TRANSFER_LOSS
+        out["card_accuracy"][judge] = J.CARD_ACCURACY
+    return out
+
+
+@pytest.mark.parametrize("judge", ["glyph_pair", "template"])
+def test_the_rights_follow_the_numbers(saved, judge):
+    passing = _passing(saved, judge)
+    assert judge in J.validated_judges(passing)
+    for control, value in (("shifted", J.POSITIVE_AT_LEAST - 0.01), ("inversion style 0.25", J.POSITIVE_AT_LEAST - 0.01),
+                           ("background", J.NEGATIVE_AT_MOST + 0.01)):
+        changed = copy.deepcopy(passing)
+        changed["controls"][judge][control]["score"] = value
+        assert judge not in J.validated_judges(changed), control
+    if judge in passing["transfer"]:
+        changed = copy.deepcopy(passing)
+        vis = changed["transfer"][judge]["standard visualisations"]
+        vis["blurred"]["score"] -= 0.01
+        assert judge not in J.validated_judges(changed)
+        changed = copy.deepcopy(passing)
+        changed["card_accuracy"][judge] -= 0.01
+        assert judge not in J.validated_judges(changed)
+
+
+def test_a_judge_trained_on_the_models_digits_never_decides(saved):
+    assert "judge" not in J.validated_judges(_passing(saved, "judge"))
+
+
+def test_the_saved_verdict_is_what_the_numbers_say(saved):
+    """Round 2: no judge clears every bar (the faintest inversion style or the transfer control)."""
+    assert J.validated_judges(saved) == ()
+    for judge in ("glyph_judge", "glyph_mixer", "glyph_pair"):  # as docs/judging.md says of them
+        row, rights = saved["controls"][judge], saved["rights"][judge]
+        assert [c for c in POSITIVE if row[c]["score"] < J.POSITIVE_AT_LEAST] == ["inversion style 0.25"], judge
+        assert rights["negatives"] and rights["shares_no_data"] and rights["card_accuracy"], judge
+        vis = saved["transfer"][judge]["standard visualisations"]
+        assert vis["clean"]["score"] - vis["blurred"]["score"] > J.TRANSFER_LOSS and rights["transfer"] is False, judge
+    assert not saved["rights"]["smooth_judge"]["card_accuracy"]
+    assert saved["controls"]["template"]["targets"]["score"] < J.POSITIVE_AT_LEAST
+
+
+def test_network_judges_that_decide_read_the_clean_test_images(saved):
+    for judge in J.validated_judges(saved):
+        if judge in zoo.list_models():
+            assert zoo.model_card(judge)["clean_accuracy"] >= 0.85, judge
+
+
+def test_a_quick_run_puts_every_judge_to_every_control():
+    results = J.run_judge_controls(quick=True, progress=False)
+    assert set(results["controls"]) == set(J.GROUND_TRUTH) | {n for n in J.NETWORK if n in zoo.list_models()}
+    for judge, row in results["controls"].items():
+        assert set(row) == set(POSITIVE) | set(NEGATIVE) and all(r["n"] == 100 for r in row.values()), judge
+    assert set(results["transfer"]) == {n for n in J.NETWORK if n in zoo.list_models()}
+    assert set(J.render(results)) == set(J.BLOCKS)
