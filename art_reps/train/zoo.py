@@ -37,8 +37,8 @@ _ROBUST = dict(architecture="SmallResNet", seed=0, epochs=20, attack_steps=7)
 _JUDGE = dict(seed=1234, epochs=15, noise_std=0.1, backgrounds="judge")
 # Judges that share no glyph with the models: held-apart halves of scikit-learn's digits and of the
 # fonts in matplotlib's wheel, augmented, on pictures no model sees and over seed noise.
-_GLYPH_JUDGE = dict(epochs=20, noise_std=0.1, backgrounds="judge", data="unseen glyphs", images=32000, data_seed=0,
-                    seeded_share=0.35, contrast=(0.1, 1.0), eps=0.0)
+_GLYPH_JUDGE = dict(epochs=20, noise_std=0.1, backgrounds="judge", data="unseen glyphs", images=40000, data_seed=0,
+                    seeded_share=0.45, contrast=(0.05, 1.0), eps=0.0)
 SPECS = {
     "standard": dict(_SWEEP, eps=0.0),
     "l2_eps0.02": dict(_SWEEP, eps=0.02),
