@@ -95,3 +95,15 @@ def test_a_probe_reads_what_the_features_hold_and_only_that():
     assert net.training  # the caller's mode, given back
     with pytest.raises(ValueError, match="labels"):
         probe_accuracy(net, (images[:10], colour[:9]), (images, colour), layer="1")
+
+
+def test_the_probes_tell_a_digit_representation_from_a_background_one():
+    """The probes' controls: the supervised cell's features read the digit; the SimCLR cell trained
+    on views of one image (which share its background) reads the background, as the audit found."""
+    from art_reps import zoo
+    from art_reps.train.zoo import probes
+
+    supervised, contrastive = probes(zoo.load_model("resnet_ce"), "val"), probes(zoo.load_model("resnet_simclr"), "val")
+    assert supervised["digit"] >= 0.85 and supervised["background"] < supervised["digit"]
+    assert contrastive["background"] >= 0.85 and contrastive["digit"] <= 0.3
+    assert supervised["background_chance"] < 0.15 and supervised["images"] == 500
