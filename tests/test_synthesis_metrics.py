@@ -19,7 +19,28 @@ def test_selective_channels_finds_the_unit_each_class_drives():
     assert sel.top_class.tolist() == list(range(10))
     assert sel.top_indices.shape == (3, 10)
     assert sel.max_activation[9] == pytest.approx(1.0)
+    assert sel.classes.tolist() == list(range(10)) and sel.purity.tolist() == [1.0] * 10
     assert_unchanged(before, model)
+
+
+def test_a_purity_threshold_keeps_only_the_channels_whose_top_images_are_their_class():
+    # channel c + 2 lights up for class c >= 1; class 0 has no channel of its own, only channel 0, which
+    # classes 0 and 1 share (purity 0.5 of its top 8)
+    labels = torch.arange(10).repeat_interleave(4)
+    images = torch.full((40, 12, 1, 1), 0.1)
+    images.view(40, -1)[torch.arange(4, 40), labels[4:] + 2] = torch.linspace(0.5, 1.0, 36)
+    images.view(40, -1)[:8, 0] = 1.0
+    model = nn.Sequential(nn.Flatten(), nn.Identity())
+    loose = selective_channels(model, images, labels, layer="1", top=8, per_class=1)
+    assert loose.channels[0] == 0 and loose.classes[0] == 0 and loose.purity[0] == 0.5
+    strict = selective_channels(model, images, labels, layer="1", top=4, per_class=2, min_purity=0.8)
+    assert strict.classes.tolist() == list(range(1, 10))  # class 0 gets none; the second round finds none
+    assert (strict.channels == strict.classes + 2).all() and (strict.top_class == strict.classes).all()
+    assert bool((strict.purity >= 0.8).all())
+    with pytest.raises(ValueError, match="min_purity must be a share"):
+        selective_channels(model, images, labels, layer="1", min_purity=80)
+    with pytest.raises(ValueError, match="per_class must be a positive int"):
+        selective_channels(model, images, labels, layer="1", per_class=0)
 
 
 def test_path_scores_on_known_paths():

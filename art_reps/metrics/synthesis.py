@@ -14,48 +14,66 @@ from .recognition import activations
 
 @dataclass
 class SelectiveChannels:
-    """Per class ``c``: the channel most selective for ``c`` and what the test images say about it.
+    """Channels of a layer selected for classes, and what the images say about them.
 
-    channels (K,), top_indices (top, K) test images with the highest activation, top_class (K,)
-    the majority class among them, max_activation (K,) the highest test activation.
+    channels (K,); classes (K,) the class each channel was selected for; top_indices (top, K) the
+    images with the highest activation; top_class (K,) the majority class among them; purity (K,)
+    the share of them that are of ``classes``; max_activation (K,) the highest activation.
     """
 
     channels: torch.Tensor
+    classes: torch.Tensor
     top_indices: torch.Tensor
     top_class: torch.Tensor
+    purity: torch.Tensor
     max_activation: torch.Tensor
 
 
 def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, layer: str, top: int = 10,
-                       per_class: int = 1, batch_size: int = 500, **representation_options) -> SelectiveChannels:
-    """For each class, the ``per_class`` channels of ``layer`` whose mean activation on that class
-    stands out most (z-score of the class mean against all images), no channel twice, with their
-    ``top`` most-activating images; channels come class by class in rounds (K = 10 * per_class).
+                       per_class: int = 1, min_purity: float = 0.0, batch_size: int = 500,
+                       **representation_options) -> SelectiveChannels:
+    """For each class, up to ``per_class`` channels of ``layer`` whose mean activation on that class
+    stands out most (z-score of the class mean against all images), no channel twice, among those
+    whose ``top`` most-activating images are at least ``min_purity`` of that class (Engstrom et
+    al.'s class-selective channels); channels come class by class in rounds, so K <= 10 * per_class
+    and a class gets fewer (or none) when too few of its channels are pure enough or left.
 
     Examples:
         >>> import art_reps
-        >>> test = art_reps.data.digits_on_textures("test")[:200]
-        >>> sel = selective_channels(art_reps.load_model("standard"), test.images, test.labels, layer="avgpool")
+        >>> val = art_reps.data.digits_on_textures("val")[:200]
+        >>> sel = selective_channels(art_reps.load_model("standard"), val.images, val.labels, layer="avgpool")
         >>> sel.channels.shape, sel.top_indices.shape
         (torch.Size([10]), torch.Size([10, 10]))
+        >>> pure = selective_channels(art_reps.load_model("standard"), val.images, val.labels, layer="avgpool",
+        ...                           per_class=5, min_purity=0.8)
+        >>> bool((pure.purity >= 0.8).all())
+        True
     """
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class must be a positive int (the most channels a class gets), got {per_class!r}")
+    if not 0.0 <= min_purity <= 1.0:
+        raise ValueError(f"min_purity must be a share in [0, 1], got {min_purity!r}")
     acts = channel_activations(model, images, layer=layer, batch_size=batch_size, **representation_options)
-    classes = labels.unique().cpu()
-    if not 1 <= per_class * len(classes) <= acts.shape[1]:
-        raise ValueError(f"per_class must be in [1, {acts.shape[1] // len(classes)}] for {acts.shape[1]} channels "
-                         f"and {len(classes)} classes, got {per_class!r}")
-    means = torch.stack([acts[labels.cpu() == c].mean(0) for c in classes])
+    labels = labels.cpu()
+    classes = labels.unique()
+    top = min(top, len(images))
+    top_indices = acts.topk(top, dim=0).indices                                   # (top, C)
+    purity = (labels[top_indices][None] == classes[:, None, None]).float().mean(1)  # (classes, C)
+    means = torch.stack([acts[labels == c].mean(0) for c in classes])
     z = (means - acts.mean(0)) / (acts.std(0) + 1e-6)
-    channels = []
+    z[purity < min_purity] = -float("inf")
+    channels, chosen = [], []
     for _ in range(per_class):
-        for c in range(len(classes)):
-            z_c = z[c].clone()
+        for i in range(len(classes)):
+            z_c = z[i].clone()
             z_c[channels] = -float("inf")
-            channels.append(int(z_c.argmax()))
-    channels = torch.tensor(channels)
-    top_indices = acts[:, channels].topk(min(top, len(images)), dim=0).indices
-    return SelectiveChannels(channels, top_indices, labels.cpu()[top_indices].mode(0).values,
-                             acts[:, channels].max(0).values)
+            if z_c.max() > -float("inf"):
+                channels.append(int(z_c.argmax()))
+                chosen.append(i)
+    channels, chosen = torch.tensor(channels, dtype=torch.long), torch.tensor(chosen, dtype=torch.long)
+    return SelectiveChannels(channels, classes[chosen], top_indices[:, channels],
+                             labels[top_indices[:, channels]].mode(0).values if len(channels) else chosen,
+                             purity[chosen, channels], acts[:, channels].max(0).values)
 
 
 def channel_activations(model, images: torch.Tensor, *, layer: str, batch_size: int = 500,
