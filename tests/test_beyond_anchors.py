@@ -32,9 +32,9 @@ def test_plausibility_prefers_real_images_of_the_class(test_set):
 class _Mirror(torch.nn.Module):
     """A 'score model' whose class gradient is the classifier's own: the PAG score must be 1."""
 
-    def __init__(self, model, sign=1.0):
+    def __init__(self, model, sign=1.0, sigma=0.1):
         super().__init__()
-        self.model, self.sigma, self.sign = model, 0.1, sign
+        self.model, self.sigma, self.sign = model, sigma, sign
 
     def forward(self, x, y=None):
         return torch.zeros_like(x) if y is None else self.sign * classifier_gradient(self.model, x, y)
@@ -65,6 +65,74 @@ def test_the_shipped_score_model_uses_the_labels():
         wrong = denoising_loss(net, val.images, (val.labels + 3) % 10, torch.Generator().manual_seed(1)).item()
     assert true < wrong
     assert score_card()["validation_denoising_loss"]["conditional"] == pytest.approx(true, abs=0.5)
+
+
+def test_pag_score_takes_the_models_gradient_at_the_clean_image_when_asked(test_set):
+    from art_reps.metrics.pag import generative_gradient
+    from art_reps.zoo.score import load_score_model
+
+    model, ref = art_reps.load_model("standard"), load_score_model()
+    x, y = test_set.images[:6], test_set.labels[:6]
+    noisy = pag_score(model, x, y, score_model=_Mirror(model, sigma=0.5))
+    clean = pag_score(model, x, y, score_model=_Mirror(model, sigma=0.5), clean_gradient=True)
+    assert noisy["score"] == pytest.approx(1.0, abs=1e-5) and clean["score"] < 0.9  # the mirror reads the noisy image
+    r = pag_score(model, x, y, score_model=ref, clean_gradient=True)
+    from art_reps.core import Draws
+    at = x + 0.5 * Draws(0, range(6)).randn(x.shape[1:], x)  # pag_score's noise: seed 0, one draw an image
+    expected = torch.nn.functional.cosine_similarity(classifier_gradient(model, x, y).flatten(1),
+                                                     generative_gradient(ref, at, y).flatten(1))
+    assert r["per_image"] == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+class _Oracle(torch.nn.Module):
+    """A reference whose class direction knows the clean image: on the ink, towards it, for the true
+    labels (``truth``) only: it must pass the checks, and the shipped score model must not."""
+
+    def __init__(self, clean, masks, truth):
+        super().__init__()
+        self.clean, self.masks, self.truth, self.sigma, self.NULL = clean, masks, truth, 0.5, 10
+
+    def forward(self, x, y=None):
+        if y is None:
+            return torch.zeros_like(x)
+        right = (y == self.truth).float().view(-1, 1, 1, 1)
+        return right * (self.clean - x) * (self.masks[:, None] > 0.5)
+
+
+def test_reference_checks_pass_a_reference_that_carries_the_class_and_fail_the_shipped_score_model():
+    from art_reps.metrics.pag import reference_checks
+
+    val = art_reps.data.digits_on_textures("val")[:200]
+    good = reference_checks(val.images, val.labels, val.masks, score_model=_Oracle(val.images, val.masks, val.labels))
+    assert good["passes"] and good["true_beats_wrong"]["score"] == 1.0 and good["ink_energy"]["score"] > 0.99
+    assert 0.05 < good["ink_share"]["score"] < 0.2 and good["ink_share"]["n"] == 200
+    shipped = reference_checks(val.images, val.labels, val.masks)
+    assert not shipped["passes"] and shipped["true_beats_wrong"]["score"] < 0.7  # 0.56 on the 500 (issue 23)
+    assert shipped["relative_size"]["score"] < 0.02
+    with pytest.raises(ValueError, match="masks must be a tensor of shape"):
+        reference_checks(val.images, val.labels, val.masks[:3])
+
+
+def test_the_guided_scores_class_direction_is_the_noisy_classifiers_gradient():
+    from art_reps.zoo.score import GuidedScore, NoisyClassifier, ScoreNet
+    from art_reps.metrics.pag import generative_gradient
+
+    torch.manual_seed(0)
+    classifier, score = NoisyClassifier(width=8).eval(), ScoreNet(width=8).eval()
+    ref = GuidedScore(score, classifier, sigma=0.3)
+    x, y = torch.rand(3, 3, 32, 32), torch.tensor([1, 4, 7])
+    x_ = x.clone().requires_grad_(True)
+    torch.log_softmax(classifier(x_, 0.3), 1).gather(1, y.view(-1, 1)).sum().backward()
+    assert torch.allclose(generative_gradient(ref, x, y), x_.grad, atol=1e-6)
+    assert torch.equal(ref(x), score(x, None)) and ref.sigma == 0.3 and ref.NULL == 10
+
+
+def test_the_noise_level_is_chosen_by_the_registered_rule():
+    from art_reps.train.score import SIGMA_GRID, choose_sigma
+
+    accuracy = {str(s): {"score": a} for s, a in zip(SIGMA_GRID, (0.95, 0.93, 0.85, 0.7, 0.55, 0.45))}
+    assert choose_sigma(accuracy)["sigma"] == 0.4
+    assert choose_sigma({k: {"score": 0.99} for k in accuracy})["sigma"] is None
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,18 @@ def test_supervised_pgd_runs_through_the_core_and_raises_the_loss(monkeypatch):
     assert F.cross_entropy(net(adv), y) > F.cross_entropy(net(x), y) + 0.05
 
 
+def test_an_eps_warmup_ramps_the_training_radius_to_eps(monkeypatch):
+    radii = []
+    real = adversarial.pgd
+    monkeypatch.setattr(adversarial, "pgd", lambda model, x, y, *, geometry, **k: radii.append(geometry.eps)
+                        or real(model, x, y, geometry=geometry, **k))
+    net = nn.Sequential(nn.Flatten(), nn.Linear(48, 10))
+    x, y = torch.rand(8, 3, 4, 4), torch.arange(8)
+    adversarial.train_classifier(net, x, y, eps=3.0, epochs=5, eps_warmup=2, attack_steps=1, batch_size=8,
+                                 progress=False)
+    assert radii == pytest.approx([1.0, 2.0, 3.0, 3.0, 3.0])
+
+
 def test_adversarial_contrastive_view_stays_in_the_ball_and_raises_the_contrastive_loss():
     torch.manual_seed(0)
     net = SmallResNet(width=8).eval()
@@ -127,6 +139,8 @@ def test_plain_network_has_no_skip_path():
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long)), "labels"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),
                                               eps=-0.1), "eps"),
+    (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),
+                                              eps=2.0, epochs=3, eps_warmup=3), "eps_warmup"),
     (lambda net: linear_probe(net, "fc", torch.rand(4, 3, 32, 32), torch.tensor([0, 1, 2, 10])), "labels"),
 ])
 def test_recipes_name_bad_arguments_before_training(call, message):

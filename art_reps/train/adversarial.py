@@ -135,13 +135,15 @@ def one_cycle_sgd(parameters, *, lr: float, weight_decay: float, epochs: int, st
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 12,
-                     eps: float = 0.0, norm: str = "l2", attack_steps: int = 5, noise_std: float = 0.0,
-                     batch_size: int = 128, lr: float = 0.1, weight_decay: float = 5e-4, seed: int = 0,
-                     progress: bool = True) -> list[float]:
+                     eps: float = 0.0, norm: str = "l2", attack_steps: int = 5, eps_warmup: int = 0,
+                     noise_std: float = 0.0, batch_size: int = 128, lr: float = 0.1, weight_decay: float = 5e-4,
+                     seed: int = 0, progress: bool = True) -> list[float]:
     """Train ``model`` in place (SGD-Nesterov, one-cycle lr); adversarially when ``eps > 0``.
 
     Attacks: PGD-``attack_steps`` in ``norm`` at ``eps``, step 2.5·eps/steps, random start,
-    in eval mode. ``noise_std`` adds Gaussian noise augmentation. Returns per-epoch mean loss.
+    in eval mode; with ``eps_warmup`` = k the radius of epoch e (from 0) is eps·min(1, (e+1)/(k+1)),
+    so that a large eps trains rather than collapses. ``noise_std`` adds Gaussian noise
+    augmentation. Returns per-epoch mean loss.
     Every draw comes from the recipe's own generator seeded by ``seed`` (the caller's global torch
     RNG is left as it was), and the model comes back in the modes the caller gave it.
     """
@@ -150,9 +152,13 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     check_count(epochs, "epochs")
     check_count(batch_size, "batch_size")
     check_count(attack_steps, "attack_steps")
+    if isinstance(eps_warmup, bool) or not isinstance(eps_warmup, int) or not 0 <= eps_warmup < epochs:
+        raise ValueError(f"eps_warmup must be an int of epochs in [0, epochs={epochs}), got {eps_warmup!r}")
     eps, noise_std = check_nonnegative(eps, "eps"), check_nonnegative(noise_std, "noise_std")
     lr, weight_decay = check_positive(lr, "lr"), check_nonnegative(weight_decay, "weight_decay")
-    geometry = make_geometry(norm, eps) if eps > 0 else None
+    radii = [eps * min(1.0, (e + 1) / (eps_warmup + 1)) for e in range(epochs)]
+    if eps > 0:
+        make_geometry(norm, eps)  # a bad norm is refused before any work
     generator = torch.Generator(images.device).manual_seed(seed)
     step = one_cycle_sgd(model.parameters(), lr=lr, weight_decay=weight_decay, epochs=epochs,
                          steps_per_epoch=math.ceil(len(images) / batch_size))
@@ -160,7 +166,8 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     history = []
     try:
         with seeded_global_rng(seed, images.device):  # layers that draw globally (dropout) draw from the seed
-            for _ in tqdm(range(epochs), desc="epochs", disable=not progress):
+            for radius in tqdm(radii, desc="epochs", disable=not progress):
+                geometry = make_geometry(norm, radius) if radius > 0 else None
                 model.train()
                 order = torch.randperm(len(images), generator=generator, device=images.device)
                 total = 0.0
@@ -170,7 +177,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
                         x = (x + noise_std * torch.randn(x.shape, generator=generator, device=x.device)).clamp(0, 1)
                     if geometry is not None:
                         x = pgd(model, x, y, geometry=geometry, steps=attack_steps,
-                                step_size=2.5 * eps / attack_steps, generator=generator)
+                                step_size=2.5 * radius / attack_steps, generator=generator)
                     loss = F.cross_entropy(model(x.contiguous(memory_format=torch.channels_last)), y)
                     total += step(loss) * len(y)
                 history.append(total / len(images))

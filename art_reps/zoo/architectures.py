@@ -41,9 +41,9 @@ class SmallResNet(nn.Module):
         Identity()
     """
 
-    def __init__(self, num_classes: int = 10, width: int = 32, residual: bool = True):
+    def __init__(self, num_classes: int = 10, width: int = 32, residual: bool = True, in_channels: int = 3):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
         self.layer1 = BasicBlock(width, width, 1, residual)
         self.layer2 = BasicBlock(width, 2 * width, 2, residual)
         self.layer3 = BasicBlock(2 * width, 4 * width, 2, residual)

@@ -7,10 +7,17 @@ score, learned by dropping the label (as classifier-free guidance does). Trained
 ``python -m art_reps.train.score`` (:mod:`art_reps.train.score`); shipped as
 ``zoo/weights/score/score_dsm.safetensors`` with its card.
 
+A second reference puts the class information in a classifier instead: ``NoisyClassifier`` reads
+``p_sigma(y | x)`` of noisy images at any ``sigma`` in [0.05, 0.5] (shipped as
+``noisy_classifier``), and ``GuidedScore`` is the class-conditional score it gives by Bayes' rule,
+``s(x) + grad_x log p_sigma(y | x)`` (classifier guidance, Dhariwal & Nichol 2021).
+
 Examples:
     >>> net = ScoreNet()
     >>> net(torch.rand(2, 3, 32, 32), torch.tensor([0, 3])).shape
     torch.Size([2, 3, 32, 32])
+    >>> NoisyClassifier(width=8)(torch.rand(2, 3, 32, 32), 0.3).shape
+    torch.Size([2, 10])
 """
 from __future__ import annotations
 
@@ -21,8 +28,11 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from .architectures import SmallResNet
+
 SCORE_DIR = Path(__file__).resolve().parent / "weights" / "score"
 NAME = "score_dsm"
+CLASSIFIER = "noisy_classifier"
 
 
 class _Block(nn.Module):
@@ -64,13 +74,66 @@ class ScoreNet(nn.Module):
         return self.out(u1) / self.sigma  # the score's scale is 1 / sigma
 
 
+class NoisyClassifier(nn.Module):
+    """``p_sigma(y | x)``: a SmallResNet that reads a noisy image (N, 3, H, W) and its noise level
+    ``sigma`` (a number, or (N,)) as a fourth, constant channel; logits (N, classes)."""
+
+    def __init__(self, classes: int = 10, width: int = 32):
+        super().__init__()
+        self.net = SmallResNet(num_classes=classes, width=width, in_channels=4)
+
+    def forward(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        level = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+        return self.net(torch.cat([x, level.expand(len(x), 1, *x.shape[2:])], 1))
+
+
+class GuidedScore(nn.Module):
+    """The class-conditional score ``s(x) + grad_x log p_sigma(y | x)`` (N, 3, H, W) of a score model's
+    unconditional score and a :class:`NoisyClassifier` at ``sigma``; ``y = None`` gives ``s(x)``.
+    It serves :func:`art_reps.metrics.pag_score` as a score model does (``sigma`` is the noise it
+    adds), and its class direction ``s(x, y) - s(x)`` is the classifier's gradient alone."""
+
+    def __init__(self, score_model: ScoreNet, classifier: NoisyClassifier, sigma: float):
+        super().__init__()
+        self.score_model, self.classifier, self.sigma = score_model, classifier, float(sigma)
+        self.NULL, self.image_size = score_model.NULL, score_model.image_size
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            score = self.score_model(x, None)
+        if y is None:
+            return score
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            log_p = torch.log_softmax(self.classifier(x, self.sigma), 1).gather(1, y.view(-1, 1)).sum()
+            (grad,) = torch.autograd.grad(log_p, x)
+        return score + grad
+
+
+def _card(name: str) -> dict:
+    return json.loads((SCORE_DIR / f"{name}.json").read_text())
+
+
 def load_score_model(*, device: str | torch.device | None = None) -> ScoreNet:
     """The shipped score model, in eval mode."""
-    card = json.loads((SCORE_DIR / f"{NAME}.json").read_text())
-    net = ScoreNet(**card["architecture_options"])
+    net = ScoreNet(**_card(NAME)["architecture_options"])
     net.load_state_dict(load_file(SCORE_DIR / f"{NAME}.safetensors"))
     return net.to(device or "cpu").eval()
 
 
-def score_card() -> dict:
-    return json.loads((SCORE_DIR / f"{NAME}.json").read_text())
+def load_noisy_classifier(*, device: str | torch.device | None = None) -> NoisyClassifier:
+    """The shipped noise-conditional classifier, in eval mode."""
+    net = NoisyClassifier(**_card(CLASSIFIER)["architecture_options"])
+    net.load_state_dict(load_file(SCORE_DIR / f"{CLASSIFIER}.safetensors"))
+    return net.to(device or "cpu").eval()
+
+
+def guided_score(*, device: str | torch.device | None = None) -> GuidedScore:
+    """The shipped guided reference: the score model's unconditional score and the noise-conditional
+    classifier at the noise level registered in its card (``chosen_sigma``)."""
+    return GuidedScore(load_score_model(device=device), load_noisy_classifier(device=device),
+                       _card(CLASSIFIER)["chosen_sigma"]["sigma"])
+
+
+def score_card(name: str = NAME) -> dict:
+    return _card(name)
