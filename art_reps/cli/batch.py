@@ -26,11 +26,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
@@ -38,90 +35,9 @@ from tqdm.auto import tqdm
 from .. import core, zoo
 from ..core import METHODS, Method
 from ..core.checks import check_count
+from ..data.folders import Items, load_items
 from ..studies.report import publish, rounded, saliency_to_image, write_json
-from .methods import check_layer, check_settings, feed, per_item, seeded
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-SPLITS = ("test", "train")
-
-
-@dataclass(frozen=True)
-class Items:
-    """ids: one name per item; images: (N, 3, H, W) in [0, 1]; labels: (N,), -1 where unknown;
-    unreadable: ``{"file", "reason"}`` for each file of a folder that could not be read; notes:
-    ``{"file", "note"}`` for each file changed on reading (transparency composited)."""
-
-    ids: list
-    images: torch.Tensor
-    labels: torch.Tensor
-    unreadable: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-
-
-def _read_image(path: Path, side: int) -> tuple[torch.Tensor, str | None]:
-    """(3, side, side) in [0, 1], and a note where the file was changed to get there: 16-bit and
-    32-bit greyscale PNG/TIFF keep their range (not clipped to 255); transparent images (RGBA, LA,
-    palettes with transparency) are composited on white, not stripped of their alpha."""
-    from PIL import Image
-    from torchvision.transforms.functional import pil_to_tensor
-
-    note = None
-    with Image.open(path) as image:
-        image.load()
-        if image.mode.startswith("I"):  # 'I', 'I;16', 'I;16B': integers up to 65535
-            scaled = np.asarray(image, dtype=np.float64) / 65535.0
-            image = Image.fromarray(np.round(scaled.clip(0, 1) * 255).astype(np.uint8), "L")
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-            note = "transparent: composited on white"
-        rgb = image.convert("RGB").resize((side, side), Image.BILINEAR)
-    return pil_to_tensor(rgb).float() / 255, note
-
-
-def load_items(data: str = "embedded", *, size: int | None = None, limit: int | None = None) -> Items:
-    """``'embedded'`` (the test split; ``'embedded:train'`` for the other) or a folder of images
-    (searched recursively, sorted, converted to RGB and resized to ``size``, default 32); ``limit``
-    counts the images that could be read."""
-    if limit is not None:
-        limit = check_count(limit, "limit")
-    if data == "embedded" or data.startswith("embedded:"):
-        from ..data import digits_on_textures
-
-        split = data.partition(":")[2] or "test"
-        if split not in SPLITS:
-            raise ValueError(f"data 'embedded:<split>' takes a split in {SPLITS}, got {split!r}")
-        d = digits_on_textures(split)
-        n = len(d.images) if limit is None else min(limit, len(d.images))
-        images = d.images[:n]
-        if size is not None and check_count(size, "size", maximum=4096) != images.shape[-1]:
-            images = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
-        return Items([f"{split}-{i:05d}" for i in range(n)], images.clamp(0, 1), d.labels[:n].clone())
-    folder = Path(data)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"data must be 'embedded', 'embedded:<split>' or an image folder; {data!r} is neither")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise ValueError(f"data folder {data!r} holds no image ({', '.join(IMAGE_SUFFIXES)})")
-    side = 32 if size is None else check_count(size, "size", maximum=4096)
-    ids, images, unreadable, notes = [], [], [], []
-    for p in files:
-        if limit is not None and len(ids) == limit:
-            break
-        name = p.relative_to(folder).as_posix()
-        try:
-            image, note = _read_image(p, side)
-        except Exception as e:  # noqa: BLE001 - any file PIL cannot decode is reported, not fatal
-            unreadable.append({"file": name, "reason": f"{type(e).__name__}: {e}"})
-            continue
-        images.append(image)
-        if note:
-            notes.append({"file": name, "note": note})
-        ids.append(quote(name, safe=""))  # 'a.png' != 'a.jpg', 'sub/b.png' != 'sub__b.png'
-    if not ids:
-        raise ValueError(f"data folder {data!r}: no image could be read ({unreadable[0]['reason']}, ...)")
-    return Items(ids, torch.stack(images), torch.full((len(ids),), -1, dtype=torch.long), unreadable, notes)
-
+from .methods import check_layer, check_settings, feed, load_model_spec, per_item, seeded
 
 def batch_methods() -> dict[str, Method]:
     """The registry's methods that take one image per item (all but those that take pairs)."""
@@ -206,13 +122,16 @@ def _prepare(out: Path, settings: dict, rank: int, world: int) -> None:
 
 
 def run_batch(method: str, *, out, data: str = "embedded", model: str = zoo.ROBUST,
-              layer: str | None = None, limit: int | None = None, size: int | None = None,
+              layer: str | None = None, limit: int | None = None, size: int | None = None, labels: str | None = None,
+              weights=None, arch: str | None = None, num_classes: int | None = None, mean=None, std=None,
               batch_size: int = 16, device: str = "cpu", seed: int = 0, autocast: bool = False,
               progress: bool = True, **settings) -> dict:
     """Run ``method`` (a key of :func:`batch_methods`) over ``data`` into ``out``; under ``torchrun``
     each rank takes its chunks. Returns the summary (also in ``manifest.json``), the same on every
-    rank. ``settings`` are the method's command-line flags (:mod:`art_reps.cli.methods`); ``layer=None``
-    is the method's default. Every argument is checked, on the first item, before ``out`` is touched."""
+    rank. ``model`` is a specification of :func:`art_reps.zoo.specs.load_spec` (with ``weights``,
+    ``arch``, ``num_classes``, ``mean``, ``std``); ``settings`` are the method's command-line flags
+    (:mod:`art_reps.cli.methods`); ``layer=None`` is the method's default. Every argument is
+    checked, on the first item, before ``out`` is touched."""
     methods = batch_methods()
     if method not in methods:
         hint = " (interpolate takes pairs of images, not one per item)" if method in METHODS else ""
@@ -222,12 +141,15 @@ def run_batch(method: str, *, out, data: str = "embedded", model: str = zoo.ROBU
     check_settings(spec, settings)
     batch_size = check_count(batch_size, "batch_size")
     seed = check_count(seed, "seed", minimum=0, maximum=2 ** 63 - 1)
-    net = zoo.load_model(model)
+    loading = {"weights": None if weights is None else str(weights), "arch": arch, "num_classes": num_classes,
+               "mean": mean, "std": std}
+    net, reading = load_model_spec(model, **loading)
     layer = check_layer(spec, net, layer)
-    items = load_items(data, size=size, limit=limit)
-    _check_first_item(spec, net, items, layer, settings, seed)
-    recorded = {"method": method, "data": data, "model": model, "limit": limit, "size": size,
-                "batch_size": batch_size, "seed": seed, "layer": layer, "autocast": bool(autocast), **settings}
+    items = load_items(data, size=size, limit=limit, labels=labels)
+    _check_first_item(spec, net, items, layer, {**settings, **reading}, seed)
+    recorded = {"method": method, "data": data, "model": model, "limit": limit, "size": size, "labels": labels,
+                "loading": loading, "batch_size": batch_size, "seed": seed, "layer": layer,
+                "autocast": bool(autocast), **settings}
     rank, world, device, owned = _distributed(device)
     try:
         return _run(spec, items, Path(out), recorded, settings, rank, world, device, progress)
@@ -256,7 +178,7 @@ def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, 
          progress) -> dict:
     started = time.perf_counter()
     _prepare(out, recorded, rank, world)
-    net = zoo.load_model(recorded["model"], device=device)
+    net, reading = load_model_spec(recorded["model"], device, **recorded["loading"])
     writer = _Writer(out, rank)
     n, b = len(items.ids), recorded["batch_size"]
     mine = [range(s, min(s + b, n)) for k, s in enumerate(range(0, n, b)) if k % world == rank]
@@ -271,8 +193,8 @@ def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, 
                 t0 = time.perf_counter()
                 idx = torch.tensor(list(chunk))
                 x = items.images[idx].to(device)
-                keywords, starts = _keywords(spec, net, x, items.labels[idx].to(device), settings, chunk.start,
-                                             recorded["seed"])
+                keywords, starts = _keywords(spec, net, x, items.labels[idx].to(device), {**settings, **reading},
+                                             chunk.start, recorded["seed"])
                 result = spec(net, layer=recorded["layer"], autocast=recorded["autocast"], progress=False,
                               **seeded(spec, recorded["seed"]), **keywords)
                 outputs, values = per_item(spec, result)

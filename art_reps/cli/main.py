@@ -23,7 +23,8 @@ def _method(args) -> int:
 
     settings = given_settings(args, METHODS[args.command])
     summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
-                         ood=args.ood, device=args.device, seed=args.seed, progress=not args.quiet, **settings)
+                         ood=args.ood, data=args.data, labels=args.labels, size=args.size, **_loading(args),
+                         device=args.device, seed=args.seed, progress=not args.quiet, **settings)
     losses = summary["losses"]
     print(json.dumps({"grid": f"{args.out or 'art_reps_' + args.command}/{summary['png']}", "images": summary["images"],
                       "mean_loss": round(sum(losses) / len(losses), 4)}, indent=2))
@@ -108,11 +109,36 @@ def _batch(args) -> int:
     settings = given_settings(args, METHODS[args.method])
     settings.pop("batch_size", None)  # a chunk of items is the method's batch
     summary = run_batch(args.method, out=args.out or f"art_reps_batch_{args.method}", data=args.data,
-                        model=args.model, layer=args.layer, limit=args.limit, size=args.size,
+                        model=args.model, layer=args.layer, limit=args.limit, size=args.size, labels=args.labels,
+                        **_loading(args),
                         batch_size=args.batch_size, device=args.device, seed=args.seed, autocast=args.autocast,
                         progress=not args.quiet, **settings)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _loading(args) -> dict:
+    """How ``--model`` is loaded: the options every command with a model takes."""
+    return {"weights": args.weights, "arch": args.arch, "num_classes": args.num_classes, "mean": args.mean,
+            "std": args.std}
+
+
+def _layers(args) -> int:
+    import torch
+
+    from ..core import layer_shapes
+    from ..zoo import list_models
+    from .methods import load_model_spec
+
+    size = args.size or (32 if args.model in list_models() else 224)
+    net, reading = load_model_spec(args.model, **_loading(args))
+    rows = layer_shapes(net, torch.rand(1, 3, size, size))
+    width = max(len(name) for name, _ in rows)
+    print(f"# {args.model} at {size} x {size} px: every layer --layer can name ('' is the output), with the "
+          "shape it reads")
+    for name, shape in rows:
+        print(f"{(name or repr('')).ljust(width)}  {tuple(shape)}")
     return 0
 
 
@@ -192,16 +218,45 @@ def _check_device(device: str) -> None:
 _LAYER_HELP = "layer name (default: {})"
 
 
+_MODEL_HELP = ("the model (default: %(default)s): an embedded name, torchvision:NAME or timm:NAME with a "
+               "weights file, madrylab:FILE or a TorchScript file")
+
+
+def _add_model_options(p, size: bool = True) -> None:
+    """--model and how it is loaded; --size when the command reads images."""
+    p.add_argument("--model", default=_robust(), help=_MODEL_HELP)
+    p.add_argument("--weights", default=None, help="the state dict of a torchvision:/timm: model (a local file)")
+    p.add_argument("--arch", default=None, help="a madrylab: checkpoint's torchvision architecture (default: told "
+                                                "from its weights)")
+    p.add_argument("--num-classes", type=int, default=None, help="the classes the model scores (default: read from "
+                                                                "its weights)")
+    p.add_argument("--mean", nargs="+", default=None, help="per-channel mean the model expects: numbers or a preset "
+                                                           "(imagenet, cifar10, none); default: the model's")
+    p.add_argument("--std", nargs="+", default=None, help="per-channel std: numbers or a preset (default: the model's)")
+    if size:
+        p.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (default: as they are; "
+                                                              "folders: 32)")
+
+
+def _add_data_options(p, default=None) -> None:
+    p.add_argument("--data", default=default, help="a folder of images (searched recursively) instead of the "
+                                                   "embedded test images")
+    p.add_argument("--labels", default=None, help="a folder's labels: 'folders' (sub-folder names), 'none' or a "
+                                                  "CSV with columns file,label (default: sub-folders if every "
+                                                  "image lies in one)")
+
+
 def _add_methods(sub) -> None:
     from ..core import METHODS
     from .methods import add_method_flags, default_layer
 
     for name, method in METHODS.items():
-        p = sub.add_parser(name, help=method.summary + "; through an embedded model, writes a PNG grid and summary.json")
-        p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
+        p = sub.add_parser(name, help=method.summary + "; through any model, writes a PNG grid and summary.json")
+        _add_model_options(p)
         p.add_argument("--layer", default=None, help=_LAYER_HELP.format(repr(default_layer(method))))
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
+        _add_data_options(p)
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_{name})")
         add_method_flags(p, method)
         _add_run_options(p)
@@ -218,11 +273,12 @@ def _add_batch(sub) -> None:
         p = methods.add_parser(name, help=f"{name} every image of --data; one PNG, tensor and manifest entry each")
         p.add_argument("--data", default="embedded",
                        help="'embedded', 'embedded:train' or a folder of images (default: %(default)s)")
+        p.add_argument("--labels", default=None, help="a folder's labels: 'folders', 'none' or a CSV with columns "
+                                                      "file,label (default: sub-folders if every image lies in one)")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_batch_{name})")
-        p.add_argument("--model", default=_robust(), help="embedded model (default: %(default)s)")
+        _add_model_options(p)
         p.add_argument("--layer", default=None, help=_LAYER_HELP.format(repr(default_layer(method))))
         p.add_argument("--limit", type=int, default=None, help="the first N readable images only")
-        p.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (folders: 32)")
         p.add_argument("--autocast", action="store_true", help="mixed precision (bfloat16 on CPU, float16 on CUDA)")
         add_method_flags(p, method)
         p.set_defaults(batch_size=16)
@@ -279,6 +335,9 @@ def main(argv=None) -> int:
     models = sub.add_parser("models", help="list the embedded models and their cards")
     models.add_argument("--page", default=None, help="rewrite the models block of this markdown page (README.md)")
     models.set_defaults(func=_models)
+    layers = sub.add_parser("layers", help="every layer of a model with its output shape: what --layer can name")
+    _add_model_options(layers)
+    layers.set_defaults(func=_layers)
     _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, alignment, "
                          "STIR, metamers) and its figures", "art_reps_results", "science.json", "science")
     _add_results_command(sub, "beyond-anchors", _beyond_anchors, "feature-visualisation parameterisations (pixel, "

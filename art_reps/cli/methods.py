@@ -203,7 +203,8 @@ def check_layer(method: Method, net, layer: str | None) -> str:
 
 def feed(method: Method, images, labels, net, settings: dict, per_image: bool = False) -> dict:
     """The method's keywords from the data: ``images`` (N, C, H, W), ``labels`` (N,) or ``None``
-    (the model's predictions stand in), and the command-line ``settings``; a list of features is
+    (the model's predictions stand in), and the command-line ``settings`` (with the model's ``mean``
+    and ``std``, which its predictions use too); a list of features is
     repeated to one per image where the method runs on the images (``per_image``: they are its starts)."""
     keywords = to_keywords(settings, images)
     if method.inputs == ("a", "b"):
@@ -216,7 +217,7 @@ def feed(method: Method, images, labels, net, settings: dict, per_image: bool = 
         if labels is None or bool((labels < 0).any()):
             from ..metrics import predict
 
-            predicted = predict(net, images)
+            predicted = predict(net, images, **{k: keywords[k] for k in ("mean", "std") if k in keywords})
             labels = predicted if labels is None else labels.where(labels >= 0, predicted)
         keywords[method.labels] = labels
     if "feature" in keywords and isinstance(keywords["feature"], (list, tuple)):
@@ -257,25 +258,48 @@ def per_item(method: Method, result):
     return result.images, result.losses
 
 
-def _inputs(per_class: int, ood: bool):
-    """(images, labels): ``per_class`` test images of each class, or the photographs and faces (no labels)."""
+def _inputs(per_class: int, ood: bool, data: str | None, labels: str | None, size: int | None):
+    """(images, labels): ``per_class`` test images of each class, the photographs and faces (no
+    labels), or the images of a ``data`` folder (labels -1 where unknown), at ``size`` px if given."""
     import torch
 
     from ..data import lfw_faces, natural_photos
+    from ..data.folders import load_items, resized
     from ..studies.judging import balanced
 
+    if data is not None:
+        items = load_items(data, size=size, labels=labels)
+        return items.images, items.labels
     if ood:
-        return torch.cat([natural_photos(), lfw_faces(n=6)]), None
-    targets = balanced(per_class)
-    return targets.images, targets.labels
+        images, y = torch.cat([natural_photos(), lfw_faces(n=6)]), None
+    else:
+        targets = balanced(per_class)
+        images, y = targets.images, targets.labels
+    return resized(images, size), y
+
+
+def load_model_spec(model: str | None, device: str = "cpu", **loading):
+    """The model a ``--model`` specification names (:func:`art_reps.zoo.specs.load_spec`; default: the
+    robust embedded model) on ``device``, and the reading options of its normalisation."""
+    from .. import zoo
+    from ..zoo.specs import load_spec
+
+    loaded = load_spec(model or zoo.ROBUST, **loading)
+    reading = {k: v for k, v in (("mean", loaded.mean), ("std", loaded.std)) if v is not None}
+    return loaded.model.to(device), reading
 
 
 def run_method(name: str, *, out=None, model: str | None = None, layer: str | None = None, per_class: int = 1,
-               ood: bool = False, device: str = "cpu", seed: int = 0, progress: bool = True, **settings) -> dict:
-    """Run the method ``name`` through an embedded model on ``per_class`` test images per class (or,
-    ``ood=True``, the bundled photographs and faces); ``settings`` are its flags (defaults: the
-    method's). Writes ``<name>.png`` (inputs above results) and ``summary.json`` to ``out``, made
-    only once the results exist."""
+               ood: bool = False, data: str | None = None, labels: str | None = None, size: int | None = None,
+               weights=None, arch: str | None = None, num_classes: int | None = None, mean=None, std=None,
+               device: str = "cpu", seed: int = 0, progress: bool = True, **settings) -> dict:
+    """Run the method ``name`` through a model (``model``: a specification of
+    :func:`art_reps.zoo.specs.load_spec`, with ``weights``, ``arch``, ``num_classes``, ``mean``
+    and ``std``) on ``per_class`` test images per class, the bundled photographs and faces
+    (``ood=True``) or the images of a ``data`` folder (``labels`` as :func:`art_reps.data.folders.load_items`
+    reads them), resized to ``size`` if given; ``settings`` are its flags (defaults: the method's).
+    Writes ``<name>.png`` (inputs above results) and ``summary.json`` to ``out``, made only once the
+    results exist."""
     from .. import zoo
     from ..core.checks import check_count
     from ..studies.report import rounded, save_grid, write_json
@@ -286,16 +310,18 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     settings = {k: v for k, v in settings.items() if v is not None}
     check_settings(method, settings)
     check_count(per_class, "per_class", maximum=100)
-    net = zoo.load_model(model or zoo.ROBUST, device=device)
+    net, reading = load_model_spec(model, device, weights=weights, arch=arch, num_classes=num_classes, mean=mean,
+                                   std=std)
     layer = check_layer(method, net, layer)
-    x, y = _inputs(per_class, ood)
-    keywords = feed(method, x.to(device), None if y is None else y.to(device), net, settings)
+    x, y = _inputs(per_class, ood, data, labels, size)
+    keywords = feed(method, x.to(device), None if y is None else y.to(device), net, {**settings, **reading})
     result = method(net, layer=layer, progress=progress, **seeded(method, seed), **keywords)
     outputs, losses = per_item(method, result)
     images, nrow = grid(method, keywords, result)
     out = Path(out or f"art_reps_{name}")
     out.mkdir(parents=True, exist_ok=True)
     summary = rounded({"method": name, "model": model or zoo.ROBUST, "layer": layer, "images": len(outputs),
+                       **({"data": data} if data is not None else {}), **reading,
                        "settings": {**method.defaults(**settings), **settings, "seed": seed},
                        "losses": losses.tolist(), "png": save_grid(images, out / f"{name}.png", nrow=nrow)})
     write_json(summary, out / "summary.json")

@@ -15,7 +15,7 @@ from .methods import (ATTACK, INTERPOLATION, INVERSION, IRIS, MANIPULATION, METH
                       attack, interpolate, invert, iris, manipulate, register, sensitivity, visualize)
 from .options import ReadOptions, RunOptions
 from .parameterisations import PARAMETERISATIONS, Fourier, Maco, Pixel, make_param
-from .representation import Representation
+from .representation import Representation, layer_shapes
 from .rng import Draws
 from .runtime import Runtime
 from .schedules import SCHEDULES, constant, linear_decay, make_schedule, piecewise, step_halving
@@ -27,6 +27,6 @@ __all__ = [
     "iri_objective", "OPTIMIZERS", "Result", "input_gradient", "optimize", "ATTACK", "INTERPOLATION", "INVERSION",
     "IRIS", "MANIPULATION", "METHODS", "SENSITIVITY", "VISUALIZATION", "Method", "attack", "interpolate", "invert",
     "iris", "manipulate", "register", "sensitivity", "visualize", "ReadOptions", "RunOptions", "PARAMETERISATIONS",
-    "Fourier", "Maco", "Pixel", "make_param", "Representation", "Draws", "Runtime", "SCHEDULES", "constant",
+    "Fourier", "Maco", "Pixel", "make_param", "Representation", "layer_shapes", "Draws", "Runtime", "SCHEDULES", "constant",
     "linear_decay", "make_schedule", "piecewise", "step_halving", "STARTS", "make_start",
 ]

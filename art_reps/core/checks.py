@@ -85,6 +85,9 @@ def resolve_layer(model: nn.Module, name: str) -> nn.Module:
     """The submodule called ``name`` (nested, e.g. ``"layer3.1.conv2"``; ``""`` is the model)."""
     if not isinstance(name, str):
         raise TypeError(f"layer must be a str naming a submodule (e.g. 'layer3.1'), got {type(name).__name__}")
+    if name and isinstance(model, torch.jit.ScriptModule):
+        raise ValueError(f"layer {name!r}: a TorchScript model can be read only at its output (layer ''), since "
+                         "PyTorch runs no hooks inside it; load the model as a torch.nn.Module to read other layers")
     modules = dict(model.named_modules())
     if name not in modules:
         close = difflib.get_close_matches(name, [n for n in modules if n], n=5, cutoff=0.5)

@@ -237,3 +237,37 @@ class Representation:
         check_images(images, name, channels=self.channels)
         with self.attached() as read, torch.set_grad_enabled(grad):
             return read(images.to(self.device, self.dtype))
+
+
+def layer_shapes(model: nn.Module, images: torch.Tensor) -> list[tuple[str, tuple]]:
+    """Every layer name a method can read (``''`` is the output) with the shape it reads there on
+    ``images`` (N, C, H, W) (a layer run twice: its first output, as :class:`Representation`
+    reads it), in the order the layers first run; the model comes back as it was. A TorchScript
+    model (no hooks) gives only its output.
+
+    Examples:
+        >>> from torch import nn
+        >>> layer_shapes(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()), torch.rand(1, 3, 5, 5))
+        [('0', (1, 4, 3, 3)), ('1', (1, 36)), ('', (1, 36))]
+    """
+    from .borrow import frozen
+
+    shapes: dict = {}
+
+    def record(name):
+        def hook(_module, _inputs, output):
+            try:
+                shapes.setdefault(name, tuple(_main_output(output, name).shape))
+            except TypeError:  # a layer whose output holds no tensor cannot be read; it is not listed
+                pass
+        return hook
+
+    scripted = isinstance(model, torch.jit.ScriptModule)
+    handles = [] if scripted else [m.register_forward_hook(record(n)) for n, m in model.named_modules() if n]
+    try:
+        with frozen(model), torch.no_grad():
+            out = _main_output(model(images), "")
+    finally:
+        for h in handles:
+            h.remove()
+    return [*shapes.items(), ("", tuple(out.shape))]

@@ -12,6 +12,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _MADRY_PREFIXES = ("module.model.", "model.")
 _MADRY_SKIP = ("module.attacker.", "attacker.", "module.normalizer.", "normalizer.")
+_WRAPPERS = ("state_dict", "model_state_dict", "model")
+_HEADS = ("fc.weight", "head.weight", "head.fc.weight", "classifier.weight", "heads.head.weight", "last_linear.weight")
 
 
 class LoadedModel(NamedTuple):
@@ -40,30 +42,57 @@ def load_state_dict(path) -> dict[str, torch.Tensor]:
             raise ValueError(f"checkpoint {str(path)!r} is not a readable safetensors file (truncated or corrupt): {e}") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except __import__("pickle").UnpicklingError as e:
+    except __import__("pickle").UnpicklingError:
         raise ValueError(
-            f"checkpoint {str(path)!r} cannot be loaded without unpickling arbitrary Python objects, which "
-            f"art_reps refuses (torch.load(weights_only=True) said: {str(e).splitlines()[0]}). If you trust the "
-            "file, re-save its tensors once: torch.save(torch.load(f, weights_only=False)['model'], 'clean.pt')"
+            f"checkpoint {str(path)!r} cannot be loaded without unpickling arbitrary Python objects (a pickled "
+            "model or custom classes), which art_reps refuses. If you trust the file, re-save its tensors once: "
+            "torch.save(torch.load(f, weights_only=False).state_dict(), 'clean.pt') (or ['model'] for a dict)"
         ) from None
     except Exception as e:  # the unpickler raises many kinds on garbage (IndexError, KeyError, ...)
         raise ValueError(f"checkpoint {str(path)!r} is not a readable torch checkpoint (truncated or not a "
                          f"checkpoint): {str(e).splitlines()[0]}") from None
 
 
-def _checked_load(model: nn.Module, state: dict, source: str) -> nn.Module:
+def unwrap(raw, source: str) -> dict[str, torch.Tensor]:
+    """The state dict inside a checkpoint: itself, or under ``state_dict``/``model_state_dict``/
+    ``model``; a ``module.`` prefix (DataParallel) on every key is dropped."""
+    state = raw
+    for key in _WRAPPERS:
+        if isinstance(raw, dict) and isinstance(raw.get(key), dict):
+            state = raw[key]
+            break
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{source} holds no state dict (tensors by name, or under {list(_WRAPPERS)}): save "
+                         "model.state_dict()")
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def checkpoint_classes(state: dict) -> int | None:
+    """The class count of a classifier's state dict: the rows of its last linear layer, if named."""
+    for key in _HEADS:
+        if key in state and state[key].dim() == 2:
+            return state[key].shape[0]
+    linear = [k for k, v in state.items() if k.endswith(".weight") and v.dim() == 2]
+    return state[linear[-1]].shape[0] if linear else None
+
+
+def checked_load(model: nn.Module, state: dict, source: str) -> nn.Module:
     own = model.state_dict()
     wrong = [f"{k} {tuple(v.shape)} (the model's {tuple(own[k].shape)})" for k, v in state.items()
              if k in own and isinstance(v, torch.Tensor) and v.shape != own[k].shape]
     if wrong:
-        hint = ""
-        if any(k.split(" ")[0].endswith(("fc.weight", "fc.bias", "classifier.weight", "head.weight")) for k in wrong):
-            hint = "; a classifier layer of another size: pass num_classes= the checkpoint's class count"
+        heads = all(k.split(" ")[0].endswith(("fc.weight", "fc.bias", "classifier.weight", "classifier.bias",
+                                              "head.weight", "head.bias")) for k in wrong)
+        hint = ("; a classifier layer of another size: pass num_classes= the checkpoint's class count" if heads else
+                "; the checkpoint is of another architecture: name the one it was saved from")
         raise ValueError(f"{source} does not fit {type(model).__name__}: wrong shapes for {wrong[:3]}{hint}")
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise ValueError(f"{source} does not fit {type(model).__name__}: missing keys {result.missing_keys[:5]}, "
-                         f"unexpected keys {result.unexpected_keys[:5]}")
+                         f"unexpected keys {result.unexpected_keys[:5]}; the checkpoint is of another architecture "
+                         "(name the one it was saved from) or incomplete")
     return model.eval()
 
 
@@ -83,7 +112,7 @@ def load_torchvision(name: str, *, weights=None, num_classes: int = 1000, mean=I
         raise ValueError(f"{name!r} is not a torchvision classifier; see torchvision.models.list_models()")
     model = torchvision.models.get_model(name, weights=None, num_classes=num_classes)
     if weights is not None:
-        _checked_load(model, load_state_dict(weights), str(weights))
+        checked_load(model, unwrap(load_state_dict(weights), str(weights)), str(weights))
     return LoadedModel(model.eval(), tuple(mean), tuple(std))
 
 
@@ -92,23 +121,8 @@ def load_madrylab(path, architecture: nn.Module | str, *, num_classes: int | Non
     keys ``module.model.*`` kept, ``module.attacker.*`` dropped, mean/std read from
     ``module.normalizer.new_mean/new_std``. ``architecture``: a module or a torchvision name.
     """
-    raw = load_state_dict(path)
-    state = raw
-    for key in ("model", "state_dict"):
-        if isinstance(raw, dict) and isinstance(raw.get(key), dict):
-            state = raw[key]
-            break
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"checkpoint {str(path)!r} holds no state dict under 'model' or 'state_dict'")
-    weights = {}
-    for key, value in state.items():
-        if key.startswith(_MADRY_SKIP):
-            continue
-        for prefix in _MADRY_PREFIXES:
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-                break
-        weights[key] = value
+    state = unwrap(load_state_dict(path), f"checkpoint {str(path)!r}")
+    weights = madrylab_weights(state, path)
     mean = std = None
     for prefix in ("module.normalizer.", "normalizer."):
         if prefix + "new_mean" in state:
@@ -118,8 +132,23 @@ def load_madrylab(path, architecture: nn.Module | str, *, num_classes: int | Non
         import torchvision
 
         if num_classes is None:
-            num_classes = weights["fc.weight"].shape[0] if "fc.weight" in weights else 1000
+            num_classes = checkpoint_classes(weights) or 1000
         architecture = torchvision.models.get_model(architecture, weights=None, num_classes=num_classes)
     else:
         architecture = copy.deepcopy(architecture)
-    return LoadedModel(_checked_load(architecture, weights, str(path)), mean, std)
+    return LoadedModel(checked_load(architecture, weights, str(path)), mean, std)
+
+
+def madrylab_weights(raw, path) -> dict[str, torch.Tensor]:
+    """The classifier's own weights in a MadryLab checkpoint (or its state dict): ``module.model.*``
+    kept without the prefix, the attacker's and normaliser's copies dropped."""
+    weights = {}
+    for key, value in unwrap(raw, f"checkpoint {str(path)!r}").items():
+        if key.startswith(_MADRY_SKIP):
+            continue
+        for prefix in _MADRY_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+                break
+        weights[key] = value
+    return weights

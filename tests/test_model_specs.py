@@ -1,0 +1,173 @@
+"""Your own models from the command line: every kind of model specification runs ``invert`` on a
+folder of images, every refusal is one line before any work, and ``layers`` lists what --layer
+can name."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torchvision
+from torchvision.utils import save_image
+
+import art_reps
+from art_reps.cli.main import main
+from art_reps.data.folders import load_items
+from art_reps.zoo.specs import load_spec, normalisation
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Ten embedded test images, one per class, in sub-folders named by their class."""
+    root = tmp_path_factory.mktemp("images")
+    test = art_reps.data.digits_on_textures("test")
+    for c in range(10):
+        i = int(torch.nonzero(test.labels == c)[0])
+        (root / str(c)).mkdir()
+        save_image(test.images[i], root / str(c) / f"digit{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """A user's files: a torchvision ResNet-18 (10 classes) saved as a DataParallel-wrapped state
+    dict, the same as a MadryLab checkpoint (with attacker copy and normaliser), a TorchScript file,
+    a pickled model, a ResNet-34's weights and a state dict with a key missing."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=10).eval()
+    state = net.state_dict()
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state.items()}, "epoch": 3}, root / "resnet18.pt")
+    madry = {f"module.model.{k}": v for k, v in state.items()}
+    madry.update({f"module.attacker.model.{k}": v for k, v in state.items()})
+    madry.update({"module.normalizer.new_mean": torch.tensor([0.5, 0.5, 0.5]).view(3, 1, 1),
+                  "module.normalizer.new_std": torch.tensor([0.25, 0.25, 0.25]).view(3, 1, 1)})
+    torch.save({"model": madry, "epoch": 89}, root / "madry.pt")
+    torch.jit.save(torch.jit.script(art_reps.load_model("standard")), root / "scripted.pt")
+    torch.save(net, root / "pickled.pt")
+    torch.save(torchvision.models.resnet34(num_classes=10).state_dict(), root / "resnet34.pt")
+    torch.save({k: v for k, v in state.items() if k != "layer2.0.bn1.weight"}, root / "missing.pt")
+    return root, net
+
+
+def _invert(args, out):
+    return main(["invert", "--steps", "2", "--quiet", "--out", str(out), *args])
+
+
+KINDS = {
+    "embedded": lambda c: ["--model", "standard"],
+    "torchvision": lambda c: ["--model", "torchvision:resnet18", "--weights", str(c / "resnet18.pt")],
+    "madrylab": lambda c: ["--model", f"madrylab:{c / 'madry.pt'}"],
+    "torchscript": lambda c: ["--model", str(c / "scripted.pt"), "--layer", ""],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_specification_kind_inverts_a_folder_from_the_command_line(kind, folder, checkpoints, tmp_path):
+    root, _ = checkpoints
+    out = tmp_path / "out"
+    assert _invert([*KINDS[kind](root), "--data", str(folder)], out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"] == 10 and summary["data"] == str(folder) and (out / "invert.png").is_file()
+    assert summary["model"] == KINDS[kind](root)[1]
+    if kind == "madrylab":  # the checkpoint's normalisation, not ImageNet's
+        assert summary["mean"] == [0.5, 0.5, 0.5] and summary["std"] == [0.25, 0.25, 0.25]
+
+
+def test_a_torchvision_model_runs_with_its_weights_and_normalisation(folder, checkpoints, tmp_path):
+    root, net = checkpoints
+    out = tmp_path / "out"
+    assert _invert(["--model", "torchvision:resnet18", "--weights", str(root / "resnet18.pt"), "--data", str(folder)],
+                   out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    items = load_items(str(folder))
+    expected = art_reps.invert(net, items.images, layer="avgpool", steps=2, seed=0, progress=False,
+                               mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    assert summary["losses"] == pytest.approx(expected.losses.tolist(), abs=1e-4)
+    assert summary["mean"] == [0.485, 0.456, 0.406]
+
+
+def test_timm_models_load_when_timm_is_installed(checkpoints, tmp_path):
+    timm = pytest.importorskip("timm", reason="timm is an optional extra (pip install 'art-reps[timm]')")
+    path = tmp_path / "timm.pt"
+    torch.save(timm.create_model("resnet18", num_classes=10).state_dict(), path)
+    assert load_spec("timm:resnet18", weights=path).model.fc.out_features == 10
+
+
+def test_without_timm_the_specification_says_how_to_get_it(checkpoints, monkeypatch):
+    monkeypatch.setitem(sys.modules, "timm", None)
+    with pytest.raises(ValueError, match="timm is not installed: pip install"):
+        load_spec("timm:resnet18", weights=checkpoints[0] / "resnet18.pt")
+
+
+REFUSALS = {
+    "wrong architecture": (lambda c: ["--model", "torchvision:resnet18", "--weights", str(c / "resnet34.pt")],
+                           "another architecture"),
+    "missing keys": (lambda c: ["--model", "torchvision:resnet18", "--weights", str(c / "missing.pt")],
+                     "missing keys ['layer2.0.bn1.weight']"),
+    "pickled file": (lambda c: ["--model", "torchvision:resnet18", "--weights", str(c / "pickled.pt")],
+                     "which art_reps refuses"),
+    "pickled model file": (lambda c: ["--model", str(c / "pickled.pt")], "which art_reps refuses"),
+    "wrong class count": (lambda c: ["--model", "torchvision:resnet18", "--weights", str(c / "resnet18.pt"),
+                                     "--num-classes", "1000"], "scores 10 classes, not --num-classes 1000"),
+    "state dict as a model": (lambda c: ["--model", str(c / "resnet34.pt")], "is a state dict, not a TorchScript"),
+    "no weights": (lambda c: ["--model", "torchvision:resnet18"], "needs --weights FILE"),
+    "unknown model": (lambda c: ["--model", "resnet18"], "unknown model 'resnet18'"),
+    "scripted inner layer": (lambda c: ["--model", str(c / "scripted.pt"), "--layer", "avgpool"],
+                             "a TorchScript model can be read only at its output"),
+    "bad normalisation": (lambda c: ["--model", "standard", "--mean", "imagenett"], "--mean takes numbers or a preset"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_a_model_that_cannot_be_used_is_refused_in_one_line_before_any_work(case, folder, checkpoints, tmp_path,
+                                                                         capsys):
+    args, message = REFUSALS[case]
+    out = tmp_path / "out"
+    assert _invert([*args(checkpoints[0]), "--data", str(folder)], out) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.startswith("art-reps invert: error:") and "\n" not in err
+    assert not out.exists()
+
+
+def test_labels_come_from_sub_folders_or_a_csv(folder, tmp_path):
+    items = load_items(str(folder))
+    assert items.labels.tolist() == list(range(10)) and items.classes == {str(c): c for c in range(10)}
+    assert load_items(str(folder), labels="none").labels.tolist() == [-1] * 10
+    table = tmp_path / "labels.csv"
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png"))
+    table.write_text("file,label\n" + "".join(f"{n},{(i + 1) % 10}\n" for i, n in enumerate(names[:4])))
+    assert load_items(str(folder), labels=str(table)).labels.tolist() == [1, 2, 3, 4] + [-1] * 6
+    table.write_text("file,label\nnot-there.png,1\n")
+    with pytest.raises(ValueError, match="no image 'not-there.png' in the folder"):
+        load_items(str(folder), labels=str(table))
+    (tmp_path / "named" / "cat").mkdir(parents=True)
+    (tmp_path / "named" / "ant").mkdir()
+    save_image(torch.rand(3, 8, 8), tmp_path / "named" / "cat" / "a.png")
+    save_image(torch.rand(3, 8, 8), tmp_path / "named" / "ant" / "b.png")
+    named = load_items(str(tmp_path / "named"))
+    assert named.classes == {"ant": 0, "cat": 1} and named.labels.tolist() == [0, 1]  # ImageFolder's order
+
+
+def test_normalisation_takes_numbers_or_presets():
+    assert normalisation(["imagenet"], None) == ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    assert normalisation(["0.5"], ["0.2", "0.3", "0.4"]) == ((0.5,), (0.2, 0.3, 0.4))
+    assert normalisation(None, None, ((1.0,), (2.0,))) == ((1.0,), (2.0,))
+    with pytest.raises(ValueError, match="--std must be > 0"):
+        normalisation(None, ["0"])
+    with pytest.raises(ValueError, match="1 or 3 numbers"):
+        normalisation(["0.1", "0.2"], None)
+
+
+def test_layers_lists_a_resnet50_at_224_px_with_shapes(tmp_path):
+    path = tmp_path / "resnet50.pt"
+    torch.save(torchvision.models.resnet50().state_dict(), path)
+    proc = subprocess.run([sys.executable, "-m", "art_reps.cli", "layers", "--model", "torchvision:resnet50",
+                           "--weights", str(path), "--size", "224"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr
+    rows = {name.strip(): shape for name, shape in (line.rsplit("  ", 1) for line in proc.stdout.splitlines()[1:])}
+    assert rows["layer4"].strip() == "(1, 2048, 7, 7)" and rows["avgpool"].strip() == "(1, 2048, 1, 1)"
+    assert rows["fc"].strip() == "(1, 1000)" and rows["layer1.0.conv1"].strip() == "(1, 64, 56, 56)"
+    assert len(rows) > 150
