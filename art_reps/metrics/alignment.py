@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from ..core.checks import check_count, check_images, check_same_batch
+from ..core.checks import check_images, check_same_batch
 from .recognition import activations, predict
 from .statistics import mean_interval, proportion
 
 
 def alignment_hits(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tensor, distance,
                    batch_size: int = 64) -> torch.Tensor:
-    """(N,) booleans: ``D(IRI, target) <= D(IRI, seed)`` (the IRI looks more like its target)."""
+    """(N,) booleans: ``D(IRI, target) <= D(IRI, seed)`` (the IRI looks more like its target). The
+    ``seeds`` are the other answer of the choice: the seeds for Nanda et al.'s criterion, or a digit
+    of another class on the same background for a two-way choice (:mod:`art_reps.studies.judging`)."""
     check_same_batch(iris, targets, "iris", "targets")
     seeds = seeds.expand_as(iris) if seeds.shape[0] == 1 else seeds
     check_same_batch(iris, seeds, "iris", "seeds")

@@ -36,7 +36,8 @@ def _scores(structure: np.ndarray, data, index: int, candidates: list[int], anyw
     for k in candidates:
         ink = glyph_mask(k, size, 0, 0, shape=(size, 2 * size))
         rows, cols = np.nonzero(ink > 0.05)
-        out.append(match_template(structure, ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]).max())
+        template = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1][:structure.shape[0], :structure.shape[1]]
+        out.append(match_template(structure, template).max())  # a glyph wider than the image is cut to it
     return np.array(out)
 
 

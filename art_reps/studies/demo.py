@@ -2,7 +2,8 @@
 
 Each target sits beside its inversion through the standard model and through the robust one
 (Engstrom's noise start, the fake ReLU, the reproduction's settings); the judges of
-:mod:`art_reps.studies.judging` say which inversions show the target's digit, with Wilson intervals.
+:mod:`art_reps.studies.judging` that passed their controls (docs/judging.md) say which inversions
+show the target's digit (ten-way), with Wilson intervals.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .. import core, zoo
 from ..core.checks import check_count
-from .judging import balanced, network_judges, recognised
+from .judging import balanced, judges as verdict_judges, recognised
 from ..metrics import interval_text, localization_scores, proportion
 from .report import rounded, saliency_to_image, save_grid, write_index, write_json
 from .reproduce import START
@@ -35,7 +36,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     models = {"standard": zoo.load_model(standard, device=device), "robust": zoo.load_model(robust, device=device)}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    judges = network_judges(device)
+    judges = verdict_judges(device)  # those that passed their controls
     targets = balanced(n_per_class)
     seeds = core.make_start(START, targets.images.shape, seed=seed)
     layer = zoo.REPRESENTATION_LAYER
@@ -44,7 +45,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     for kind, model in models.items():
         res = core.invert(model, targets.images, layer=layer, start=seeds, steps=steps, seed=seed, progress=progress)
         inversions[kind], distance[kind] = res.images, res.losses.mean().item()
-        for judge, hits in recognised(res.images, targets.labels, judges, seeds=seeds, targets=targets).items():
+        for judge, hits in recognised(res.images, targets.labels, judges).items():
             judged.setdefault(judge, {})[kind] = proportion(hits)
         stages.update(1)
         vis = core.visualize(model, layer=layer, feature=list(FEATURES), steps=max(1, steps // 4), step_size=0.1,
@@ -62,7 +63,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
                    f"representation distance {distance['robust']:.2f} > {CONVERGED}): too few steps for the effect "
                    f"to show; the reproduction uses {recipe_steps}.")
     metrics = rounded({
-        "models": {"standard": standard, "robust": robust, "judges": ["mask", *judges]},
+        "models": {"standard": standard, "robust": robust, "judges": list(judges)},
         "layer": layer, "steps": steps, "images": len(targets), "seed": seed,
         "recognised": judged, "relative_distance": distance, "sensitivity_pointing_game": pointing,
         "warning": warning,
@@ -83,7 +84,8 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     intro = (f"{'<p><b>' + warning + '</b></p>' if warning else ''}"
              f"<p>Each triple: a test image, its inversion from noise through <code>{standard}</code>, and "
              f"through <code>{robust}</code> ({steps} steps, {len(targets)} targets).</p><img src='{grid}'>"
-             f"<p>Share of inversions that show the target's digit, with 95% Wilson intervals "
+             f"<p>Share of inversions that the judges which passed their controls (docs/judging.md) name as "
+             f"the target's class, with 95% Wilson intervals "
              f"(n = {len(targets)}):</p><ul>{lines}</ul>")
     write_json(metrics, out / "metrics.json")
     write_index(out, "art-reps demo: robust vs standard representations", intro, rows, metrics)

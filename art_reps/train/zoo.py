@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-from ..data.digits_on_textures import digits_on_textures
+from ..data.digits_on_textures import digits_on_textures, render_glyphs
+from ..data.glyphs import TRAIN_FONTS, unseen_glyphs
+from ..zoo import Smoothed
 from ..zoo.architectures import ARCHITECTURES
 from .adversarial import accuracy, autoattack_accuracy, train_classifier
 from .contrastive import linear_probe, train_contrastive
@@ -31,6 +34,10 @@ from .contrastive import linear_probe, train_contrastive
 _SWEEP = dict(architecture="SmallResNet", seed=0, epochs=10, attack_steps=3)
 _ROBUST = dict(architecture="SmallResNet", seed=0, epochs=20, attack_steps=7)
 _JUDGE = dict(seed=1234, epochs=15, noise_std=0.1, backgrounds="judge")
+# Judges that share no glyph with the models: held-apart halves of scikit-learn's digits and of the
+# fonts in matplotlib's wheel, augmented, on pictures no model sees and over seed noise.
+_GLYPH_JUDGE = dict(epochs=20, noise_std=0.1, backgrounds="judge", data="unseen glyphs", images=32000, data_seed=0,
+                    seeded_share=0.35, contrast=(0.1, 1.0), eps=0.0)
 SPECS = {
     "standard": dict(_SWEEP, eps=0.0),
     "l2_eps0.02": dict(_SWEEP, eps=0.02),
@@ -38,7 +45,12 @@ SPECS = {
     "l2_eps1": dict(_ROBUST, eps=1.0),
     "judge": dict(_JUDGE, architecture="JudgeNet", eps=0.0),
     "judge_mixer": dict(_JUDGE, architecture="MixerJudge", eps=0.0, seed=4321),
+    "glyph_judge": dict(_GLYPH_JUDGE, architecture="JudgeNet", seed=11),
+    "glyph_mixer": dict(_GLYPH_JUDGE, architecture="MixerJudge", seed=12),
+    "smooth_judge": dict(_GLYPH_JUDGE, architecture="JudgeNet", seed=13, noise_std=0.25, images=24000,
+                         seeded_share=0.25, contrast=(0.2, 1.0), smoothing={"sigma": 0.25, "samples": 32}),
 }
+CERTIFY_PER_CLASS = 20
 GRID_EPS = 0.5
 _GRID = dict(architecture="SmallResNet", seed=0, attack_steps=3, pgd=False)
 for _residual in (True, False):
@@ -53,11 +65,40 @@ AUTOATTACK_PER_CLASS = 20
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "zoo" / "weights"
 
 
+def describe_data(spec: dict) -> str:
+    """The training data of a model, as its card states it."""
+    backgrounds = spec.get("backgrounds", "model")
+    if spec.get("data") == "unseen glyphs":
+        return (f"render_glyphs(unseen_glyphs('train'), {spec['images']}, backgrounds={backgrounds!r}, "
+                f"seed={spec['data_seed']}): the even-numbered scikit-learn digits and the digits of the fonts "
+                f"{', '.join(TRAIN_FONTS)} (matplotlib's wheel), distorted as handwriting varies, "
+                f"{spec['seeded_share']:.0%} over seed noise at contrast {spec['contrast'][0]}-{spec['contrast'][1]}; "
+                "no MNIST digit")
+    return f"digits_on_textures(seed=0, backgrounds={backgrounds!r}): 8000 train images of 3500 MNIST digits"
+
+
+@lru_cache(maxsize=1)
+def _glyph_data(images: int, backgrounds: str, seed: int, seeded_share: float, contrast: tuple):
+    """The unseen-glyph judges' training images, rendered once for all of them."""
+    return render_glyphs(unseen_glyphs("train"), images, backgrounds=backgrounds, seed=seed,
+                         seeded_share=seeded_share, contrast=contrast)
+
+
 def evaluate(model: torch.nn.Module, spec: dict) -> dict:
-    """The card's accuracies: clean; for SmallResNets PGD and AutoAttack (see the module docstring)."""
+    """The card's accuracies: clean; for SmallResNets PGD and AutoAttack (see the module docstring);
+    for a smoothed judge, Cohen et al.'s certified accuracy and radii on 200 test images."""
     test = digits_on_textures("test")
     card = {"clean_accuracy": round(accuracy(model, test.images, test.labels), 4), "pgd_accuracy": [],
             "autoattack_accuracy": []}
+    if isinstance(model, Smoothed):
+        index = torch.cat([torch.nonzero(test.labels == c).flatten()[:CERTIFY_PER_CLASS] for c in range(10)])
+        predicted, radius = model.certify(test.images[index])
+        right = predicted == test.labels[index]
+        card["certified"] = {"images": len(index), "n0": 100, "n": 1000, "alpha": 0.001,
+                             "abstained": round(float((predicted < 0).float().mean()), 4),
+                             "median_radius_when_right": round(float(radius[right].median()), 4) if right.any() else 0,
+                             "accuracy_at_radius": {str(r): round(float((right & (radius >= r)).float().mean()), 4)
+                                                    for r in (0.0, 0.125, 0.25, 0.5)}}
     if spec["architecture"] != "SmallResNet" or (not spec.get("pgd", True) and not spec["eps"]):
         return card
     for eps in PGD_EPS if spec.get("pgd", True) else ():
@@ -83,7 +124,11 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
     torch.manual_seed(spec["seed"])
     options = spec.get("options", {})
     model = ARCHITECTURES[spec["architecture"]](**options).to(memory_format=torch.channels_last)
-    train = digits_on_textures("train", backgrounds=backgrounds)
+    if spec.get("data") == "unseen glyphs":
+        train = _glyph_data(spec["images"], backgrounds, spec["data_seed"], spec["seeded_share"], spec["contrast"])
+    else:
+        train = digits_on_textures("train", backgrounds=backgrounds)
+    data = describe_data(spec)
     start = time.time()
     if spec.get("loss") == "simclr":
         history = train_contrastive(model, train.images, epochs=epochs, eps=spec["eps"],
@@ -96,6 +141,7 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
                                    seed=spec["seed"], progress=progress)
         probe = {}
     seconds = time.time() - start
+    model.eval()  # the recipes give the model back in the mode it came in; the zoo ships it for reading
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / f"{name}.safetensors"), metadata={"architecture": spec["architecture"]})
@@ -111,8 +157,9 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
                      "optimizer": "SGD nesterov 0.9, wd 5e-4, one-cycle lr 0.1", **probe,
                      "final_loss": round(history[-1], 4), "seconds": round(seconds, 1),
                      "torch": torch.__version__.split("+")[0]},
-        "data": f"digits_on_textures(seed=0, backgrounds={backgrounds!r}): 8000 train images of 3500 MNIST digits",
-        **evaluate(model, spec),
+        "data": data,
+        **({"smoothing": spec["smoothing"]} if "smoothing" in spec else {}),
+        **evaluate(Smoothed(model, **spec["smoothing"]) if "smoothing" in spec else model, spec),
         "command": f"python -m art_reps.train.zoo {name}",
     }
     (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")

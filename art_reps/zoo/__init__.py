@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 
 from .architectures import ARCHITECTURES, JudgeNet, SmallResNet
+from .ensemble import Ensemble
+from .smoothing import Smoothed
 from .loaders import IMAGENET_MEAN, IMAGENET_STD, LoadedModel, load_madrylab, load_state_dict, load_torchvision
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -46,6 +48,8 @@ def load_model(name: str = ROBUST, *, device: str | torch.device | None = None) 
     model = ARCHITECTURES[card["architecture"]](**card.get("architecture_options", {}))
     state = load_state_dict(WEIGHTS_DIR / f"{name}.safetensors")
     model.load_state_dict(state)
+    if "smoothing" in card:  # a randomised-smoothing judge: the vote of its base under Gaussian noise
+        model = Smoothed(model, **card["smoothing"])
     return model.to(device or "cpu").eval()
 
 
@@ -56,7 +60,7 @@ def _check_name(name) -> None:
 
 
 __all__ = [
-    "ARCHITECTURES", "JudgeNet", "SmallResNet", "LoadedModel", "list_models", "model_card", "load_model",
+    "ARCHITECTURES", "JudgeNet", "SmallResNet", "Smoothed", "Ensemble", "LoadedModel", "list_models", "model_card", "load_model",
     "load_state_dict", "load_torchvision", "load_madrylab", "IMAGENET_MEAN", "IMAGENET_STD",
     "REPRESENTATION_LAYER", "STANDARD", "ROBUST", "LOW_EPS", "JUDGE", "WEIGHTS_DIR",
 ]
