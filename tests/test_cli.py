@@ -18,9 +18,14 @@ def test_demo_writes_a_complete_report_and_says_when_steps_are_too_few(tmp_path)
         assert {f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
     assert {"inversions.png", "index.html", "metrics.json"} <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    from art_reps.studies.judging import verdict_judges
+    from art_reps.studies import judge_controls as J
 
-    assert set(metrics["recognised"]) == set(verdict_judges()) and metrics["models"]["judges"] == list(verdict_judges())
+    passed = J.validated_judges()  # the judges that passed their controls; while none has, the independent ones
+    expected = passed or tuple(n for n in J.NETWORK if n not in J.SHARE_MODEL_DATA)
+    assert metrics["models"]["judges"] == list(expected) and set(metrics["recognised"]) == set(expected)
+    assert metrics["models"]["judges_passed_controls"] == bool(passed)
+    page = (out / "index.html").read_text()
+    assert ("No judge has passed its controls" in page) == (not passed)
     for by_model in metrics["recognised"].values():
         for r in by_model.values():
             assert r["low"] <= r["score"] <= r["high"] and r["n"] == 30

@@ -1,9 +1,10 @@
 """The main job: robust versus standard representations on the embedded default, as a report.
 
 Each target sits beside its inversion through the standard model and through the robust one
-(Engstrom's noise start, the fake ReLU, the reproduction's settings); the judges of
-:mod:`art_reps.studies.judging` that passed their controls (docs/judging.md) say which inversions
-show the target's digit (ten-way), with Wilson intervals.
+(Engstrom's noise start, the fake ReLU, the reproduction's settings); the judges that passed their
+controls (:mod:`art_reps.studies.judge_controls`) say which inversions show the target's class
+(ten-way), with Wilson intervals. While no judge has passed them, the report says so and shows the
+readings of the judges that share no data with the models, as information.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tqdm.auto import tqdm
 
 from .. import core, zoo
 from ..core.checks import check_count
-from .judging import balanced, judges as verdict_judges, recognised
+from .judge_controls import reporting_judges
+from .judging import balanced, recognised
 from ..metrics import interval_text, localization_scores, proportion
 from .report import rounded, saliency_to_image, save_grid, write_index, write_json
 from .reproduce import START
@@ -36,7 +38,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     models = {"standard": zoo.load_model(standard, device=device), "robust": zoo.load_model(robust, device=device)}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    judges = verdict_judges(device)  # those that passed their controls
+    judges, validated = reporting_judges(device)
     targets = balanced(n_per_class)
     seeds = core.make_start(START, targets.images.shape, seed=seed)
     layer = zoo.REPRESENTATION_LAYER
@@ -63,7 +65,8 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
                    f"representation distance {distance['robust']:.2f} > {CONVERGED}): too few steps for the effect "
                    f"to show; the reproduction uses {recipe_steps}.")
     metrics = rounded({
-        "models": {"standard": standard, "robust": robust, "judges": list(judges)},
+        "models": {"standard": standard, "robust": robust, "judges": list(judges),
+                   "judges_passed_controls": validated},
         "layer": layer, "steps": steps, "images": len(targets), "seed": seed,
         "recognised": judged, "relative_distance": distance, "sensitivity_pointing_game": pointing,
         "warning": warning,
@@ -81,12 +84,14 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     ]
     lines = "".join(f"<li><b>{j}</b>: robust {interval_text(v['robust'])}, standard {interval_text(v['standard'])}</li>"
                     for j, v in judged.items())
+    caveat = "" if validated else (
+        "<p><b>No judge has passed its controls yet (docs/judging.md, \"Controls\"): the shares below come from "
+        "judges that failed them and decide nothing.</b></p>")
     intro = (f"{'<p><b>' + warning + '</b></p>' if warning else ''}"
              f"<p>Each triple: a test image, its inversion from noise through <code>{standard}</code>, and "
              f"through <code>{robust}</code> ({steps} steps, {len(targets)} targets).</p><img src='{grid}'>"
-             f"<p>Share of inversions that the judges which passed their controls (docs/judging.md) name as "
-             f"the target's class, with 95% Wilson intervals "
-             f"(n = {len(targets)}):</p><ul>{lines}</ul>")
+             f"<p>Share of inversions each judge names as the target's class (ten-way, chance 0.1), with 95% "
+             f"Wilson intervals (n = {len(targets)}):</p>{caveat}<ul>{lines}</ul>")
     write_json(metrics, out / "metrics.json")
     write_index(out, "art-reps demo: robust vs standard representations", intro, rows, metrics)
     return metrics

@@ -37,8 +37,9 @@ from .report import SavedResults, rounded
 RESULTS = SavedResults("judge_controls.json")
 BLOCKS = ("controls", "transfer")
 SHARE_MODEL_DATA = ("judge", "judge_mixer")  # trained on the models' own training digits
-NETWORK = ("judge", "judge_mixer", "glyph_judge", "glyph_mixer", "smooth_judge", "glyph_pair")
+NETWORK = ("judge", "judge_mixer", "glyph_judge", "glyph_mixer", "smooth_judge", "glyph_pair", "smooth_pair")
 ENSEMBLES = {"glyph_pair": ("glyph_judge", "glyph_mixer")}  # the mean of the members' class probabilities
+SMOOTHED = {"smooth_pair": ("glyph_pair", {"sigma": 0.1, "samples": 32})}  # the vote under the members' training noise
 GROUND_TRUTH = ("template", "mask", "mask_anywhere")
 POSITIVE_AT_LEAST, NEGATIVE_AT_MOST = 0.85, 0.15
 BLUR_SIGMA, BLUR_KEEPS, TRANSFER_LOSS = 0.7, 0.9, 0.1
@@ -54,13 +55,20 @@ def blur(images: torch.Tensor) -> torch.Tensor:
 
 
 def load_judge(name: str, device="cpu") -> torch.nn.Module:
-    """A network judge: an embedded model or an ensemble of them (:data:`ENSEMBLES`)."""
+    """A network judge: an embedded model, an ensemble of them (:data:`ENSEMBLES`) or a judge
+    answering by randomised smoothing (:data:`SMOOTHED`)."""
     if name in ENSEMBLES:
         return zoo.Ensemble([zoo.load_model(m, device=device) for m in ENSEMBLES[name]]).eval()
+    if name in SMOOTHED:
+        base, options = SMOOTHED[name]
+        return zoo.Smoothed(load_judge(base, device), **options).eval()
     return zoo.load_model(name, device=device)
 
 
 def available(name: str) -> bool:
+    """Whether the weights behind judge ``name`` are embedded."""
+    if name in SMOOTHED:
+        return available(SMOOTHED[name][0])
     return name in zoo.list_models() or all(m in zoo.list_models() for m in ENSEMBLES.get(name, ("?",)))
 
 
@@ -95,7 +103,7 @@ def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
         for judge, hits in _answers(judges, control.images, targets.labels, template, seeds, targets).items():
             table.setdefault(judge, {})[name] = proportion(hits)
     return {"n": len(targets), "controls": table, "transfer": run_transfer(judges, targets, quick=quick),
-            "card_accuracy": {name: (table[name]["targets"]["score"] if name in ENSEMBLES  # the same 1,000 test images
+            "card_accuracy": {name: (table[name]["targets"]["score"] if name in ENSEMBLES or name in SMOOTHED  # the 1,000 test images
                                      else zoo.model_card(name)["clean_accuracy"]) for name in judges},
             "descriptions": {name: c.description for name, c in made.items()}}
 
@@ -162,6 +170,14 @@ def deciding_judges(device="cpu") -> dict:
     networks = network_judges(names, device)
     return {name: TemplateJudge() if name == "template" else networks[name] for name in names
             if name == "template" or name in networks}
+
+
+def reporting_judges(device="cpu") -> tuple[dict, bool]:
+    """``(name -> judge, validated)``: the judges that passed their controls, or, while none has,
+    every network judge that shares no data with the models, whose readings are information only."""
+    if validated_judges():
+        return deciding_judges(device), True
+    return network_judges([n for n in NETWORK if n not in SHARE_MODEL_DATA], device), False
 
 
 def run_judge_controls(*, quick: bool = False, progress: bool = True) -> dict:
