@@ -92,3 +92,17 @@ def test_smoothing_votes_and_certifies():
     assert (predicted == -1).all() and (radius == 0).all()
     smooth = Smoothed(Sign(), sigma=0.25, samples=32)
     assert torch.equal(smooth(near), smooth(near))  # the same answer to the same image
+
+
+def test_an_ensembles_feature_distance_is_the_mean_of_its_members():
+    from art_reps.metrics.distances import JudgeDistance
+    from art_reps.zoo import ARCHITECTURES, Ensemble
+
+    torch.manual_seed(0)
+    members = [ARCHITECTURES["JudgeNet"]().eval(), ARCHITECTURES["MixerJudge"]().eval()]
+    x, y = torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32)
+    joint = JudgeDistance(Ensemble(members))(x, y)
+    each = torch.stack([JudgeDistance(m)(x, y) for m in members]).mean(0)
+    assert torch.allclose(joint, each, atol=1e-5)
+    with pytest.raises(TypeError, match=r"members\[0\]"):
+        Ensemble([torch.nn.Linear(2, 2)])

@@ -3,8 +3,8 @@ model card each) and loaders for your own models.
 
 Examples:
     >>> from art_reps import zoo
-    >>> zoo.list_models()[:5]
-    ['judge', 'judge_mixer', 'l2_eps0.02', 'l2_eps0.05', 'l2_eps1']
+    >>> [name for name in zoo.list_models() if name.startswith("l2_")]
+    ['l2_eps0.02', 'l2_eps0.05', 'l2_eps1']
     >>> zoo.model_card("l2_eps1")["training"]["eps"]
     1.0
 """
