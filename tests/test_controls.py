@@ -72,6 +72,15 @@ def test_augmented_glyphs_vary_and_render_balanced():
     assert torch.equal(data.images, render_glyphs(unseen_glyphs("train"), 40, seed=2).images)  # deterministic
 
 
+def test_faint_seeded_digits_keep_their_box_and_ink_mask():
+    """A digit drawn at a contrast too faint for any pixel to pass the box threshold still has its place
+    (it raised an empty-array error before the box was read from the digit's shape)."""
+    faint = render_glyphs(unseen_glyphs("train"), 20, seed=3, seeded_share=1.0, contrast=(0.01, 0.02))
+    full = render_glyphs(unseen_glyphs("train"), 20, seed=3, seeded_share=1.0, contrast=(1.0, 1.0))
+    assert torch.equal(faint.boxes, full.boxes) and torch.equal(faint.masks, full.masks)
+    assert (faint.masks.amax((1, 2)) > 0.5).all()  # the ink mask is the digit's shape, not its faint alpha
+
+
 def test_smoothing_votes_and_certifies():
     class Constant(torch.nn.Module):
         def forward(self, x):

@@ -266,7 +266,7 @@ def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, 
         glyph = augment(glyphs.glyphs[k], rng) if augmented else glyphs.glyphs[k]
         size = int(rng.integers(SIZES[0], SIZES[1] + 1))
         y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
-        alpha = place(glyph, size, y, x)
+        alpha = shape = place(glyph, size, y, x)
         if rng.uniform() < seeded_share:
             kind = rng.integers(3)
             canvas = (np.clip(0.5 + rng.standard_normal((32, 32, 3)) / 20, 0, 1) if kind == 0 else
@@ -277,9 +277,9 @@ def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, 
             canvas = background_crop(pictures[rng.integers(len(pictures))], rng)
             behind = (canvas * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1e-6)
             colour = _contrasting_colour(rng, behind)
-        rows, cols = np.nonzero(alpha > 0.05)
+        rows, cols = np.nonzero(shape > 0.05)  # the digit's place and ink, whatever its contrast
         boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
-        images[i], masks[i], placements[i] = composite(canvas.astype(np.float32), colour, alpha), alpha, (size, y, x)
+        images[i], masks[i], placements[i] = composite(canvas.astype(np.float32), colour, alpha), shape, (size, y, x)
     return LabelledImages(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().clamp(0, 1),
                           torch.from_numpy(glyphs.classes[sources]), torch.from_numpy(boxes), torch.from_numpy(masks),
                           torch.from_numpy(sources), torch.from_numpy(placements))
