@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .digits_on_textures import (LabelledImages, _backgrounds, _contrasting_colour, background_crop,
-                                 digits_on_textures, place, scene_parts)  # noqa: F401 (the examples use it)
-from .glyphs import unseen_glyphs
+from .digits_on_textures import (LabelledImages, _backgrounds, background_crop, digits_on_textures,  # noqa: F401
+                                 ink_colour, place, scene_parts)  # (the examples use digits_on_textures)
+from .glyphs import mnist_glyphs, unseen_glyphs
 
 SHIFT = 4
 CONTRASTS = (0.25, 0.5, 1.0)
@@ -60,6 +60,11 @@ def _shift(mask: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return out
 
 
+def _drawn(canvas: torch.Tensor, colour: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Ink of ``colour`` (..., 3) with opacity ``mask`` (..., 1 or absent, H, W) over ``canvas`` (..., 3, H, W)."""
+    return (canvas * (1 - mask) + colour[..., None, None] * mask).clamp(0, 1)
+
+
 def _saturated(rng: np.random.Generator) -> torch.Tensor:
     """A fully saturated colour of random hue."""
     import colorsys
@@ -77,9 +82,6 @@ def controls(targets: LabelledImages, indices, *, split: str = "test", seed: int
     alpha, images, n = targets.masks[:, None], targets.images, len(targets)
     rng = np.random.default_rng([seed, 22])
 
-    def drawn(canvas, colour, mask):
-        return (canvas * (1 - mask) + colour[..., None, None] * mask).clamp(0, 1)
-
     shifted = []
     for i in range(n):
         size, y, x = (int(v) for v in targets.placements[i])
@@ -94,10 +96,8 @@ def controls(targets: LabelledImages, indices, *, split: str = "test", seed: int
     new_canvas, new_colour = [], []
     for i in range(n):
         canvas = background_crop(unseen_bg[rng.integers(len(unseen_bg))], rng)
-        m = targets.masks[i].numpy()
-        behind = (canvas * m[..., None]).sum((0, 1)) / m.sum()
         new_canvas.append(torch.from_numpy(canvas).permute(2, 0, 1))
-        new_colour.append(torch.from_numpy(_contrasting_colour(rng, behind)))
+        new_colour.append(torch.from_numpy(ink_colour(canvas, targets.masks[i].numpy(), rng)))
 
     glyphs = unseen_glyphs("held-out")
     by_class = {c: np.flatnonzero(glyphs.classes == c) for c in range(10)}
@@ -111,18 +111,18 @@ def controls(targets: LabelledImages, indices, *, split: str = "test", seed: int
     noise = make_start("noise", images.shape, seed=seed)
     out = {
         "targets": Control(images.clone(), True, "the target images themselves"),
-        "shifted": Control(drawn(canvases, colours, shifted), True,
+        "shifted": Control(_drawn(canvases, colours, shifted), True,
                            f"the digit moved by up to {SHIFT} px, on its own background"),
-        "ink on grey": Control(drawn(torch.full_like(images, 0.5), colours, alpha), True,
+        "ink on grey": Control(_drawn(torch.full_like(images, 0.5), colours, alpha), True,
                                "the digit's ink, in its colour, on flat grey"),
-        "new background": Control(drawn(torch.stack(new_canvas), torch.stack(new_colour), alpha), True,
+        "new background": Control(_drawn(torch.stack(new_canvas), torch.stack(new_colour), alpha), True,
                                   "the digit on a picture no model or judge saw"),
-        "unseen glyph": Control(drawn(canvases, colours, other), True,
+        "unseen glyph": Control(_drawn(canvases, colours, other), True,
                                 "a digit of the class from held-out fonts and scikit-learn digits, in place"),
     }
     hues = torch.stack([_saturated(rng) for _ in range(n)])
     for c in CONTRASTS:
-        out[f"inversion style {c}"] = Control(drawn(noise, hues, c * alpha), True,
+        out[f"inversion style {c}"] = Control(_drawn(noise, hues, c * alpha), True,
                                               f"the target's ink in a saturated colour over noise, contrast {c}")
     out.update({
         "noise": Control(noise, False, "the noise seed (randn/20 + 0.5)"),
@@ -147,11 +147,12 @@ def other_class(targets: LabelledImages, indices, *, split: str = "test", seed: 
         >>> bool((other.labels != test.labels).all())
         True
     """
-    from .digits_on_textures import _glyphs, split_sources
+    from .digits_on_textures import split_sources
 
     indices = torch.as_tensor(list(indices))
     canvases, colours = (t[indices] for t in scene_parts(split))
-    glyphs, classes = _glyphs()
+    mnist = mnist_glyphs()
+    glyphs, classes = mnist.glyphs, mnist.classes
     pool = split_sources(split)
     rng = np.random.default_rng([seed, 23])
     images, masks, labels, sources = [], [], [], []
@@ -160,7 +161,7 @@ def other_class(targets: LabelledImages, indices, *, split: str = "test", seed: 
         label = int(targets.labels[i])
         k = int(rng.choice(pool[classes[pool] != label]))
         alpha = torch.from_numpy(place(glyphs[k], size, y, x))
-        images.append((canvases[i] * (1 - alpha) + colours[i][:, None, None] * alpha).clamp(0, 1))
+        images.append(_drawn(canvases[i], colours[i], alpha))
         masks.append(alpha)
         labels.append(int(classes[k]))
         sources.append(k)

@@ -132,6 +132,11 @@ def _contrasting_colour(rng: np.random.Generator, behind: np.ndarray) -> np.ndar
     return (behind < 0.5).astype(np.float32)  # the farthest corner of the colour cube
 
 
+def ink_colour(canvas: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random colour (3,) that contrasts with the mean colour of ``canvas`` (H, W, 3) under the ink ``alpha`` (H, W)."""
+    return _contrasting_colour(rng, (canvas * alpha[..., None]).sum((0, 1)) / max(float(alpha.sum()), 1e-6))
+
+
 def background_crop(background: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random 64x64 crop of a picture, averaged down to (32, 32, 3)."""
     top, left = rng.integers(background.shape[0] - 63), rng.integers(background.shape[1] - 63)
@@ -161,8 +166,7 @@ def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.ra
         size = int(rng.integers(SIZES[0], SIZES[1] + 1))
         y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
         alpha = place(glyphs[int(k)], size, y, x)
-        behind = (canvas * alpha[..., None]).sum((0, 1)) / alpha.sum()
-        colour = _contrasting_colour(rng, behind)
+        colour = ink_colour(canvas, alpha, rng)
         rows, cols = np.nonzero(alpha > 0.1)
         boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
         images[i], masks[i], placements[i] = composite(canvas, colour, alpha), alpha, (size, y, x)
@@ -275,8 +279,7 @@ def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, 
             alpha = alpha * rng.uniform(*contrast)
         else:
             canvas = background_crop(pictures[rng.integers(len(pictures))], rng)
-            behind = (canvas * alpha[..., None]).sum((0, 1)) / max(alpha.sum(), 1e-6)
-            colour = _contrasting_colour(rng, behind)
+            colour = ink_colour(canvas, alpha, rng)
         rows, cols = np.nonzero(shape > 0.05)  # the digit's place and ink, whatever its contrast
         boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
         images[i], masks[i], placements[i] = composite(canvas.astype(np.float32), colour, alpha), shape, (size, y, x)

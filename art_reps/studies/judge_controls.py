@@ -30,8 +30,9 @@ import torch
 from .. import core, zoo
 from ..data import digits_on_textures
 from ..data.controls import NEGATIVE, POSITIVE, controls
-from ..metrics import mask_judge, predict, proportion
+from ..metrics import predict, proportion
 from ..metrics.template_judge import TemplateJudge
+from .judging import recognised
 from .report import SavedResults, rounded
 
 RESULTS = SavedResults("judge_controls.json")
@@ -76,15 +77,11 @@ def network_judges(names=NETWORK, device="cpu") -> dict:
     return {name: load_judge(name, device) for name in names if available(name)}
 
 
-def _answers(judges: dict, images: torch.Tensor, labels: torch.Tensor, template: TemplateJudge | None,
+def _answers(judges: dict, images: torch.Tensor, labels: torch.Tensor, template: TemplateJudge,
              seeds: torch.Tensor, targets) -> dict:
-    """judge -> (N,) booleans: recognised as ``labels``."""
-    out = {name: predict(judge, images).cpu() == labels for name, judge in judges.items()}
-    if template is not None:
-        out["template"] = template.predict(images) == labels
-        out["mask"] = mask_judge(images, seeds, targets)
-        out["mask_anywhere"] = mask_judge(images, seeds, targets, anywhere=True)
-    return out
+    """judge -> (N,) booleans: recognised as ``labels`` (the network judges, then the ground-truth ones)."""
+    hits = recognised(images, labels, {**judges, "template": template}, seeds=seeds, targets=targets)
+    return {name: hits[name] for name in (*judges, *GROUND_TRUTH)}
 
 
 def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
@@ -203,10 +200,9 @@ def controls_table(results: dict) -> str:
     def why(r):
         if r["decides"]:
             return "**yes**"
-        reasons = [k for k, label in (("positives", "positives"), ("negatives", "negatives"),
-                                      ("shares_no_data", "shares the models' training digits")) if not r[k]]
-        reasons = [("a positive below the bar" if k == "positives" else "a negative above the bar"
-                    if k == "negatives" else "shares the models' training digits") for k in reasons]
+        reasons = [text for key, text in (("positives", "a positive below the bar"),
+                                          ("negatives", "a negative above the bar"),
+                                          ("shares_no_data", "shares the models' training digits")) if not r[key]]
         if r["transfer"] is False:
             reasons.append("fails the transfer control")
         if not r.get("card_accuracy", True):
