@@ -115,3 +115,12 @@ def test_an_ensembles_feature_distance_is_the_mean_of_its_members():
     assert torch.allclose(joint, each, atol=1e-5)
     with pytest.raises(TypeError, match=r"members\[0\]"):
         Ensemble([torch.nn.Linear(2, 2)])
+
+
+@pytest.mark.parametrize("bad, message", [({"n": 0}, "n must be"), ({"backgrounds": "moon"}, "backgrounds must be"),
+                                          ({"seeded_share": 1.5}, "seeded_share must be"),
+                                          ({"contrast": (0.5, 0.2)}, "contrast must be")])
+def test_render_glyphs_refuses_bad_settings_by_name(bad, message):
+    settings = {"n": 10, **bad}
+    with pytest.raises(ValueError, match=message):
+        render_glyphs(unseen_glyphs("train"), settings.pop("n"), **settings)

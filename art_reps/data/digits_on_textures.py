@@ -256,8 +256,16 @@ def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, 
     """
     import colorsys
 
+    from ..core.checks import check_count
     from .glyphs import augment
 
+    n = check_count(n, "n")
+    if backgrounds not in BACKGROUNDS:
+        raise ValueError(f"backgrounds must be one of {sorted(BACKGROUNDS)}, got {backgrounds!r}")
+    if not (isinstance(seeded_share, (int, float)) and 0 <= seeded_share <= 1):
+        raise ValueError(f"seeded_share must be a number in [0, 1], got {seeded_share!r}")
+    if not (len(contrast) == 2 and 0 < contrast[0] <= contrast[1] <= 1):
+        raise ValueError(f"contrast must be (low, high) with 0 < low <= high <= 1, got {contrast!r}")
     rng = np.random.default_rng([seed, 7, list(BACKGROUNDS).index(backgrounds)])
     by_class = [np.flatnonzero(glyphs.classes == c) for c in range(10)]
     sources = np.array([rng.choice(by_class[i % 10]) for i in range(n)])
