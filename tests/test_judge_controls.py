@@ -72,20 +72,23 @@ def test_a_judge_trained_on_the_models_digits_never_decides(saved):
 
 
 def test_the_saved_verdict_is_what_the_numbers_say(saved):
-    """Round 3: no judge clears every bar (the faintest inversion style, and for all but the smoothed
-    pair the transfer control)."""
-    assert J.validated_judges(saved) == ()
-    for judge in ("glyph_judge", "glyph_mixer", "glyph_pair"):  # as docs/judging.md says of them
+    """Round 4, as docs/judging.md states it: glyph_pair alone clears every bar, narrowly, while it
+    still names most of the standard model's class visualisations; its members and the smoothed
+    pair fail the faintest inversion style; the rest fail as before."""
+    assert J.validated_judges(saved) == ("glyph_pair",)
+    row = saved["controls"]["glyph_pair"]
+    faintest = min(POSITIVE, key=lambda c: row[c]["score"])
+    assert faintest == "inversion style 0.25" and row[faintest]["score"] < J.POSITIVE_AT_LEAST + 0.02
+    vis = saved["transfer"]["glyph_pair"]["standard visualisations"]
+    assert vis["clean"]["score"] >= 0.7 and 0 < vis["clean"]["score"] - vis["blurred"]["score"] <= J.TRANSFER_LOSS
+    for judge in ("glyph_judge", "glyph_mixer", "smooth_pair"):
         row, rights = saved["controls"][judge], saved["rights"][judge]
-        assert [c for c in POSITIVE if row[c]["score"] < J.POSITIVE_AT_LEAST] == ["inversion style 0.25"], judge
-        assert rights["negatives"] and rights["shares_no_data"] and rights["card_accuracy"], judge
-        vis = saved["transfer"][judge]["standard visualisations"]
-        assert vis["clean"]["score"] - vis["blurred"]["score"] > J.TRANSFER_LOSS and rights["transfer"] is False, judge
-    row, rights = saved["controls"]["smooth_pair"], saved["rights"]["smooth_pair"]
-    assert [c for c in POSITIVE if row[c]["score"] < J.POSITIVE_AT_LEAST] == ["inversion style 0.25"]
-    assert rights["transfer"] is True and rights["negatives"] and rights["card_accuracy"] and not rights["decides"]
+        assert "inversion style 0.25" in [c for c in POSITIVE if row[c]["score"] < J.POSITIVE_AT_LEAST], judge
+        assert rights["negatives"] and rights["transfer"] and rights["card_accuracy"] and not rights["decides"], judge
     assert not saved["rights"]["smooth_judge"]["card_accuracy"]
     assert saved["controls"]["template"]["targets"]["score"] < J.POSITIVE_AT_LEAST
+    for judge in ("mask", "mask_anywhere"):
+        assert saved["controls"][judge]["targets"]["score"] < J.POSITIVE_AT_LEAST
 
 
 def test_network_judges_that_decide_read_the_clean_test_images(saved):

@@ -120,7 +120,7 @@ def test_plain_network_has_no_skip_path():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda net: train_contrastive(net, torch.rand(4, 32, 32)), "images"),
+    (lambda net: train_contrastive(net, torch.rand(4, 32, 32)), "data"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), eps=-1), "eps"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), batch_size=1), "batch_size"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), layer="layer9"), "layer9"),

@@ -152,7 +152,8 @@ def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.ra
             classes=None):
     """Each glyph of ``glyphs`` (default the MNIST digits) numbered in ``sources`` drawn at a random
     size, place and contrasting colour on a random crop of ``backgrounds``. Returns images, masks,
-    boxes, placements, labels, and the parts: the canvases behind the digits and their colours."""
+    boxes, placements, labels, and the parts: the canvases behind the digits, their colours and
+    which picture each canvas was cut from."""
     glyphs, classes = (glyphs, classes) if glyphs is not None else _glyphs()
     n = len(sources)
     images = np.empty((n, 32, 32, 3), np.float32)
@@ -161,8 +162,10 @@ def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.ra
     masks = np.empty((n, 32, 32), np.float32)
     boxes = np.empty((n, 4), np.float32)
     placements = np.empty((n, 3), np.int64)
+    pictures = np.empty(n, np.int64)
     for i, k in enumerate(sources):
-        canvas = background_crop(backgrounds[rng.integers(len(backgrounds))], rng)
+        pictures[i] = rng.integers(len(backgrounds))
+        canvas = background_crop(backgrounds[pictures[i]], rng)
         size = int(rng.integers(SIZES[0], SIZES[1] + 1))
         y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
         alpha = place(glyphs[int(k)], size, y, x)
@@ -171,7 +174,7 @@ def _render(sources: np.ndarray, backgrounds: tuple[np.ndarray, ...], rng: np.ra
         boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
         images[i], masks[i], placements[i] = composite(canvas, colour, alpha), alpha, (size, y, x)
         canvases[i], colours[i] = canvas, colour
-    return images, masks, boxes, placements, classes[sources], canvases, colours
+    return images, masks, boxes, placements, classes[sources], canvases, colours, pictures
 
 
 def split_sources(split: str, seed: int = 0) -> np.ndarray:
@@ -185,7 +188,7 @@ def split_sources(split: str, seed: int = 0) -> np.ndarray:
 
 def _draw(split: str, seed: int, backgrounds: str):
     """The deterministic rendering of a split: (sources, images, masks, boxes, placements, labels,
-    canvases, colours)."""
+    canvases, colours, pictures)."""
     pool = split_sources(split, seed)
     rng = np.random.default_rng([seed, _SPLIT_SEEDS[split], list(BACKGROUNDS).index(backgrounds)])
     n = _SPLIT_SIZES[split]
@@ -195,7 +198,7 @@ def _draw(split: str, seed: int, backgrounds: str):
 
 @lru_cache(maxsize=8)
 def _split(split: str, seed: int, backgrounds: str) -> LabelledImages:
-    sources, images, masks, boxes, placements, labels, _, _ = _draw(split, seed, backgrounds)
+    sources, images, masks, boxes, placements, labels, *_ = _draw(split, seed, backgrounds)
     return LabelledImages(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(labels),
                           torch.from_numpy(boxes), torch.from_numpy(masks), torch.from_numpy(sources),
                           torch.from_numpy(placements))
@@ -234,8 +237,34 @@ def scene_parts(split: str = "test", *, seed: int = 0, backgrounds: str = "model
         True
     """
     digits_on_textures(split, seed=seed, backgrounds=backgrounds)  # checks the arguments
-    *_, canvases, colours = _draw(split, seed, backgrounds)
+    *_, canvases, colours, _ = _draw(split, seed, backgrounds)
     return torch.from_numpy(canvases).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(colours)
+
+
+def background_classes(split: str = "test", *, seed: int = 0, backgrounds: str = "model") -> torch.Tensor:
+    """(N,) int64: which of the pictures ``BACKGROUNDS[backgrounds]`` lies behind each digit of a
+    split, so a probe can ask how much of the background a representation keeps.
+
+    Examples:
+        >>> background_classes("val").shape, int(background_classes("val").max()) < len(BACKGROUNDS["model"])
+        (torch.Size([500]), True)
+    """
+    digits_on_textures(split, seed=seed, backgrounds=backgrounds)  # checks the arguments
+    return torch.from_numpy(_draw(split, seed, backgrounds)[-1])
+
+
+def draw_digits(sources, rng: np.random.Generator, backgrounds: str = "model") -> tuple[torch.Tensor, torch.Tensor]:
+    """The MNIST digits numbered ``sources`` (B,) drawn as the data set draws them, each at a size,
+    place, colour and background crop drawn from ``rng``. Returns images (B, 3, 32, 32) and the
+    digits' boxes (B, 4) ``(x0, y0, x1, y1)``.
+
+    Examples:
+        >>> images, boxes = draw_digits([0, 0], np.random.default_rng(0))
+        >>> images.shape, bool((images[0] != images[1]).any())
+        (torch.Size([2, 3, 32, 32]), True)
+    """
+    images, _, boxes, *_ = _render(np.asarray(sources, np.int64), _backgrounds(backgrounds), rng)
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(boxes)
 
 
 def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, augmented: bool = True,

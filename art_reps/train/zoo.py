@@ -24,20 +24,21 @@ from pathlib import Path
 
 import torch
 
-from ..data.digits_on_textures import digits_on_textures, render_glyphs
+from ..data.digits_on_textures import BACKGROUNDS, background_classes, digits_on_textures, render_glyphs, split_sources
 from ..data.glyphs import TRAIN_FONTS, unseen_glyphs
+from ..data.views import digit_views
 from ..zoo import Smoothed
 from ..zoo.architectures import ARCHITECTURES
 from .adversarial import accuracy, autoattack_accuracy, train_classifier
-from .contrastive import linear_probe, train_contrastive
+from .contrastive import linear_probe, probe_accuracy, train_contrastive
 
 _SWEEP = dict(architecture="SmallResNet", seed=0, epochs=10, attack_steps=3)
 _ROBUST = dict(architecture="SmallResNet", seed=0, epochs=20, attack_steps=7)
 _JUDGE = dict(seed=1234, epochs=15, noise_std=0.1, backgrounds="judge")
 # Judges that share no glyph with the models: held-apart halves of scikit-learn's digits and of the
 # fonts in matplotlib's wheel, augmented, on pictures no model sees and over seed noise.
-_GLYPH_JUDGE = dict(epochs=20, noise_std=0.1, backgrounds="judge", data="unseen glyphs", images=32000, data_seed=0,
-                    seeded_share=0.35, contrast=(0.1, 1.0), eps=0.0)
+_GLYPH_JUDGE = dict(epochs=20, noise_std=0.1, backgrounds="judge", data="unseen glyphs", images=40000, data_seed=0,
+                    seeded_share=0.45, contrast=(0.05, 1.0), eps=0.0)
 SPECS = {
     "standard": dict(_SWEEP, eps=0.0),
     "l2_eps0.02": dict(_SWEEP, eps=0.02),
@@ -52,12 +53,18 @@ SPECS = {
 }
 CERTIFY_PER_CLASS = 20
 GRID_EPS = 0.5
+SIMCLR_EPOCHS = 40
+PROBE_EVERY = 5  # epochs between the points of a contrastive model's probe curve
 _GRID = dict(architecture="SmallResNet", seed=0, attack_steps=3, pgd=False)
+# SimCLR whose two views share only the digit (art_reps.data.views.digit_views), at SimCLR's
+# temperature for small batches; the epochs from the probe's curve (the card records it).
+_SIMCLR = dict(loss="simclr", views="digits", temperature=0.2, epochs=SIMCLR_EPOCHS)
 for _residual in (True, False):
-    for _loss, _epochs in (("ce", 10), ("simclr", 20)):
+    for _loss in ("ce", "simclr"):
         for _eps in (0.0, GRID_EPS):
             SPECS[f"{'resnet' if _residual else 'plain'}_{_loss}{'_l2' if _eps else ''}"] = dict(
-                _GRID, loss=_loss, epochs=_epochs, eps=_eps, options={"width": 16, "residual": _residual})
+                _GRID, **(_SIMCLR if _loss == "simclr" else dict(loss="ce", epochs=10)), eps=_eps,
+                options={"width": 16, "residual": _residual})
 GRID = tuple(name for name in SPECS if name.startswith(("resnet_", "plain_")))
 PGD_EPS = (0.25, 0.5, 1.0)
 PGD_RESTARTS = 3
@@ -74,6 +81,10 @@ def describe_data(spec: dict) -> str:
                 f"{', '.join(TRAIN_FONTS)} (matplotlib's wheel), distorted as handwriting varies, "
                 f"{spec['seeded_share']:.0%} over seed noise at contrast {spec['contrast'][0]}-{spec['contrast'][1]}; "
                 "no MNIST digit")
+    if spec.get("views") == "digits":
+        return ("digit_views('model') of the 3500 train MNIST digits: each digit drawn twice on independently drawn "
+                "backgrounds, places, sizes and colours, cropped around the digit, colour-jittered (strength 0.8); "
+                "probes fitted on digits_on_textures(seed=0)'s 8000 train images")
     return f"digits_on_textures(seed=0, backgrounds={backgrounds!r}): 8000 train images of 3500 MNIST digits"
 
 
@@ -82,6 +93,19 @@ def _glyph_data(images: int, backgrounds: str, seed: int, seeded_share: float, c
     """The unseen-glyph judges' training images, rendered once for all of them."""
     return render_glyphs(unseen_glyphs("train"), images, backgrounds=backgrounds, seed=seed,
                          seeded_share=seeded_share, contrast=contrast)
+
+
+def probes(model: torch.nn.Module, split: str) -> dict:
+    """Linear probes of a representation (avgpool), fitted on the training images and scored on
+    ``split``: the digit, and the picture behind it (with that probe's chance, the commonest
+    picture's share), so a card shows which of the two the representation learned."""
+    train, scored = digits_on_textures("train"), digits_on_textures(split)
+    pictures, scored_pictures = background_classes("train"), background_classes(split)
+    return {"images": len(scored),
+            "digit": round(probe_accuracy(model, (train.images, train.labels), (scored.images, scored.labels)), 4),
+            "background": round(probe_accuracy(model, (train.images, pictures), (scored.images, scored_pictures)), 4),
+            "background_chance": round(scored_pictures.bincount().max().item() / len(scored), 4),
+            "backgrounds": len(BACKGROUNDS["model"])}
 
 
 def evaluate(model: torch.nn.Module, spec: dict) -> dict:
@@ -131,10 +155,14 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
     data = describe_data(spec)
     start = time.time()
     if spec.get("loss") == "simclr":
-        history = train_contrastive(model, train.images, epochs=epochs, eps=spec["eps"],
-                                    attack_steps=max(attack_steps, 1), seed=spec["seed"], progress=progress)
+        curve = []
+        history = train_contrastive(
+            model, torch.from_numpy(split_sources("train")), views=digit_views(), temperature=spec["temperature"],
+            epochs=epochs, eps=spec["eps"], attack_steps=max(attack_steps, 1), seed=spec["seed"], progress=progress,
+            after_epoch=lambda epoch: epoch % PROBE_EVERY or curve.append({"epoch": epoch, **probes(model, "val")}))
         probe = {"linear_probe": "fc fitted by L-BFGS on the frozen avgpool features of the training images",
-                 "probe_train_accuracy": round(linear_probe(model, "fc", train.images, train.labels), 4)}
+                 "probe_train_accuracy": round(linear_probe(model, "fc", train.images, train.labels), 4),
+                 "probe_curve": {"split": "val", "points": curve}, "probes": probes(model, "test")}
     else:
         history = train_classifier(model, train.images, train.labels, epochs=epochs, eps=spec["eps"],
                                    attack_steps=max(attack_steps, 1), noise_std=spec.get("noise_std", 0.0),
@@ -150,7 +178,8 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
         "name": name,
         "architecture": spec["architecture"],
         **({"architecture_options": options} if options else {}),
-        "training": {"loss": {"ce": "cross-entropy", "simclr": "SimCLR NT-Xent (temperature 0.5), then linear probe"}[loss],
+        "training": {"loss": "cross-entropy" if loss == "ce" else
+                     f"SimCLR NT-Xent (temperature {spec['temperature']}), then linear probe",
                      "norm": "l2", "eps": spec["eps"], "attack_steps": attack_steps,
                      "noise_std": spec.get("noise_std", 0.0), "epochs": epochs, "seed": spec["seed"],
                      "batch_size": 256 if loss == "simclr" else 128,
