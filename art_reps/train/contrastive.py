@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive, resolve_layer
 from ..core import Representation, make_geometry
 from ..core.objectives import Objective
+from ..metrics.recognition import activations
 from .adversarial import seeded_global_rng, attack, check_labels, one_cycle_sgd
 
 TEMPERATURE = 0.5
@@ -174,9 +175,7 @@ def _pair(views, batch: torch.Tensor, device) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _features(model: nn.Module, images: torch.Tensor, layer: str, batch_size: int) -> torch.Tensor:
-    read = Representation(model, layer)
-    with torch.no_grad():
-        return torch.cat([read(images[i:i + batch_size])[layer].flatten(1) for i in range(0, len(images), batch_size)])
+    return activations(model, images, layer=layer, batch_size=batch_size).flatten(1)
 
 
 def _fit_linear(features: torch.Tensor, labels: torch.Tensor, classes: int, iterations: int,
