@@ -176,3 +176,16 @@ def test_results_page_shows_the_saved_measurement():
     assert saved["quick"] is False and saved["parameterisations"]["images_per_cell"] == 100
     assert page_blocks(RESULTS_PAGE, B.BLOCKS) == B.render(saved)
     assert all(r["n"] == 1000 for r in saved["pag"].values())
+
+
+def test_a_smoothed_judge_answers_by_its_vote_and_reads_its_bases_features(test_set):
+    from art_reps.metrics.plausibility import class_centres
+
+    base = art_reps.load_model("judge")
+    smoothed = art_reps.zoo.Smoothed(base, sigma=0.1, samples=8)
+    x, y = test_set.images[:50], test_set.labels[:50]
+    h = B._plausibility(x, y, smoothed, test_set, class_centres(base, test_set))
+    votes = smoothed(x)
+    assert torch.equal(h["recognised"], votes.argmax(1) == y)
+    assert torch.allclose(h["confidence"], votes.gather(1, y.view(-1, 1)).squeeze(1))
+    assert torch.allclose(h["similarity"], plausibility_hits(x, y, base, test_set)["similarity"], atol=1e-5)

@@ -53,7 +53,8 @@ def test_each_methods_defaults_are_the_recipe_its_results_were_measured_with():
     """The saved results record the settings they ran with; the registry's defaults are those."""
     import json
 
-    science = json.loads((ROOT / "results" / "science.json").read_text())["reproduce"]["settings"]
+    reproduce = json.loads((ROOT / "results" / "science.json").read_text())["reproduce"]
+    science = reproduce.get("recipes", reproduce["settings"])  # the recipes each measure ran with
     for method, measure in (("invert", "inversion"), ("interpolate", "interpolation"), ("manipulate", "manipulation")):
         recorded = {k: v for k, v in science[measure].items() if k in ("steps", "step_size", "eps")}
         defaults = METHODS[method].defaults()

@@ -60,22 +60,26 @@ def test_every_figure_has_an_interval_that_holds_it(quick):
         assert r["low"] - 1e-9 <= r["score"] <= r["high"] + 1e-9 and r["n"] >= 2, r
 
 
+KEYS = ("a: recognised", "b: recognised")
+
+
 def _hits(scores: dict) -> dict:
-    """name -> judge -> (100,) hits with the given share aligned."""
-    return {n: {j: torch.arange(100) < int(100 * s) for j in P.CLAIM_JUDGES} for n, s in scores.items()}
+    """name -> key -> (2 seeds, 100 targets) hits with the given share recognised."""
+    return {n: {k: (torch.arange(100) < int(100 * s)).expand(2, -1) for k in KEYS} for n, s in scores.items()}
 
 
 def test_the_claims_follow_the_measurements_and_can_fail():
     shares = {"resnet_simclr_l2": 0.9, "resnet_simclr": 0.5, "resnet_ce_l2": 0.8, "resnet_ce": 0.1,
               "plain_simclr_l2": 0.6, "plain_simclr": 0.2, "plain_ce_l2": 0.7, "plain_ce": 0.0}
-    alignment = {n: {j: {"score": s} for j in P.CLAIM_JUDGES} for n, s in shares.items()}
-    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0))
+    alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
+    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS)
     assert [c["holds"] for c in claims] == [True, True]
     shares.update(plain_ce_l2=0.95, resnet_simclr=0.9)  # a plain supervised model wins; augmentation hurts SimCLR
-    alignment = {n: {j: {"score": s} for j in P.CLAIM_JUDGES} for n, s in shares.items()}
-    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0))
+    alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
+    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS)
     assert [c["holds"] for c in claims] == [False, False]
     assert "`plain_ce_l2`" in claims[0]["measured"] and "3 of 4" in claims[1]["measured"]
+    assert [c["holds"] for c in P._claims(alignment, {}, ())] == [None]  # no judge passed: undecided
 
 
 def test_effects_pair_each_cell_with_the_cell_that_differs_in_one_factor(quick):

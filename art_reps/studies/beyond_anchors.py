@@ -5,12 +5,14 @@ perceptually aligned gradients as a number across the eps sweep. Registered befo
   (Lucid's decorrelated spectrum, Adam at 0.05) and ``maco`` (Fel et al.: the phase only, the
   magnitude of the embedded training images, Adam at 0.05), 200 steps each, maximising each
   class's logit of the robust model (``l2_eps1``) and of the standard one, 10 seeds per class:
-  100 images per cell. Judges (trained apart from both models): ``judge`` and ``judge_mixer``;
-  per image the cosine of the judge's features to its class's mean test feature (plausibility),
-  the judge's probability of the class and whether its top class is the class; BCa bootstrap
+  100 images per cell. Judges: every judge that passed its controls (:mod:`.judge_controls`; the
+  first measurement used ``judge`` and ``judge_mixer``, which do not); per image the cosine of the
+  judge's features to its class's mean test feature (plausibility; a smoothed judge's features are
+  its base network's), the judge's probability of the class (a smoothed judge's: its vote share)
+  and whether its answer is the class; BCa bootstrap
   intervals (Wilson for the share). Paired differences maco - fourier and maco - pixel (same
   class and seed) with BCa intervals. Fel et al.'s claim, as tested here: MACO is more plausible
-  than the Fourier parameterisation (difference interval above 0 under both judges).
+  than the Fourier parameterisation (difference interval above 0 under every deciding judge).
 - PAG: :func:`art_reps.metrics.pag_score` with the shipped denoising score model (sigma 0.5,
   ``python -m art_reps.train.score``; registered at 0.1, amended because that model ignored the
   labels: docs/judging.md) on the 1,000 test images, for ``standard``,
@@ -31,7 +33,7 @@ from .. import core, zoo
 from ..data import digits_on_textures, mean_spectrum
 from ..metrics import interval_text, mean_interval, pag_score, plausibility_hits, proportion
 from ..metrics.plausibility import class_centres
-from .judging import NETWORK_JUDGES, network_judges
+from .judge_controls import deciding_judges
 from .report import SavedResults, rounded, save_grid
 
 RESULTS = SavedResults("beyond_anchors.json")
@@ -58,9 +60,9 @@ def run_parameterisations(*, quick: bool, out, progress: bool) -> dict:
     seeds, steps = (2, 20) if quick else (10, 200)
     spectrum = mean_spectrum(digits_on_textures("train").images)
     test = digits_on_textures("test")
-    judges = network_judges()
+    judges = {j: m for j, m in deciding_judges().items() if isinstance(m, torch.nn.Module)}  # the network judges
     labels = torch.arange(10).repeat_interleave(seeds)
-    centres = {j: class_centres(judge, test) for j, judge in judges.items()}  # once, not per cell
+    centres = {j: class_centres(_features_of(judge), test) for j, judge in judges.items()}  # once, not per cell
     cells, hits, shown = {}, {}, []
     for model_name in (zoo.ROBUST, zoo.STANDARD):
         model = zoo.load_model(model_name)
@@ -68,7 +70,7 @@ def run_parameterisations(*, quick: bool, out, progress: bool) -> dict:
             images = _visualise(model, param, spectrum, seeds, steps, progress)
             shown.append(images[::seeds])
             for j, judge in judges.items():
-                h = plausibility_hits(images, labels, judge, test, centres=centres[j])
+                h = _plausibility(images, labels, judge, test, centres[j])
                 hits[model_name, param, j] = h
                 cells.setdefault(model_name, {}).setdefault(param, {})[j] = {
                     "similarity": mean_interval(h["similarity"]), "confidence": mean_interval(h["confidence"]),
@@ -80,8 +82,23 @@ def run_parameterisations(*, quick: bool, out, progress: bool) -> dict:
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         figure = save_grid(torch.cat(shown), Path(out) / FIGURE, nrow=10)
-    return {"images_per_cell": len(labels), "steps": steps, "cells": cells, "differences": differences,
+    return {"images_per_cell": len(labels), "steps": steps, "judges": list(judges), "cells": cells,
+            "differences": differences,
             "figure": figure}
+
+
+def _features_of(judge: torch.nn.Module) -> torch.nn.Module:
+    """The network whose ``features`` a judge reads: a smoothed judge's base, or the judge."""
+    return judge.base if isinstance(judge, zoo.Smoothed) else judge
+
+
+def _plausibility(images, labels, judge, test, centres) -> dict:
+    """:func:`plausibility_hits`; for a smoothed judge its answer and confidence are its vote."""
+    h = plausibility_hits(images, labels, _features_of(judge), test, centres=centres)
+    if isinstance(judge, zoo.Smoothed):
+        votes = judge(images).cpu()
+        h["confidence"], h["recognised"] = votes.gather(1, labels.view(-1, 1)).squeeze(1), votes.argmax(1) == labels
+    return h
 
 
 def run_pag(*, quick: bool) -> dict:
@@ -97,18 +114,25 @@ def run_beyond_anchors(*, quick: bool = False, out=None, progress: bool = True) 
                     "pag": run_pag(quick=quick)})
 
 
+def _judges(results: dict) -> list:
+    """The judges of a measurement (those of results saved before the controls: the first two)."""
+    r = results["parameterisations"]
+    return r["judges"] if "judges" in r else list(next(iter(next(iter(r["cells"].values())).values())))
+
+
 def claims(results: dict) -> list[dict]:
     """The three registered claims, decided from the numbers."""
     diffs, pag = results["parameterisations"]["differences"], results["pag"]
-    maco = {m: all(d["maco - fourier"][j]["low"] > 0 for j in NETWORK_JUDGES) for m, d in diffs.items()}
+    judges = _judges(results)
+    maco = {m: all(d["maco - fourier"][j]["low"] > 0 for j in judges) for m, d in diffs.items()}
     low, standard = pag["l2_eps0.05"], pag["standard"]
     first, last = pag[SWEEP[0]], pag[SWEEP[-1]]
     middle = [n for n in SWEEP[1:-1] if pag[n]["low"] > max(first["high"], last["high"])]
     return [
         {"claim": "MACO is more plausible than the Fourier parameterisation (Fel et al.)",
          "measured": "; ".join(f"{m}: maco - fourier " + ", ".join(
-             f"{j} {interval_text(diffs[m]['maco - fourier'][j])}" for j in NETWORK_JUDGES) for m in diffs),
-         "holds": all(maco.values()), "detail": maco},
+             f"{j} {interval_text(diffs[m]['maco - fourier'][j])}" for j in judges) for m in diffs),
+         "holds": all(maco.values()) if judges else None, "detail": maco},
         {"claim": "low-eps training already aligns gradients (Aggarwal et al.)",
          "measured": f"l2_eps0.05 {interval_text(low, 3)} vs standard {interval_text(standard, 3)}",
          "holds": low["low"] > standard["high"]},
@@ -118,23 +142,25 @@ def claims(results: dict) -> list[dict]:
 
 
 def parameterisation_table(results: dict) -> str:
-    r = results["parameterisations"]
+    r, judges = results["parameterisations"], _judges(results)
     rows = [f"{r['images_per_cell']} images per cell (10 classes x {r['images_per_cell'] // 10} seeds), "
             f"{r['steps']} steps; plausibility = cosine to the class's mean test feature in the judge's features.", "",
             "| model | parameterisation | " + " | ".join(f"{j}: plausibility | {j}: confidence | {j}: recognised"
-                                                      for j in NETWORK_JUDGES) + " |",
-            "|---|---|" + "---|---|---|" * len(NETWORK_JUDGES)]
+                                                      for j in judges) + " |",
+            "|---|---|" + "---|---|---|" * len(judges)]
     for model, params in r["cells"].items():
         for param, by_judge in params.items():
             rows.append(f"| `{model}` | {param} | " + " | ".join(
                 f"{interval_text(c['similarity'])} | {interval_text(c['confidence'])} | {interval_text(c['recognised'])}"
-                for c in (by_judge[j] for j in NETWORK_JUDGES)) + " |")
+                for c in (by_judge[j] for j in judges)) + " |")
     return "\n".join(rows)
 
 
 def claims_table(results: dict) -> str:
     rows = ["| claim | measured | holds here |", "|---|---|---|"]
-    rows += [f"| {c['claim']} | {c['measured']} | {'yes' if c['holds'] else '**no**'} |" for c in claims(results)]
+    rows += [f"| {c['claim']} | {c['measured'] or '-'} | "
+             f"{'undecided: no judge passed its controls' if c['holds'] is None else 'yes' if c['holds'] else '**no**'} |"
+             for c in claims(results)]
     return "\n".join(rows)
 
 

@@ -12,9 +12,11 @@ from tqdm.auto import tqdm
 
 from .. import core, zoo
 from ..data import digits_on_textures, lfw_faces, natural_photos
-from .judging import NETWORK_JUDGES, balanced, network_judges, recognised
-from ..metrics import (baseline_scores, feature_similarity, localize_model, manipulation_scores, mean_interval,
-                      path_scores, predict, probabilities, proportion, selective_channels)
+from ..data.controls import other_class
+from .judging import (SEEDS, TARGETS_OFFSET, answer, balanced, distances, judges as verdict_judges, over_targets,
+                      recognised, targets_index)
+from ..metrics import (alignment_hits, baseline_scores, feature_similarity, localize_model, manipulation_scores,
+                      mean_interval, path_scores, predict, probabilities, proportion, selective_channels)
 from .report import save_grid
 
 SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # l2_eps0.1 and 0.25 are not retrained yet (README, models)
@@ -25,12 +27,12 @@ START = "noise"  # Engstrom's randn/20 + 0.5
 # only what is listed here changed: fewer steps in the quick run; the maximizing inputs start from grey
 # with Engstrom's fake ReLU and 300 steps.
 SETTINGS = {
-    "full": {"per_class": 10, "inversion": {},
+    "full": {"per_class": 10, "seeds": SEEDS, "inversion": {},
              "maximizing": {"per_class": 10, "start": "gray", "steps": 300, "fake_relu": True},
              "interpolation": {"per_class": 10, "n": 5},
              "manipulation": {"per_class": 10, "shift": 3},
              "ood": {"faces": 10}},
-    "quick": {"per_class": 2, "inversion": {"steps": 100},
+    "quick": {"per_class": 2, "seeds": (0, 1), "inversion": {"steps": 100},
               "maximizing": {"per_class": 1, "start": "gray", "steps": 60, "fake_relu": True},
               "interpolation": {"per_class": 1, "n": 3, "steps": 60},
               "manipulation": {"per_class": 1, "shift": 3, "steps": 40},
@@ -48,7 +50,7 @@ def run_reproduce(out="art_reps_results", *, quick: bool = False, standard: str 
     out.mkdir(parents=True, exist_ok=True)
     s = SETTINGS["quick" if quick else "full"]
     device = torch.device(device)
-    judges = network_judges(device)
+    judges = verdict_judges(device)
     models = {name: zoo.load_model(name, device=device) for name in (standard, robust)}
     bar = tqdm(total=5 * len(models) + len(sweep), desc="art-reps reproduce", disable=not progress)
     engstrom: dict = {}
@@ -62,9 +64,16 @@ def run_reproduce(out="art_reps_results", *, quick: bool = False, standard: str 
         bar.update(1)
     bar.close()
     test, val = digits_on_textures("test"), digits_on_textures("val")
-    return {"models": {"standard": standard, "robust": robust, "judges": list(NETWORK_JUDGES)},
-            "settings": s, "seed": seed, "engstrom": engstrom, "aggarwal": aggarwal,
+    return {"models": {"standard": standard, "robust": robust, "judges": list(judges)},
+            "settings": s, "recipes": _recipes(s), "seed": seed, "engstrom": engstrom, "aggarwal": aggarwal,
             "aggarwal_baselines": baseline_scores(test.boxes, val.boxes, intervals=True)}
+
+
+def _recipes(s: dict) -> dict:
+    """The settings each measure ran with: its method's recipe, changed by the study's settings."""
+    methods = {"inversion": core.INVERSION, "maximizing": core.VISUALIZATION, "interpolation": core.INTERPOLATION,
+               "manipulation": core.MANIPULATION, "ood": core.INVERSION}
+    return {k: {**m.defaults(), **{o: v for o, v in s[k].items() if o in m.option_names}} for k, m in methods.items()}
 
 
 def choose_robust(candidates=CANDIDATES, *, quick: bool = False, seed: int = 0) -> dict:
@@ -74,12 +83,12 @@ def choose_robust(candidates=CANDIDATES, *, quick: bool = False, seed: int = 0) 
     s = SETTINGS["quick" if quick else "full"]
     targets = balanced(s["per_class"], split="val")
     seeds = core.make_start(START, targets.images.shape, seed=seed)
-    judges = network_judges()
+    judges = verdict_judges()
     scores = {}
     for name in candidates:
         res = core.invert(zoo.load_model(name), targets.images, layer=LAYER, start=seeds, seed=seed, **s["inversion"])
-        hits = recognised(res.images, targets.labels, judges, seeds=seeds, targets=targets)
-        scores[name] = {j: proportion(h) for j, h in hits.items() if j != "mask_anywhere"}
+        hits = recognised(res.images, targets.labels, judges)
+        scores[name] = {j: proportion(h) for j, h in hits.items()}
     mean = {name: sum(r["score"] for r in by_judge.values()) / len(by_judge) for name, by_judge in scores.items()}
     chosen = max(candidates, key=lambda n: (round(mean[n], 6), -zoo.model_card(n)["training"]["eps"]))
     return {"scores": scores, "mean": mean, "chosen": chosen}
@@ -89,25 +98,47 @@ def _by_judge(hits: dict) -> dict:
     return {judge: proportion(h) for judge, h in hits.items()}
 
 
+def inversion_hits(model, targets, index, judges: dict, *, seeds=SEEDS, **options) -> tuple[dict, list]:
+    """The inversions of ``targets`` (the test images ``index``) from Engstrom's noise, one run per
+    seed: (criterion name -> (S, N) booleans, the runs' Results). Criteria: ``recognised`` under
+    each judge (ten-way); ``two-way`` and ``nanda`` under each network judge's features (nearer the
+    target than a digit of another class on the same background; than the seed)."""
+    others = other_class(targets, index)
+    dists = {j: d for j, d in distances(judges).items() if j in judges}
+    hits, runs = {}, []
+    for seed in seeds:
+        start = core.make_start(START, targets.images.shape, seed=seed)
+        res = core.invert(model, targets.images, layer=LAYER, start=start, seed=seed, progress=False, **options)
+        runs.append(res)
+        found = {f"{j}: recognised": h for j, h in recognised(res.images, targets.labels, judges).items()}
+        for j, d in dists.items():
+            found[f"{j}: two-way"] = alignment_hits(res.images, targets.images, others.images, d)
+            found[f"{j}: nanda"] = alignment_hits(res.images, targets.images, start, d)
+        for key, h in found.items():
+            hits.setdefault(key, []).append(h)
+    return {k: torch.stack(v) for k, v in hits.items()}, runs
+
+
 def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar) -> dict:
     """Every Engstrom measure for one model: {measure: {judge or '-': interval}}."""
     result: dict = {}
-    targets = balanced(s["per_class"])
-    seeds = core.make_start(START, targets.images.shape, seed=seed)
-    res = core.invert(model, targets.images, layer=LAYER, start=seeds, seed=seed, **s["inversion"])
-    save_grid(torch.cat([targets.images[::s["per_class"]], res.images[::s["per_class"]]]),
+    test = digits_on_textures("test")
+    index = targets_index(test, s["per_class"], TARGETS_OFFSET)
+    targets = test[index]
+    hits, runs = inversion_hits(model, targets, index.tolist(), judges, seeds=s["seeds"], **s["inversion"])
+    save_grid(torch.cat([targets.images[::s["per_class"]], runs[0].images[::s["per_class"]]]),
               out / f"inversion_{name}.png", nrow=10)
-    result["inversion_recognised"] = _by_judge(recognised(res.images, targets.labels, judges, seeds=seeds,
-                                                          targets=targets))
-    result["inversion_distance"] = {"-": mean_interval(res.losses)}
+    result["inversion_recognised"] = {k: over_targets(h) for k, h in hits.items()}
+    result["inversion_distance"] = {"-": over_targets(torch.stack([r.losses for r in runs]))}
     bar.update(1)
 
     ood = torch.cat([natural_photos(), lfw_faces(n=s["ood"]["faces"])])
     ood_inv = core.invert(model, ood, layer=LAYER, start=START, seed=seed,
                           **{k: v for k, v in s["ood"].items() if k != "faces"})
     save_grid(torch.cat([ood, ood_inv.images]), out / f"inversion_ood_{name}.png", nrow=len(ood))
-    result["ood_inversion_similarity"] = {j: mean_interval(feature_similarity(m, ood_inv.images, ood))
-                                          for j, m in judges.items()}
+    result["ood_inversion_similarity"] = {j: mean_interval(feature_similarity(getattr(m, "base", m), ood_inv.images,
+                                                                               ood))
+                                          for j, m in judges.items() if isinstance(m, torch.nn.Module)}
     bar.update(1)
 
     mx = s["maximizing"]
@@ -121,7 +152,7 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     bar.update(1)
 
     ip = s["interpolation"]
-    pairs = balanced(2 * ip["per_class"])
+    pairs = balanced(2 * ip["per_class"], offset=2 * TARGETS_OFFSET)
     a, b = pairs[0::2], pairs[1::2]
     b = b[torch.arange(len(b)).roll(-ip["per_class"])]  # each image paired with one of the next class
     for start in ("lerp", "noise"):
@@ -129,7 +160,7 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
                                 **{k: v for k, v in ip.items() if k != "per_class"})
         save_grid(path.images[:10].flatten(0, 1), out / f"interpolation_{start}_{name}.png", nrow=ip["n"])
         for j, m in judges.items():
-            labels = predict(m, path.images.flatten(0, 1)).view(-1, ip["n"]).cpu()
+            labels = answer(m, path.images.flatten(0, 1)).view(-1, ip["n"])
             scores = path_scores(labels, a.labels, b.labels, per_item=True)
             result.setdefault(f"interpolation_{start}_single_switch", {})[j] = proportion(scores["single_switch"])
             result.setdefault(f"interpolation_{start}_endpoint_classes", {})[j] = mean_interval(
@@ -137,14 +168,14 @@ def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar
     bar.update(1)
 
     mp = s["manipulation"]
-    x = balanced(mp["per_class"])
+    x = balanced(mp["per_class"], offset=TARGETS_OFFSET)
     sel = selective_channels(model, val.images, val.labels, layer=LAYER)
     added = (x.labels + mp["shift"]) % 10
     res = core.manipulate(model, x.images, layer=LAYER, feature=sel.channels[added], cap=sel.max_activation[added],
                           seed=seed, **{k: v for k, v in mp.items() if k not in ("per_class", "shift")})
     save_grid(torch.cat([x.images[::mp["per_class"]], res.images[::mp["per_class"]]]), out / f"manipulation_{name}.png",
               nrow=10)
-    for j, m in judges.items():
+    for j, m in {k: v for k, v in judges.items() if isinstance(v, torch.nn.Module)}.items():
         scores = manipulation_scores(probabilities(m, x.images), probabilities(m, res.images), x.labels, added,
                                      per_item=True)
         for key, value in scores.items():

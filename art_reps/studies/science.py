@@ -14,7 +14,6 @@ from .report import SavedResults, rounded
 
 RESULTS = SavedResults("science.json")
 BLOCKS = ("selection", "verdicts", "engstrom", "aggarwal", "alignment", "stir", "metamers")
-NETWORK = ("judge", "judge_mixer")
 ENGSTROM = {
     "inversion_recognised": "inversion from noise: shows the target's class",
     "inversion_distance": "inversion: relative representation distance reached",
@@ -37,7 +36,12 @@ def run_all(out="art_reps_results", *, quick: bool = False, device: str = "cpu",
     from .iri_study import run_alignment, run_metamers, run_stir
     from .reproduce import choose_robust, run_reproduce
 
-    return rounded({"quick": quick, "robust": zoo.ROBUST, "selection": choose_robust(quick=quick, seed=seed),
+    from .judge_controls import RESULTS as CONTROLS, validated_judges
+
+    controls = CONTROLS.load()
+    ceilings = {j: controls["controls"][j]["targets"]["score"] for j in validated_judges(controls)}
+    return rounded({"quick": quick, "robust": zoo.ROBUST, "ceilings": ceilings,
+                    "selection": choose_robust(quick=quick, seed=seed),
                     "reproduce": run_reproduce(out, quick=quick, device=device, seed=seed, progress=progress),
                     "alignment": run_alignment(quick=quick, seed=seed, progress=progress),
                     "stir": run_stir(quick=quick, progress=progress),
@@ -102,42 +106,50 @@ def _scores(by_judge: dict, model: str, judges) -> str:
     return ", ".join(f"{j} {_cell(by_judge[j][model] if model else by_judge[j])}" for j in judges)
 
 
+def _key(judge: str) -> str:
+    return f"{judge}: recognised"
+
+
+def _against(by_key: dict, model: str | None, judges, ceilings) -> str:
+    return ", ".join(f"{j} {_cell(by_key[_key(j)][model] if model else by_key[_key(j)])} (ceiling {ceilings[j]:.2f})"
+                     for j in judges)
+
+
 def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
-    """(claim, target, measured, met) for every target of "How we judge" (docs/judging.md)."""
+    """(claim, target, measured, met) for every target of "How we judge" (docs/judging.md), decided
+    ten-way under every judge that passed its controls, against each judge's ceiling (its share
+    of the clean targets themselves)."""
     rep = results["reproduce"]
     e = rep["engstrom"]
     std, rob = rep["models"]["standard"], rep["models"]["robust"]
+    judges, ceilings = rep["models"]["judges"], results["ceilings"]
     score = lambda r: r["score"]  # noqa: E731
     out = []
+    decided = bool(judges)  # with no judge that passed its controls, no verdict on images is decided
     inv = e["inversion_recognised"]
-    out.append(("inversion from noise: the robust model's recognised", ">= 0.9 under mask and a network judge",
-                _scores(inv, rob, ("mask",) + NETWORK),
-                score(inv["mask"][rob]) >= 0.9 and any(score(inv[j][rob]) >= 0.9 for j in NETWORK)))
-    out.append(("inversion from noise: the standard model's recognised", "<= 0.2 under mask and a network judge",
-                _scores(inv, std, ("mask",) + NETWORK),
-                score(inv["mask"][std]) <= 0.2 and any(score(inv[j][std]) <= 0.2 for j in NETWORK)))
+    out.append(("inversion from noise: the robust model's recognised", ">= 0.9 x ceiling under every judge",
+                _against(inv, rob, judges, ceilings), all(score(inv[_key(j)][rob]) >= 0.9 * ceilings[j] for j in judges)))
+    out.append(("inversion from noise: the standard model's recognised", "<= 0.2 under every judge",
+                _against(inv, std, judges, ceilings), all(score(inv[_key(j)][std]) <= 0.2 for j in judges)))
     al = results["alignment"]
-    free = "regularizer-free / noise"
-    out.append(("regularizer-free alignment, robust", ">= 0.75 under mask and a network judge",
-                _scores(al[rob][free], None, ("mask",) + NETWORK),
-                score(al[rob][free]["mask"]) >= 0.75 and any(score(al[rob][free][j]) >= 0.75 for j in NETWORK)))
-    out.append(("regularizer-free alignment, standard", "<= 0.05 under mask and a network judge",
-                _scores(al[std][free], None, ("mask",) + NETWORK),
-                score(al[std][free]["mask"]) <= 0.05 and any(score(al[std][free][j]) <= 0.05 for j in NETWORK)))
-    adv = "adversarial / noise"
-    attacked = {m: al[m][adv]["judge"] for m in al}
-    out.append(("adversarial regulariser, every model", "<= 0.05 under judge (attacked)",
-                ", ".join(f"{m} {_cell(r)}" for m, r in attacked.items()), all(score(r) <= 0.05 for r in attacked.values())))
-    others = [j for j in al[rob][adv] if j != "judge"]
-    out.append(("adversarial regulariser, robust model", "below regularizer-free under every other judge",
-                ", ".join(f"{j} {score(al[rob][adv][j]):.2f} vs {score(al[rob][free][j]):.2f}" for j in others),
-                all(score(al[rob][adv][j]) < score(al[rob][free][j]) for j in others)))
+    free, adv = "regularizer-free / noise", "adversarial / noise"
+    out.append(("regularizer-free IRIs, robust: recognised", ">= 0.75 x ceiling under every judge",
+                _against(al[rob][free], None, judges, ceilings),
+                all(score(al[rob][free][_key(j)]) >= 0.75 * ceilings[j] for j in judges)))
+    out.append(("regularizer-free IRIs, standard: recognised", "<= 0.2 under every judge",
+                _against(al[std][free], None, judges, ceilings), all(score(al[std][free][_key(j)]) <= 0.2 for j in judges)))
+    out.append(("adversarial regulariser, robust model: recognised", "below regularizer-free under every judge",
+                ", ".join(f"{j} {score(al[rob][adv][_key(j)]):.2f} vs {score(al[rob][free][_key(j)]):.2f}" for j in judges),
+                all(score(al[rob][adv][_key(j)]) < score(al[rob][free][_key(j)]) for j in judges)))
+    network = [j for j in judges if j in e["maximizing_shows_class"]]
     for key, label in (("maximizing_shows_class", "maximising inputs show their channel's class"),
                        ("interpolation_lerp_single_switch", "interpolation from the cross-fade: one class change")):
-        gaps = {j: score(e[key][j][rob]) - score(e[key][j][std]) for j in NETWORK}
-        out.append((label, "robust - standard >= 0.2 under both network judges",
-                    ", ".join(f"{j} {score(e[key][j][rob]):.2f} - {score(e[key][j][std]):.2f}" for j in NETWORK),
-                    all(g >= 0.2 for g in gaps.values())))
+        gaps = {j: score(e[key][j][rob]) - score(e[key][j][std]) for j in network}
+        out.append((label, "robust - standard >= 0.2 under every judge",
+                    ", ".join(f"{j} {score(e[key][j][rob]):.2f} - {score(e[key][j][std]):.2f}" for j in network),
+                    bool(network) and all(g >= 0.2 for g in gaps.values())))
+    if not decided:
+        out = [(claim, target, "", None) for claim, target, _, _ in out]
     ag = rep["aggarwal"]
     base = ag[std]
     best = []
@@ -158,8 +170,12 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
 
 def verdicts_table(results: dict) -> str:
     rows = ["| claim | target | measured | met |", "|---|---|---|---|"]
-    rows += [f"| {c} | {t} | {m} | {'yes' if ok else '**no**'} |" for c, t, m, ok in verdicts(results)]
+    rows += [f"| {c} | {t} | {m or '-'} | {_met(ok)} |" for c, t, m, ok in verdicts(results)]
     return "\n".join(rows)
+
+
+def _met(ok) -> str:
+    return "undecided: no judge passed its controls" if ok is None else "yes" if ok else "**no**"
 
 
 def selection_table(selection: dict) -> str:
