@@ -157,25 +157,38 @@ def test_quick_run_has_every_row_and_claim(quick):
     out, results = quick
     cells = results["parameterisations"]["cells"]
     assert set(cells) == {"l2_eps1", "standard"} and all(set(c) == set(B.PARAMS) for c in cells.values())
-    assert set(results["pag"]) == set(B.SWEEP) and (out / B.FIGURE).exists()
+    refs = results["pag"]["references"]
+    assert set(refs) == set(B.REFERENCES) and all(set(r["scores"]) == set(B.SWEEP) for r in refs.values())
+    assert (out / B.FIGURE).exists()
     assert [c["claim"][:20] for c in B.claims(results)] == [c["claim"][:20] for c in B.claims(B.RESULTS.load())]
     for block in B.render(results).values():
         assert "nan" not in block
 
 
-def test_claims_follow_the_numbers():
+def test_claims_follow_the_numbers_of_the_references_that_passed_their_checks():
     saved = B.RESULTS.load()
-    flipped = {**saved, "pag": {**saved["pag"], "l2_eps0.05": {"score": -0.5, "low": -0.6, "high": -0.4, "n": 1000},
-                                "l2_eps0.02": {"score": 0.9, "low": 0.8, "high": 1.0, "n": 1000}}}
-    aggarwal, regimes = B.claims(flipped)[1:]
+    flipped = {"score": -0.5, "low": -0.6, "high": -0.4, "n": 1000}, {"score": 0.9, "low": 0.8, "high": 1.0, "n": 1000}
+
+    def with_reference(passes: bool) -> dict:
+        ref = {"checks": {"passes": passes}, "clean_gradient": True,
+               "scores": {**{m: {"score": 0.0, "low": -0.01, "high": 0.01, "n": 1000} for m in B.SWEEP},
+                          "l2_eps0.05": flipped[0], "l2_eps0.02": flipped[1]}}
+        return {**saved, "pag": {"references": {"made up": ref}}}
+
+    aggarwal, regimes = B.claims(with_reference(True))[1:]
     assert aggarwal["holds"] is False and regimes["holds"] is True
+    aggarwal, regimes = B.claims(with_reference(False))[1:]
+    assert aggarwal["holds"] is None and regimes["holds"] is None
+    assert "undecided: no PAG reference passed its checks" in B.claims_table(with_reference(False))
 
 
 def test_results_page_shows_the_saved_measurement():
     saved = B.RESULTS.load()
     assert saved["quick"] is False and saved["parameterisations"]["images_per_cell"] == 100
     assert page_blocks(RESULTS_PAGE, B.BLOCKS) == B.render(saved)
-    assert all(r["n"] == 1000 for r in saved["pag"].values())
+    refs = saved["pag"]["references"]
+    assert all(s["n"] == 1000 for r in refs.values() for s in r["scores"].values())
+    assert all(r["checks"]["ink_share"]["n"] == 500 for r in refs.values())
 
 
 def test_a_smoothed_judge_answers_by_its_vote_and_reads_its_bases_features(test_set):
