@@ -171,3 +171,53 @@ def test_layers_lists_a_resnet50_at_224_px_with_shapes(tmp_path):
     assert rows["layer4"].strip() == "(1, 2048, 7, 7)" and rows["avgpool"].strip() == "(1, 2048, 1, 1)"
     assert rows["fc"].strip() == "(1, 1000)" and rows["layer1.0.conv1"].strip() == "(1, 64, 56, 56)"
     assert len(rows) > 150
+
+
+def test_compare_two_torchvision_models_writes_a_page_that_opens_in_chromium(folder, tmp_path):
+    """Two ResNet-18s with local weights (random, saved as a user would) on a folder: every figure
+    present in the self-contained page, in a real headless Chromium from a file URL."""
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        paths.append(tmp_path / f"resnet18_seed{seed}.pt")
+        torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), paths[-1])
+    out = tmp_path / "report"
+    assert main(["compare", "--model", "torchvision:resnet18", "--model", "torchvision:resnet18",
+                 "--weights", str(paths[0]), "--weights", str(paths[1]), "--data", str(folder), "--steps", "3",
+                 "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) >= {"resnet18_seed1", "resnet18_seed2"} and metrics["images"] == 10
+    assert set(metrics["stir"]) == {"resnet18_seed2_given_resnet18_seed1", "resnet18_seed1_given_resnet18_seed2",
+                                    "cka"}
+    assert all(r["low"] <= r["score"] <= r["high"] for r in metrics["stir"].values())
+    assert metrics["recognised"] == {}  # a folder of the user's images: no judge of ours reads them
+    figures = {"inversions.png", "features_resnet18_seed1.png", "features_resnet18_seed2.png",
+               "sensitivity_resnet18_seed1.png", "sensitivity_resnet18_seed2.png"}
+    assert figures <= {p.name for p in out.iterdir()}
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    from test_human_study import CHROMIUM, FLAGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((out / "index.html").as_uri())
+        shown = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.title, i.complete && i.naturalWidth > 0])")
+        browser.close()
+    assert {title for title, _ in shown} == figures and all(ok for _, ok in shown)
+    assert all(u.startswith(("file:", "data:")) for u in requests)  # one self-contained file
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "standard"], "compare takes --model twice"),
+    (["--model", "standard", "--model", "torchvision:resnet18"], "give one file for each torchvision:/timm: model"),
+    (["--model", "standard", "--model", "l2_eps1", "--layer", "layer9"], "layer 'layer9' does not exist"),
+])
+def test_compare_refuses_in_one_line_before_any_work(args, message, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["compare", *args, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and not out.exists()

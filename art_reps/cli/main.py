@@ -17,6 +17,18 @@ def _demo(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from .methods import compare_models
+
+    metrics = compare_models(args.model, out=args.out, weights=args.weights or [], layers=args.layer or [],
+                             data=args.data, labels=args.labels, size=args.size, limit=args.limit, arch=args.arch,
+                             num_classes=args.num_classes, mean=args.mean, std=args.std, steps=args.steps,
+                             device=args.device, seed=args.seed, progress=not args.quiet)
+    print(json.dumps({"report": f"{args.out}/index.html", "stir": metrics["stir"], "warning": metrics["warning"]},
+                     indent=2))
+    return 0
+
+
 def _method(args) -> int:
     from ..core import METHODS
     from .methods import given_settings, run_method
@@ -335,6 +347,29 @@ def main(argv=None) -> int:
     models = sub.add_parser("models", help="list the embedded models and their cards")
     models.add_argument("--page", default=None, help="rewrite the models block of this markdown page (README.md)")
     models.set_defaults(func=_models)
+    compare = sub.add_parser("compare", help="two of your models side by side: inversions from the same seeds, "
+                             "feature visualisations, sensitivity maps, STIR both ways and CKA; an HTML page")
+    compare.add_argument("--model", action="append", required=True, help="a model specification, given twice: " +
+                         _MODEL_HELP.split(": ", 1)[1])
+    compare.add_argument("--weights", action="append", default=None, help="the state dict of each torchvision:/"
+                         "timm: model, in the order of --model")
+    compare.add_argument("--layer", action="append", default=None, help="the layer to read: once for both, or "
+                         "once per model (default: avgpool)")
+    compare.add_argument("--arch", default=None, help="a madrylab: checkpoint's torchvision architecture")
+    compare.add_argument("--num-classes", type=int, default=None, help="the classes the models score")
+    compare.add_argument("--mean", nargs="+", default=None, help="per-channel mean, numbers or a preset "
+                                                                 "(default: each model's)")
+    compare.add_argument("--std", nargs="+", default=None, help="per-channel std (default: each model's)")
+    compare.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE (default: as they "
+                                                                "are; folders: 32)")
+    _add_data_options(compare)
+    compare.add_argument("--limit", type=int, default=30, help="the first N images of the folder (default: "
+                                                               "%(default)s)")
+    compare.add_argument("--steps", type=int, default=_inversion_steps(), help="optimisation steps "
+                                                                               "(default: %(default)s)")
+    compare.add_argument("--out", default="art_reps_compare", help="report folder (default: %(default)s)")
+    _add_run_options(compare)
+    compare.set_defaults(func=_compare)
     layers = sub.add_parser("layers", help="every layer of a model with its output shape: what --layer can name")
     _add_model_options(layers)
     layers.set_defaults(func=_layers)

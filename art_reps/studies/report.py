@@ -1,9 +1,11 @@
 """Write a report folder: PNG grids, ``metrics.json`` and an ``index.html`` that shows them."""
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +48,13 @@ def write_json(data, path: Path) -> None:
     publish(tmp, path)
 
 
-def write_index(out: Path, title: str, intro: str, rows: list[tuple[str, str, str]], metrics: dict) -> None:
-    """``rows``: (section title, standard-model PNG, robust-model PNG), shown side by side."""
+def write_index(out: Path, title: str, intro: str, rows: list[tuple[str, str, str]], metrics: dict,
+                columns: tuple[str, str] = ("standard", "robust")) -> None:
+    """``rows``: (section title, first model's PNG, second model's PNG), shown side by side under
+    ``columns``."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     cells = "\n".join(
-        f"<h2>{html.escape(t)}</h2><table><tr><th>standard</th><th>robust</th></tr>"
+        f"<h2>{html.escape(t)}</h2><table><tr>{head}</tr>"
         f"<tr><td><img src='{html.escape(a)}'></td><td><img src='{html.escape(b)}'></td></tr></table>"
         for t, a, b in rows
     )
@@ -58,7 +63,19 @@ def write_index(out: Path, title: str, intro: str, rows: list[tuple[str, str, st
 img{{image-rendering:pixelated;max-width:520px}} pre{{background:#f4f4f4;padding:8px}}</style></head>
 <body><h1>{html.escape(title)}</h1><p>{intro}</p>{cells}
 <h2>metrics.json</h2><pre>{html.escape(json.dumps(metrics, indent=2))}</pre></body></html>"""
-    (out / "index.html").write_text(page)
+    (out / "index.html").write_text(_inlined(page, out))
+
+
+def _inlined(page: str, out: Path) -> str:
+    """The page with every ``<img src='NAME.png'>`` of ``out`` inlined as a data URI (its name kept as
+    the title), so the page is one self-contained file."""
+    def inline(m):
+        name = html.unescape(m.group(1))
+        data = base64.b64encode((out / name).read_bytes()).decode()
+        return f"<img title='{m.group(1)}' src='data:image/png;base64,{data}'"
+
+    return re.sub(r"<img src='([^':]+\.png)'", lambda m: inline(m) if (out / html.unescape(m.group(1))).is_file()
+                  else m.group(0), page)
 
 
 def rounded(value, digits: int = 4):
@@ -74,9 +91,11 @@ def rounded(value, digits: int = 4):
 
 def project_results(start: Path | None = None) -> Path:
     """The ``results`` folder of the art_reps project that holds ``start`` (default: the working
-    directory) or one of its parents, found by its ``setup.cfg``; else ``start/results``."""
+    directory) or one of its parents, found by its ``setup.cfg``; else the project the package was
+    installed from (an editable install); else ``start/results``."""
     start = Path(start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
+    here = Path(__file__).resolve().parents[2]  # the project itself, when the package is installed from it
+    for folder in (start, *start.parents, here):
         cfg = folder / "setup.cfg"
         if cfg.is_file() and "name = art-reps" in cfg.read_text():
             return folder / "results"
