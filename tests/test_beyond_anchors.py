@@ -191,6 +191,22 @@ def test_results_page_shows_the_saved_measurement():
     assert all(r["checks"]["ink_share"]["n"] == 500 for r in refs.values())
 
 
+def test_the_pages_sentences_are_what_the_saved_measurement_says():
+    saved = B.RESULTS.load()
+    maco, aggarwal, regimes = (c["holds"] for c in B.claims(saved))
+    assert maco is True and aggarwal is None and regimes is None and B.passing_references(saved) == []
+    refs = saved["pag"]["references"]
+    assert refs["denoising score"]["checks"]["true_beats_wrong"]["high"] > 0.5 > refs["denoising score"]["checks"][
+        "true_beats_wrong"]["low"] - 0.05
+    guided = refs["guided"]["checks"]
+    assert guided["ink_energy"]["low"] >= 2 * guided["ink_share"]["score"] and guided["sigma"] == 0.5
+    assert f"{guided['true_beats_wrong']['score']:.2f}" == "0.76" and guided["true_beats_wrong"]["score"] < 0.8
+    scores = [refs["guided"]["scores"][m] for m in B.SWEEP]
+    assert all(a["high"] < b["low"] for a, b in zip(scores, scores[1:]))  # rises with eps across the sweep
+    page = RESULTS_PAGE.read_text()
+    assert "Fel et al.'s claim holds here" in page and "under the\nregistered 0.8" in page
+
+
 def test_a_smoothed_judge_answers_by_its_vote_and_reads_its_bases_features(test_set):
     from art_reps.metrics.plausibility import class_centres
 
