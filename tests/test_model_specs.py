@@ -221,3 +221,10 @@ def test_compare_refuses_in_one_line_before_any_work(args, message, tmp_path, ca
     assert main(["compare", *args, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and not out.exists()
+
+
+def test_every_method_subcommand_takes_autocast(folder, tmp_path):
+    out = tmp_path / "out"
+    assert _invert(["--model", "standard", "--data", str(folder), "--autocast"], out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["autocast"] is True and summary["images"] == 10

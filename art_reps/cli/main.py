@@ -36,7 +36,8 @@ def _method(args) -> int:
     settings = given_settings(args, METHODS[args.command])
     summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
                          ood=args.ood, data=args.data, labels=args.labels, size=args.size, **_loading(args),
-                         device=args.device, seed=args.seed, progress=not args.quiet, **settings)
+                         device=args.device, seed=args.seed, autocast=args.autocast, progress=not args.quiet,
+                         **settings)
     losses = summary["losses"]
     print(json.dumps({"grid": f"{args.out or 'art_reps_' + args.command}/{summary['png']}", "images": summary["images"],
                       "mean_loss": round(sum(losses) / len(losses), 4)}, indent=2))
@@ -269,6 +270,7 @@ def _add_methods(sub) -> None:
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
         _add_data_options(p)
+        p.add_argument("--autocast", action="store_true", help="mixed precision (bfloat16 on CPU, float16 on CUDA)")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_{name})")
         add_method_flags(p, method)
         _add_run_options(p)

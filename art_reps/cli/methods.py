@@ -292,7 +292,8 @@ def load_model_spec(model: str | None, device: str = "cpu", **loading):
 def run_method(name: str, *, out=None, model: str | None = None, layer: str | None = None, per_class: int = 1,
                ood: bool = False, data: str | None = None, labels: str | None = None, size: int | None = None,
                weights=None, arch: str | None = None, num_classes: int | None = None, mean=None, std=None,
-               device: str = "cpu", seed: int = 0, progress: bool = True, **settings) -> dict:
+               device: str = "cpu", seed: int = 0, autocast: bool = False, progress: bool = True,
+               **settings) -> dict:
     """Run the method ``name`` through a model (``model``: a specification of
     :func:`art_reps.zoo.specs.load_spec`, with ``weights``, ``arch``, ``num_classes``, ``mean``
     and ``std``) on ``per_class`` test images per class, the bundled photographs and faces
@@ -315,13 +316,14 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     layer = check_layer(method, net, layer)
     x, y = _inputs(per_class, ood, data, labels, size)
     keywords = feed(method, x.to(device), None if y is None else y.to(device), net, {**settings, **reading})
-    result = method(net, layer=layer, progress=progress, **seeded(method, seed), **keywords)
+    result = method(net, layer=layer, progress=progress, **({"autocast": True} if autocast else {}),
+                    **seeded(method, seed), **keywords)
     outputs, losses = per_item(method, result)
     images, nrow = grid(method, keywords, result)
     out = Path(out or f"art_reps_{name}")
     out.mkdir(parents=True, exist_ok=True)
     summary = rounded({"method": name, "model": model or zoo.ROBUST, "layer": layer, "images": len(outputs),
-                       **({"data": data} if data is not None else {}), **reading,
+                       **({"data": data} if data is not None else {}), **reading, "autocast": bool(autocast),
                        "settings": {**method.defaults(**settings), **settings, "seed": seed},
                        "losses": losses.tolist(), "png": save_grid(images, out / f"{name}.png", nrow=nrow)})
     write_json(summary, out / "summary.json")
