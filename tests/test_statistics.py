@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from art_reps.metrics import interval_text, mean_interval, proportion, seeds_interval
+from art_reps.metrics import interval_text, mean_interval, proportion, runs_interval, seeds_interval
 
 
 def wilson(k, n, z=1.959963984540054):
@@ -52,3 +52,21 @@ def test_bad_input_and_text():
     with pytest.raises(ValueError, match="finite"):
         mean_interval([float("nan"), 1.0])
     assert interval_text({"score": 0.75, "low": 0.657, "high": 0.825}) == "0.75 [0.66, 0.82]"
+
+
+def test_runs_interval_holds_the_variance_between_training_runs():
+    g = torch.Generator().manual_seed(0)
+    targets = torch.rand(200, generator=g)
+    one = runs_interval(targets[None])
+    close = mean_interval(targets)  # one run: the targets' bootstrap alone
+    assert one["score"] == pytest.approx(close["score"]) and abs(one["low"] - close["low"]) < 0.01
+    apart = runs_interval(torch.stack([targets - 0.2, targets, targets + 0.2]))  # runs that disagree
+    assert apart["score"] == pytest.approx(one["score"]) and apart["runs"] == 3
+    assert apart["high"] - apart["low"] > 3 * (one["high"] - one["low"])
+    paired = runs_interval(torch.stack([targets + 0.1, targets + 0.1]), targets[None])  # a constant effect
+    assert paired["score"] == pytest.approx(0.1) and paired["low"] == pytest.approx(0.1)
+    assert paired["high"] == pytest.approx(0.1) and paired["baseline_runs"] == 1
+    with pytest.raises(ValueError, match="must score the same targets"):
+        runs_interval(targets[None], targets[None, :10])
+    with pytest.raises(ValueError, match=r"shape \(runs, targets\)"):
+        runs_interval(torch.zeros(2, 3, 4))
