@@ -8,9 +8,13 @@ measurement (docs/results.md, "What makes invariances human-like"):
   steps of 0.2, fake ReLU) for the 100 fresh test targets (independent digits), three seeds each;
   each IRI judged by the criteria of :mod:`art_reps.studies.judging` (recognised ten-way, two-way,
   Nanda's) under the judges that passed their controls; BCa intervals over the targets.
-- Effects: paired differences of the recognised shares (same targets and seeds) with BCa bootstrap
-  intervals over the targets: adversarial augmentation (per architecture x loss), residual
-  connections (per loss x augmentation), the contrastive loss (per architecture x augmentation).
+- Effects: paired differences of the recognised shares (same targets and seeds): adversarial
+  augmentation (per architecture x loss), residual connections (per loss x augmentation), the
+  contrastive loss (per architecture x augmentation).
+- Training variance: each cell is measured on every trained model of it (``train.zoo.runs_of``:
+  the cell and its replicates at other training seeds); shares and effects are means over the
+  runs with :func:`art_reps.metrics.runs_interval` (a two-level bootstrap over targets and training
+  runs); with one run a cell's interval is the targets' alone.
 - Claims, ten-way under every deciding network judge: (1) ``resnet_simclr_l2`` is the most
   aligned cell; (2) adversarial augmentation raises alignment for every architecture x loss
   (interval above 0).
@@ -28,10 +32,10 @@ from .. import zoo
 from .iri_study import SETTINGS as IRI_SETTINGS, alignment_run
 from ..data import digits_on_textures
 from ..data.controls import other_class
-from .judging import TARGETS_OFFSET, judges as verdict_judges, network_judges, over_targets, targets_index
-from ..metrics import interval_text, mean_interval, seeds_interval, stir_matrix
+from .judging import TARGETS_OFFSET, judges as verdict_judges, network_judges, targets_index
+from ..metrics import interval_text, runs_interval, seeds_interval, stir_matrix
 from .report import SavedResults, rounded, save_grid
-from ..train.zoo import GRID
+from ..train.zoo import GRID, runs_of
 
 RESULTS = SavedResults("pipeline_study.json")
 BLOCKS = ("pipeline", "pipeline_effects", "pipeline_claims", "pipeline_stir")
@@ -57,31 +61,36 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     targets, others = test[index], other_class(test[index], index.tolist())
     judges = verdict_judges()
     claim_keys = [f"{j}: {CRITERION}" for j in judges if j in network_judges(names=judges)]
-    loaded = {name: zoo.load_model(name) for name in models}
+    runs = {cell: runs_of(cell) for cell in models}
+    loaded = {name: zoo.load_model(name) for cell in models for name in runs[cell]}
     hits, iris = {}, {}
-    for name in tqdm(models, desc="alignment", disable=not progress):
-        runs = [alignment_run(loaded[name], targets, others, *RUN, judges=judges, seed=seed + s, **a["options"])
-                for s in a["seeds"]]
-        iris[name] = runs[0][0]
-        hits[name] = {k: torch.stack([r[1][k] for r in runs]) for k in runs[0][1]}  # (seeds, targets)
+    for cell in tqdm(models, desc="alignment", disable=not progress):
+        by_run = []
+        for name in runs[cell]:
+            found = [alignment_run(loaded[name], targets, others, *RUN, judges=judges, seed=seed + s, **a["options"])
+                     for s in a["seeds"]]
+            iris.setdefault(cell, found[0][0])
+            by_run.append({k: torch.stack([r[1][k] for r in found]) for k in found[0][1]})  # (seeds, targets)
+        hits[cell] = {k: torch.stack([r[k] for r in by_run]) for k in by_run[0]}  # (runs, seeds, targets)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         per_class = a["per_class"]
         shown = torch.cat([targets.images[::per_class]] + [iris[n][::per_class] for n in models])
         save_grid(shown, Path(out) / "pipeline_iris.png", nrow=10)
     shown_keys = [k for k in hits[models[0]] if k.split(": ")[0] in judges or k == "ms_ssim: nanda"]
-    alignment = {n: {k: over_targets(hits[n][k]) for k in shown_keys} for n in models}
+    alignment = {n: {k: runs_interval(hits[n][k].double().mean(1), seed=seed) for k in shown_keys} for n in models}
     effects = _effects(hits, models, seed, claim_keys)
     return rounded({"quick": quick, "models": list(models), "targets": len(targets), "seeds": len(a["seeds"]),
+                    "runs": {n: list(r) for n, r in runs.items()},
                     "claim_keys": claim_keys, "shown_keys": shown_keys,
                     "alignment": alignment, "effects": effects, "claims": _claims(alignment, effects, claim_keys),
-                    "stir": _stir(loaded, targets.images, st, progress),
+                    "stir": _stir({n: loaded[n] for n in models}, targets.images, st, progress),
                     "accuracy": {n: _accuracy(n) for n in models}})
 
 
 def _effects(hits: dict, models, seed: int, keys) -> dict:
-    """factor -> "with vs without" -> key -> paired difference of the shares (same targets and
-    seeds), BCa interval over the targets."""
+    """factor -> "with vs without" -> key -> difference of the shares (same targets and seeds; each
+    cell's mean over its training runs), with its interval over targets and runs."""
     result = {}
     for factor, partner in FACTORS.items():
         for without in models:
@@ -89,7 +98,7 @@ def _effects(hits: dict, models, seed: int, keys) -> dict:
             if with_ is None or with_ not in hits:
                 continue
             result.setdefault(factor, {})[f"{with_} vs {without}"] = {
-                k: mean_interval((hits[with_][k].double() - hits[without][k].double()).mean(0), seed=seed)
+                k: runs_interval(hits[with_][k].double().mean(1), hits[without][k].double().mean(1), seed=seed)
                 for k in keys}
     return result
 
@@ -144,7 +153,8 @@ def alignment_table(results: dict) -> str:
         rows.append(f"| `{name}` | {'yes' if acc['residual'] else 'no'} | {acc['loss']} | "
                     f"{'L2 ' + str(acc['eps']) if acc['eps'] else '-'} | "
                     f"{acc['clean']:.3f} | {aa} | " + " | ".join(_cell(by_judge[j]) for j in shown)
-                    + f" | {results['targets']}{' x ' + str(results['seeds']) + ' seeds' if 'seeds' in results else ''} |")
+                    + f" | {results['targets']}{' x ' + str(results['seeds']) + ' seeds' if 'seeds' in results else ''}"
+                    + (f" x {len(results['runs'][name])} runs" if "runs" in results else "") + " |")
     return "\n".join(rows)
 
 
