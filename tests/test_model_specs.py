@@ -228,3 +228,37 @@ def test_every_method_subcommand_takes_autocast(folder, tmp_path):
     assert _invert(["--model", "standard", "--data", str(folder), "--autocast"], out) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["autocast"] is True and summary["images"] == 10
+
+
+def test_seeds_from_a_folder_start_the_inversions_of_the_targets(folder, tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    g = torch.Generator().manual_seed(0)
+    for i in range(10):
+        save_image(torch.rand(3, 32, 32, generator=g), seeds / f"s{i:02d}.png")
+    out = tmp_path / "out"
+    assert main(["invert", "--model", "standard", "--targets", str(folder), "--seeds", str(seeds), "--steps", "1",
+                 "--step-size", "1e-9", "--quiet", "--out", str(out)]) == 0
+    from art_reps.data.folders import load_items as load
+
+    grid = torchvision.io.read_image(str(out / "invert.png")).float() / 255
+    assert grid.shape[-1] > 0 and json.loads((out / "summary.json").read_text())["images"] == 10
+    # with a vanishing step the results are the seeds themselves: the last row of the grid (upscaled x3)
+    last = load(str(seeds)).images[-1]
+    tile = grid[:, -(32 * 3 + 2):-2, -(32 * 3 + 2):-2][:, ::3, ::3]
+    assert torch.allclose(tile, last, atol=2 / 255)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["invert", "--seeds", "SEEDS", "--start", "noise"], "give --seeds (a folder of start images) or --start"),
+    (["invert", "--seeds", "FEW"], "--seeds holds 3 images but there are 10 targets"),
+])
+def test_seeds_that_do_not_fit_are_refused(args, message, folder, tmp_path, capsys):
+    few = tmp_path / "few"
+    few.mkdir()
+    for i in range(3):
+        save_image(torch.rand(3, 32, 32), few / f"{i}.png")
+    args = [str(folder) if a == "SEEDS" else str(few) if a == "FEW" else a for a in args]
+    out = tmp_path / "out"
+    assert main([*args, "--data", str(folder), "--steps", "1", "--quiet", "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()

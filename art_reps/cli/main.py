@@ -35,7 +35,8 @@ def _method(args) -> int:
 
     settings = given_settings(args, METHODS[args.command])
     summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
-                         ood=args.ood, data=args.data, labels=args.labels, size=args.size, **_loading(args),
+                         ood=args.ood, data=args.data, labels=args.labels, size=args.size, seeds=getattr(args, "seeds", None),
+                         **_loading(args),
                          device=args.device, seed=args.seed, autocast=args.autocast, progress=not args.quiet,
                          **settings)
     losses = summary["losses"]
@@ -252,8 +253,8 @@ def _add_model_options(p, size: bool = True) -> None:
 
 
 def _add_data_options(p, default=None) -> None:
-    p.add_argument("--data", default=default, help="a folder of images (searched recursively) instead of the "
-                                                   "embedded test images")
+    p.add_argument("--data", "--targets", default=default, help="a folder of images (searched recursively) instead "
+                                                                "of the embedded test images")
     p.add_argument("--labels", default=None, help="a folder's labels: 'folders' (sub-folder names), 'none' or a "
                                                   "CSV with columns file,label (default: sub-folders if every "
                                                   "image lies in one)")
@@ -270,6 +271,9 @@ def _add_methods(sub) -> None:
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
         _add_data_options(p)
+        if "start" in method.parameters and method.inputs != ("a", "b"):
+            p.add_argument("--seeds", default=None, help="a folder of start images, one per target of --data in "
+                                                         "sorted order (instead of --start)")
         p.add_argument("--autocast", action="store_true", help="mixed precision (bfloat16 on CPU, float16 on CUDA)")
         p.add_argument("--out", default=None, help=f"output folder (default: art_reps_{name})")
         add_method_flags(p, method)

@@ -278,6 +278,24 @@ def _inputs(per_class: int, ood: bool, data: str | None, labels: str | None, siz
     return resized(images, size), y
 
 
+def _seed_images(method: Method, seeds: str | None, settings: dict, images):
+    """The start images of a ``seeds`` folder, checked against the method and the targets."""
+    if seeds is None:
+        return None
+    from ..data.folders import load_items
+
+    if "start" not in method.parameters or method.inputs == ("a", "b"):
+        raise ValueError(f"{method.name} does not start from images: --seeds is for "
+                         f"{sorted(n for n, m in METHODS.items() if 'start' in m.parameters and m.inputs != ('a', 'b'))}")
+    if "start" in settings:
+        raise ValueError("give --seeds (a folder of start images) or --start, not both")
+    found = load_items(seeds, size=images.shape[-1], labels="none").images
+    if method.inputs and len(found) != len(images):
+        raise ValueError(f"--seeds holds {len(found)} images but there are {len(images)} targets: one seed per target, "
+                         "in the same (sorted) order")
+    return found
+
+
 def load_model_spec(model: str | None, device: str = "cpu", **loading):
     """The model a ``--model`` specification names (:func:`art_reps.zoo.specs.load_spec`; default: the
     robust embedded model) on ``device``, and the reading options of its normalisation."""
@@ -291,14 +309,16 @@ def load_model_spec(model: str | None, device: str = "cpu", **loading):
 
 def run_method(name: str, *, out=None, model: str | None = None, layer: str | None = None, per_class: int = 1,
                ood: bool = False, data: str | None = None, labels: str | None = None, size: int | None = None,
-               weights=None, arch: str | None = None, num_classes: int | None = None, mean=None, std=None,
-               device: str = "cpu", seed: int = 0, autocast: bool = False, progress: bool = True,
+               seeds: str | None = None, weights=None, arch: str | None = None, num_classes: int | None = None,
+               mean=None, std=None, device: str = "cpu", seed: int = 0, autocast: bool = False, progress: bool = True,
                **settings) -> dict:
     """Run the method ``name`` through a model (``model``: a specification of
     :func:`art_reps.zoo.specs.load_spec`, with ``weights``, ``arch``, ``num_classes``, ``mean``
     and ``std``) on ``per_class`` test images per class, the bundled photographs and faces
     (``ood=True``) or the images of a ``data`` folder (``labels`` as :func:`art_reps.data.folders.load_items`
-    reads them), resized to ``size`` if given; ``settings`` are its flags (defaults: the method's).
+    reads them), resized to ``size`` if given; ``seeds``, a folder of start images (one per target,
+    in the same order) for a method that starts from images; ``settings`` are its flags (defaults:
+    the method's).
     Writes ``<name>.png`` (inputs above results) and ``summary.json`` to ``out``, made only once the
     results exist."""
     from .. import zoo
@@ -315,7 +335,10 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
                                    std=std)
     layer = check_layer(method, net, layer)
     x, y = _inputs(per_class, ood, data, labels, size)
+    starts = _seed_images(method, seeds, settings, x)
     keywords = feed(method, x.to(device), None if y is None else y.to(device), net, {**settings, **reading})
+    if starts is not None:
+        keywords["start"] = starts.to(device)
     result = method(net, layer=layer, progress=progress, **({"autocast": True} if autocast else {}),
                     **seeded(method, seed), **keywords)
     outputs, losses = per_item(method, result)
