@@ -1,6 +1,7 @@
 """Each paper's claims as functions that measure them, and what reports them.
 
-- :mod:`.demo`: the embedded default's one-command demonstration;
+- :mod:`.compare`: two models side by side as a report (``art-reps compare``); :mod:`.demo`: that
+  report for the embedded standard and robust pair, the one-command demonstration;
 - :mod:`.reproduce`: Engstrom et al. (inversion, manipulation, interpolation) and Aggarwal et al.
   (perceptually aligned gradients), judged independently;
 - :mod:`.iri_study`: Nanda et al.'s IRIs (alignment per loss, STIR) and Feather et al.'s metamers;
