@@ -159,10 +159,11 @@ def _layers(args) -> int:
 def models_table() -> str:
     """The embedded models' cards as a markdown table (the README's models block)."""
     from .. import zoo
+    from ..train.zoo import REPLICATES
 
     rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | PGD-20 L2 1.0 | "
             "AutoAttack L2 (eps: acc.) | train time | command |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for name in zoo.list_models():
+    for name in [n for n in zoo.list_models() if n not in REPLICATES]:
         card = zoo.model_card(name)
         pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
         t = card["training"]
@@ -183,6 +184,10 @@ def models_table() -> str:
         aa = ", ".join(f"{a['eps']}: {a['accuracy']:.3f}" for a in card["autoattack_accuracy"]) or "-"
         rows.append(f"| `{name}` | {architecture} | {training} | {card['clean_accuracy']:.3f} | "
                     f"{' | '.join(cells)} | {aa} | {t['seconds'] / 60:.0f} min | `{card['command']}` |")
+    again = [n for n in zoo.list_models() if n in REPLICATES]
+    if again:
+        rows += ["", "The same recipes at other training seeds (clean accuracy): " + ", ".join(
+            f"`{n}` {zoo.model_card(n)['clean_accuracy']:.3f}" for n in again) + "."]
     return "\n".join(rows)
 
 
