@@ -19,21 +19,22 @@ def test_readme_is_at_most_12_kb():
 
 def test_the_summary_is_what_the_saved_results_say():
     saved = science.RESULTS.load()
-    inversion = saved["reproduce"]["engstrom"]["inversion_recognised"]["judge"]
+    (judge,) = saved["reproduce"]["models"]["judges"]  # the one judge that passed its controls
+    assert f"`{judge}`" in README
+    inversion = saved["reproduce"]["engstrom"]["inversion_recognised"][f"{judge}: recognised"]
     models = saved["reproduce"]["models"]
     robust, standard = inversion[models["robust"]], inversion[models["standard"]]
-    assert f"({robust['score']:.2f} against {standard['score']:.2f} of {robust['n']} targets)" in README
+    assert (f"({robust['score']:.2f} against {standard['score']:.2f} of {robust['n']} targets x "
+            f"{robust['seeds']} seeds)") in README
     met = [v[3] for v in science.verdicts(saved)]
     assert f"{met.count(False)} of the {len(met)} registered targets" in README
-    assert [v[3] for v in science.verdicts(saved) if v[0].startswith("Aggarwal")] == [True]
+    aggarwal = [v[3] for v in science.verdicts(saved) if v[0].startswith("Aggarwal")]
+    assert aggarwal == [True] and "Aggarwal et al.'s claim holds" in README
     claims = [c["holds"] for c in pipeline_study.RESULTS.load()["claims"]]
-    assert claims == [False, True]  # contrastive+residual+adversarial not the most aligned; adversarial raises it
+    assert claims == [False, False] and "neither of Nanda et al.'s two claims holds here" in README
     beyond = beyond_anchors.RESULTS.load()
-    assert [c["holds"] for c in beyond_anchors.claims(beyond)] == [False, False, False]
-    robust_cells = beyond["parameterisations"]["cells"][zoo.ROBUST]
-    assert all(c[j]["recognised"]["score"] >= 0.95 for c in robust_cells.values() for j in ("judge", "judge_mixer"))
-    pag = beyond["pag"]
-    assert all(pag[zoo.ROBUST]["low"] > r["high"] for name, r in pag.items() if name != zoo.ROBUST)
+    assert [c["holds"] for c in beyond_anchors.claims(beyond)] == [True, None, None]
+    assert beyond_anchors.passing_references(beyond) == [] and "no PAG reference passed its checks" in README
     gpu = json.loads((ROOT / "results" / "gpu.json").read_text())
     ttq = json.loads((ROOT / "results" / "time_to_quality.json").read_text())
     assert gpu["ours_vs_bare"] <= 1.05 and "H200" in gpu["device"]

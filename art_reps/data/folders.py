@@ -9,7 +9,7 @@ class index), or not at all (``-1``: a method that needs labels uses the model's
 Examples:
     >>> items = load_items("embedded", limit=3)
     >>> items.images.shape, items.labels.tolist()
-    (torch.Size([3, 3, 32, 32]), [7, 2, 1])
+    (torch.Size([3, 3, 32, 32]), [7, 4, 3])
 """
 from __future__ import annotations
 
