@@ -146,7 +146,7 @@ def _layers(args) -> int:
     from .methods import load_model_spec
 
     size = args.size or (32 if args.model in list_models() else 224)
-    net, reading = load_model_spec(args.model, **_loading(args))
+    net, _ = load_model_spec(args.model, **_loading(args))
     rows = layer_shapes(net, torch.rand(1, 3, size, size))
     width = max(len(name) for name, _ in rows)
     print(f"# {args.model} at {size} x {size} px: every layer --layer can name ('' is the output), with the "

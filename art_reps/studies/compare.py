@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import core
-from ..metrics import interval_text, localization_scores, mean_interval, proportion, seeds_interval, stir
+from ..metrics import interval_text, localization_scores, mean_interval, predict, proportion, seeds_interval, stir
 from .judging import recognised
 from .report import rounded, saliency_to_image, save_grid, write_index, write_json
 
@@ -68,11 +68,8 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
                              step_size=0.1, fake_relu=True, seed=seed, progress=False)
         features[label] = vis.images
         stages.update(1)
-        classes = labels if labels is not None and bool((labels >= 0).all()) else None
-        if classes is None:
-            from ..metrics import predict
-
-            classes = predict(model, images)
+        # the given labels, the model's prediction where an image has none (as the method subcommands do)
+        classes = predict(model, images) if labels is None else labels.where(labels >= 0, predict(model, images))
         grad = core.sensitivity(model, images, classes)
         saliency[label] = saliency_to_image(grad)
         if boxes is not None:
