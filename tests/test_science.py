@@ -32,6 +32,23 @@ def test_the_shipped_robust_model_is_the_registered_choice():
     assert saved["selection"]["chosen"] == saved["robust"] == zoo.ROBUST
 
 
+def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_the_others(quick):
+    from art_reps import zoo
+    from art_reps.studies.reproduce import CANDIDATES, COLLAPSED
+
+    for selection in science.RESULTS.load()["selection"], quick[1]["selection"]:
+        measured, excluded = set(selection["scores"]), selection.get("excluded", {})
+        assert measured | set(excluded) <= set(CANDIDATES) and not measured & set(excluded)
+        assert selection["chosen"] in measured
+        for name, reason in excluded.items():
+            assert (reason == "not trained") == (name not in zoo.list_models()), name
+            if reason != "not trained":
+                assert zoo.model_card(name)["clean_accuracy"] < COLLAPSED and reason.startswith("collapsed"), name
+        rows = science.selection_table(selection).splitlines()[2:]
+        assert len(rows) == len(measured) + len(excluded) and sum(r.endswith(" yes |") for r in rows) == 1
+    assert set(quick[1]["selection"]["scores"]) | set(quick[1]["selection"]["excluded"]) == set(CANDIDATES)
+
+
 def test_quick_run_measures_every_row_of_the_results_page(quick):
     _, results = quick
     fresh, shown = science.render(results), science.page_blocks(RESULTS)

@@ -29,6 +29,8 @@ def test_clean_accuracy_meets_the_card(name, test_split):
     model = zoo.load_model(name)
     assert card["command"] == f"python -m art_reps.train.zoo {name}"
     assert card["training"]["eps"] == SPECS[name]["eps"] and card["training"]["seed"] == SPECS[name]["seed"]
+    init = SPECS[name].get("init")  # fine-tuned from another model's weights: the card says which
+    assert card["training"].get("init") == (f"the weights of {init}" if init else None)
     assert accuracy(model, test_split.images, test_split.labels) == pytest.approx(card["clean_accuracy"], abs=0.002)
 
 

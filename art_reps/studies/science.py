@@ -213,6 +213,8 @@ def selection_table(selection: dict) -> str:
     for name in names:
         rows.append(f"| `{name}` | " + " | ".join(_cell(selection["scores"][name][j]) for j in judges)
                     + f" | {selection['mean'][name]:.3f} | {'yes' if name == selection['chosen'] else ''} |")
+    for name, reason in selection.get("excluded", {}).items():
+        rows.append(f"| `{name}` | " + " | ".join("-" for _ in judges) + f" | - | no: {reason} |")
     return "\n".join(rows)
 
 

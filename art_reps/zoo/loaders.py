@@ -8,6 +8,11 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+# architectures a MadryLab checkpoint is matched against when none is given (their ImageNet models
+# are torchvision's)
+MADRYLAB_ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2",
+                  "wide_resnet101_2", "vgg16_bn", "densenet161")
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _MADRY_PREFIXES = ("module.model.", "model.")
@@ -116,10 +121,12 @@ def load_torchvision(name: str, *, weights=None, num_classes: int = 1000, mean=I
     return LoadedModel(model.eval(), tuple(mean), tuple(std))
 
 
-def load_madrylab(path, architecture: nn.Module | str, *, num_classes: int | None = None) -> LoadedModel:
+def load_madrylab(path, architecture: nn.Module | str | None = None, *,
+                  num_classes: int | None = None) -> LoadedModel:
     """A MadryLab ``robustness`` checkpoint: the state dict under ``model`` or ``state_dict``,
     keys ``module.model.*`` kept, ``module.attacker.*`` dropped, mean/std read from
-    ``module.normalizer.new_mean/new_std``. ``architecture``: a module or a torchvision name.
+    ``module.normalizer.new_mean/new_std``. ``architecture``: a module, a torchvision name, or
+    ``None`` for the one of ``MADRYLAB_ARCHS`` whose keys and shapes the weights match.
     """
     state = unwrap(load_state_dict(path), f"checkpoint {str(path)!r}")
     weights = madrylab_weights(state, path)
@@ -128,15 +135,30 @@ def load_madrylab(path, architecture: nn.Module | str, *, num_classes: int | Non
         if prefix + "new_mean" in state:
             mean = tuple(state[prefix + "new_mean"].flatten().tolist())
             std = tuple(state[prefix + "new_std"].flatten().tolist())
-    if isinstance(architecture, str):
+    if architecture is None or isinstance(architecture, str):
         import torchvision
 
         if num_classes is None:
             num_classes = checkpoint_classes(weights) or 1000
-        architecture = torchvision.models.get_model(architecture, weights=None, num_classes=num_classes)
+        architecture = (_matching_architecture(weights, path) if architecture is None else
+                        torchvision.models.get_model(architecture, weights=None, num_classes=num_classes))
     else:
         architecture = copy.deepcopy(architecture)
     return LoadedModel(checked_load(architecture, weights, str(path)), mean, std)
+
+
+def _matching_architecture(weights: dict, path) -> nn.Module:
+    """The torchvision classifier of ``MADRYLAB_ARCHS`` whose state dict ``weights`` matches, by keys and shapes."""
+    import torchvision
+
+    classes = checkpoint_classes(weights) or 1000
+    for name in MADRYLAB_ARCHS:
+        model = torchvision.models.get_model(name, weights=None, num_classes=classes)
+        own = model.state_dict()
+        if own.keys() == weights.keys() and all(own[k].shape == weights[k].shape for k in own):
+            return model
+    raise ValueError(f"cannot tell the architecture of madrylab:{path} from its weights (none of "
+                     f"{list(MADRYLAB_ARCHS)} fits): pass --arch NAME (a torchvision classifier)")
 
 
 def madrylab_weights(raw, path) -> dict[str, torch.Tensor]:

@@ -28,16 +28,12 @@ import torch
 from torch import nn
 
 from .loaders import (IMAGENET_MEAN, IMAGENET_STD, LoadedModel, checked_load, checkpoint_classes, load_madrylab,
-                      load_state_dict, madrylab_weights, unwrap)
+                      load_state_dict, unwrap)
 
 NORMALISATIONS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD),
                   "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
                   "none": (None, None)}
 KINDS = ("torchvision", "timm", "madrylab")
-# architectures a MadryLab checkpoint is matched against when no arch is given (their ImageNet models
-# are torchvision's)
-MADRYLAB_ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2",
-                  "wide_resnet101_2", "vgg16_bn", "densenet161")
 USAGE = ("give an embedded name, torchvision:NAME or timm:NAME with --weights FILE, madrylab:FILE or a "
          "TorchScript file")
 
@@ -98,20 +94,6 @@ def _classes(state: dict, source: str, num_classes: int | None) -> int:
     return num_classes or found or 1000
 
 
-def _madrylab_arch(path: str) -> str:
-    """The torchvision architecture whose state dict a MadryLab checkpoint matches, by keys and shapes."""
-    import torchvision
-
-    weights = madrylab_weights(load_state_dict(path), path)
-    classes = checkpoint_classes(weights) or 1000
-    for name in MADRYLAB_ARCHS:
-        own = torchvision.models.get_model(name, weights=None, num_classes=classes).state_dict()
-        if own.keys() == weights.keys() and all(own[k].shape == weights[k].shape for k in own):
-            return name
-    raise ValueError(f"cannot tell the architecture of madrylab:{path} from its weights (none of "
-                     f"{list(MADRYLAB_ARCHS)} fits): pass --arch NAME (a torchvision classifier)")
-
-
 def _torchscript(path: Path) -> nn.Module | None:
     """The TorchScript module in ``path``, or ``None`` when it is not one (a state dict, a pickle)."""
     if not zipfile.is_zipfile(path):
@@ -156,7 +138,7 @@ def load_spec(spec: str, *, weights=None, arch: str | None = None, num_classes: 
         _no_weights(spec, weights)
         if not Path(name).is_file():
             raise FileNotFoundError(f"--model {spec}: checkpoint {name!r} does not exist")
-        loaded = load_madrylab(name, arch or _madrylab_arch(name), num_classes=num_classes)
+        loaded = load_madrylab(name, arch, num_classes=num_classes)
         given = normalisation(mean, std, (loaded.mean, loaded.std))
         return LoadedModel(loaded.model, *given)
     path = Path(spec)
