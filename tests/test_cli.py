@@ -85,6 +85,7 @@ def test_usage_errors_exit_2(argv):
     (["invert", "--layer", "nope", "--steps", "2"], "layer 'nope' does not exist"),
     (["batch", "invert", "--size", "0", "--steps", "2"], "size must be an int"),
     (["batch", "sensitivity", "--layer", "nope"], "layer must be ''"),
+    (["reproduce", "--only", "selection", "--quick"], "--only re-measures one part of the saved full run"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     if torch_cuda_available():

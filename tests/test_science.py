@@ -49,6 +49,24 @@ def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_
     assert set(quick[1]["selection"]["scores"]) | set(quick[1]["selection"]["excluded"]) == set(CANDIDATES)
 
 
+def test_a_part_measured_apart_replaces_only_that_part_and_says_so(monkeypatch, tmp_path):
+    from art_reps.studies import reproduce
+
+    saved = science.RESULTS.load()
+    fresh = {"scores": {"l2_eps1": {"glyph_pair": {"score": 0.5, "low": 0.4, "high": 0.6, "n": 100}}},
+             "mean": {"l2_eps1": 0.5}, "chosen": "l2_eps1", "excluded": {}}
+    monkeypatch.setattr(reproduce, "choose_robust", lambda seed: fresh)
+    merged = science.run_part("selection", saved, tmp_path)
+    assert merged["selection"] == fresh and merged["measured_apart"]["selection"].startswith(
+        "art-reps reproduce --only selection (")
+    assert {k: v for k, v in merged.items() if k not in ("selection", "measured_apart")} == {
+        k: v for k, v in saved.items() if k not in ("selection", "measured_apart")}
+    with pytest.raises(ValueError, match="measure it all first"):
+        science.run_part("selection", {**saved, "quick": True}, tmp_path)
+    with pytest.raises(ValueError, match="--only must be one of"):
+        science.run_part("verdicts", saved, tmp_path)
+
+
 def test_quick_run_measures_every_row_of_the_results_page(quick):
     _, results = quick
     fresh, shown = science.render(results), science.page_blocks(RESULTS)

@@ -66,6 +66,12 @@ def _results_command(args, study, run) -> int:
 def _reproduce(args) -> int:
     from ..studies import science
 
+    if args.only is not None:
+        if args.quick or args.from_results:
+            raise ValueError("--only re-measures one part of the saved full run: drop --quick and --from-results")
+        saved = science.RESULTS.load(args.results)
+        return _results_command(args, science, lambda: science.run_part(
+            args.only, saved, args.out, device=args.device, seed=args.seed, progress=not args.quiet))
     return _results_command(args, science, lambda: science.run_all(
         args.out, quick=args.quick, device=args.device, seed=args.seed, progress=not args.quiet))
 
@@ -309,7 +315,7 @@ def _add_batch(sub) -> None:
         p.set_defaults(func=_batch)
 
 
-def _add_results_command(sub, name, func, what, out, results, blocks, device=True) -> None:
+def _add_results_command(sub, name, func, what, out, results, blocks, device=True) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=f"{what}; the full run saves results/{results}")
     p.add_argument("--out", default=out, help="figures folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
@@ -320,6 +326,7 @@ def _add_results_command(sub, name, func, what, out, results, blocks, device=Tru
                                                     "found from the working directory)")
     _add_run_options(p, device=device)
     p.set_defaults(func=func)
+    return p
 
 
 def _add_iri_study(sub) -> None:
@@ -384,8 +391,13 @@ def main(argv=None) -> int:
     layers = sub.add_parser("layers", help="every layer of a model with its output shape: what --layer can name")
     _add_model_options(layers)
     layers.set_defaults(func=_layers)
-    _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, alignment, "
-                         "STIR, metamers) and its figures", "art_reps_results", "science.json", "science")
+    reproduce = _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, "
+                                     "alignment, STIR, metamers) and its figures", "art_reps_results", "science.json",
+                                     "science")
+    from ..studies.science import PARTS
+
+    reproduce.add_argument("--only", choices=PARTS, default=None, help="measure this part again alone, with the full "
+                           "run's code and settings, into the saved results (which say so: measured_apart)")
     _add_results_command(sub, "beyond-anchors", _beyond_anchors, "feature-visualisation parameterisations (pixel, "
                          "Fourier, MACO) judged by plausibility; the PAG score across the eps sweep",
                          "art_reps_beyond_anchors", "beyond_anchors.json", "parameterisations, pag", device=False)

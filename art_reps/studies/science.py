@@ -48,6 +48,36 @@ def run_all(out="art_reps_results", *, quick: bool = False, device: str = "cpu",
                     "metamers": run_metamers(quick=quick, seed=seed, progress=progress)})
 
 
+PARTS = ("selection", "maximizing")  # what `art-reps reproduce --only PART` re-measures alone
+
+
+def run_part(part: str, saved: dict, out="art_reps_results", *, device: str = "cpu", seed: int = 0,
+             progress: bool = True) -> dict:
+    """``saved`` (the full run's results) with one part measured again by the code the full run
+    calls, the same settings, and ``measured_apart[part]`` saying so (seconds, the command)."""
+    import time
+
+    from .. import zoo
+    from .reproduce import SETTINGS, choose_robust, run_maximizing
+    from .judging import judges as verdict_judges
+
+    if part not in PARTS:
+        raise ValueError(f"--only must be one of {list(PARTS)}, got {part!r}")
+    if saved.get("quick", True):
+        raise ValueError("--only re-measures a part of the saved full run: measure it all first (without --quick)")
+    start, result = time.time(), dict(saved)
+    if part == "selection":
+        result["selection"] = choose_robust(seed=seed)
+    else:
+        models = saved["reproduce"]["models"]
+        loaded = {models[k]: zoo.load_model(models[k], device=device) for k in ("standard", "robust")}
+        result["reproduce"] = {**saved["reproduce"], "maximizing": run_maximizing(
+            loaded, verdict_judges(device), SETTINGS["full"], out, seed)}
+    result["measured_apart"] = {**saved.get("measured_apart", {}), part: (
+        f"art-reps reproduce --only {part} ({time.time() - start:.0f} s): the code and settings of the full run")}
+    return rounded(result)
+
+
 def _cell(r: dict) -> str:
     return interval_text(r, 3 if r["high"] - r["low"] < 0.01 else 2)
 
