@@ -69,18 +69,39 @@ def _hits(scores: dict) -> dict:
     return {n: {k: (torch.arange(100) < int(100 * s)).expand(2, -1) for k in KEYS} for n, s in scores.items()}
 
 
+READ = {n: [{"digit": 0.85, "background": 0.2}] for n in ("resnet_simclr", "resnet_simclr_l2")}
+
+
 def test_the_claims_follow_the_measurements_and_can_fail():
     shares = {"resnet_simclr_l2": 0.9, "resnet_simclr": 0.5, "resnet_ce_l2": 0.8, "resnet_ce": 0.1,
               "plain_simclr_l2": 0.6, "plain_simclr": 0.2, "plain_ce_l2": 0.7, "plain_ce": 0.0}
     alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
-    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS)
+    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS, READ)
     assert [c["holds"] for c in claims] == [True, True]
     shares.update(plain_ce_l2=0.95, resnet_simclr=0.9)  # a plain supervised model wins; augmentation hurts SimCLR
     alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
-    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS)
+    claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS, READ)
     assert [c["holds"] for c in claims] == [False, False]
     assert "`plain_ce_l2`" in claims[0]["measured"] and "3 of 4" in claims[1]["measured"]
-    assert [c["holds"] for c in P._claims(alignment, {}, ())] == [None]  # no judge passed: undecided
+    assert [c["holds"] for c in P._claims(alignment, {}, (), READ)] == [None]  # no judge passed: undecided
+
+
+@pytest.mark.parametrize("probe", [{"digit": 0.79, "background": 0.2}, {"digit": 0.9, "background": 0.31}])
+def test_claim_1_is_not_testable_when_a_contrastive_run_misses_a_probe_bar(probe):
+    shares = {"resnet_simclr_l2": 0.9, "resnet_ce_l2": 0.8}  # it would hold
+    alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
+    (claim,) = P._claims(alignment, {}, KEYS, {**READ, "plain_simclr": [READ["resnet_simclr"][0], probe]})
+    assert claim["holds"] is None and claim["undecided"].startswith("not testable here")
+    assert f"{probe['digit']:.2f}" in claim["measured"] and "not testable" in P.claims_table({"claims": [claim]})
+
+
+def test_the_saved_study_probes_every_run_of_every_contrastive_cell():
+    saved = P.RESULTS.load()
+    assert {n: len(r) for n, r in saved["probes"].items()} == {
+        n: len(saved["runs"][n]) for n in saved["models"] if "simclr" in n}
+    for runs in saved["probes"].values():
+        for probe in runs:
+            assert {"digit", "background", "background_chance"} <= set(probe)
 
 
 def test_effects_pair_each_cell_with_the_cell_that_differs_in_one_factor(quick):
