@@ -159,6 +159,7 @@ def test_quick_run_has_every_row_and_claim(quick):
     assert set(cells) == {"l2_eps1", "standard"} and all(set(c) == set(B.PARAMS) for c in cells.values())
     refs = results["pag"]["references"]
     assert set(refs) == set(B.REFERENCES) and all(set(r["scores"]) == set(B.SWEEP) for r in refs.values())
+    assert list(results["sweep_alignment"]["scores"]) == list(B.SWEEP)
     assert (out / B.FIGURE).exists()
     assert [c["claim"][:20] for c in B.claims(results)] == [c["claim"][:20] for c in B.claims(B.RESULTS.load())]
     for block in B.render(results).values():
@@ -180,6 +181,21 @@ def test_claims_follow_the_numbers_of_the_references_that_passed_their_checks():
     aggarwal, regimes = B.claims(with_reference(False))[1:]
     assert aggarwal["holds"] is None and regimes["holds"] is None
     assert "undecided: no PAG reference passed its checks" in B.claims_table(with_reference(False))
+
+
+def test_the_sweep_alignment_claims_follow_its_shares_and_can_fail():
+    saved = B.RESULTS.load()
+    low, mid, high = ({"score": v, "low": v - 0.05, "high": v + 0.05, "n": 100} for v in (0.2, 0.6, 0.4))
+    sweep = {"standard": low, "l2_eps0.05": mid, "l2_eps1": high}
+    results = {**saved, "sweep_alignment": {"keys": ["j: recognised"], "eps": {"standard": 0, "l2_eps0.05": 0.05,
+                                                                             "l2_eps1": 1},
+                                            "scores": {m: {"j: recognised": v} for m, v in sweep.items()}}}
+    aggarwal, regimes = B.claims(results)[3:]
+    assert aggarwal["holds"] is True and regimes["holds"] is True and "on alignment" in regimes["claim"]
+    best = {"score": 0.9, "low": 0.85, "high": 0.95, "n": 100}  # the largest eps aligns best
+    results["sweep_alignment"]["scores"]["l2_eps1"] = {"j: recognised": best}
+    regimes = B.claims(results)[4]
+    assert regimes["holds"] is False and "| `l2_eps1` | 1 | 0.90 [0.85, 0.95] |" in B.sweep_alignment_table(results)
 
 
 def test_results_page_shows_the_saved_measurement():

@@ -24,6 +24,10 @@ perceptually aligned gradients as a number across the eps sweep. Registered befo
   tested here: low-eps training already aligns gradients (``l2_eps0.05`` above ``standard``,
   intervals apart). Srinivas et al.'s three regimes appear when an intermediate eps scores above
   both the smallest and the largest (intervals apart).
+- Alignment across the sweep (registered with the eps sweep, docs/judging.md): every trained
+  model of ``SWEEP`` through the pipeline study's measure, regularizer-free IRIs from noise for the
+  100 fresh targets, three seeds, recognised ten-way by every deciding judge
+  (:func:`art_reps.studies.iri_study.run_alignment`); the same two tests on these shares.
 
     art-reps beyond-anchors --page docs/results.md        # measures, saves results/beyond_anchors.json
 """
@@ -38,12 +42,13 @@ from ..data import digits_on_textures, mean_spectrum
 from ..metrics import interval_text, mean_interval, pag_score, plausibility_hits, proportion
 from ..metrics.pag import INK_FACTOR, TRUE_BEATS_WRONG, reference_checks
 from ..metrics.plausibility import class_centres
-from .judge_controls import deciding_judges
+from .judge_controls import deciding_judges, validated_judges
 from .report import SavedResults, rounded, save_grid
 
 RESULTS = SavedResults("beyond_anchors.json")
 FIGURE = "parameterisations.png"
-BLOCKS = ("parameterisations", "parameterisation_claims", "pag")
+BLOCKS = ("parameterisations", "parameterisation_claims", "pag", "sweep_alignment")
+ALIGNMENT_RUN = ("regularizer-free", "noise")  # the pipeline study's IRIs
 PARAMS = ("pixel", "fourier", "maco")
 # the eps sweep, in order of eps: those of its models that are trained (art_reps.train.zoo.PENDING are not yet)
 SWEEP = tuple(n for n in ("standard", "l2_eps0.02", "l2_eps0.05", "l2_eps0.25", "l2_eps0.5", "l2_eps1", "l2_eps2",
@@ -132,10 +137,20 @@ def run_pag(*, quick: bool) -> dict:
     return {"references": references}
 
 
+def run_sweep_alignment(*, quick: bool, progress: bool = True) -> dict:
+    """{"keys": the deciding judges' ten-way criterion, "scores": {model: {key: interval}}} for SWEEP."""
+    from .iri_study import run_alignment
+
+    found = run_alignment(SWEEP, (ALIGNMENT_RUN,), quick=quick, progress=progress)
+    keys = [f"{j}: recognised" for j in validated_judges()]
+    return {"keys": keys, "eps": {m: zoo.model_card(m)["training"]["eps"] for m in SWEEP},
+            "scores": {m: {k: found[m][" / ".join(ALIGNMENT_RUN)][k] for k in keys} for m in SWEEP}}
+
+
 def run_beyond_anchors(*, quick: bool = False, out=None, progress: bool = True) -> dict:
-    """Both measurements, as registered in the module docstring."""
+    """The measurements registered in the module docstring."""
     return rounded({"quick": quick, "parameterisations": run_parameterisations(quick=quick, out=out, progress=progress),
-                    "pag": run_pag(quick=quick)})
+                    "pag": run_pag(quick=quick), "sweep_alignment": run_sweep_alignment(quick=quick, progress=progress)})
 
 
 def _judges(results: dict) -> list:
@@ -165,15 +180,16 @@ def claims(results: dict) -> list[dict]:
     def aggarwal(pag) -> bool:
         return pag["l2_eps0.05"]["low"] > pag["standard"]["high"]
 
-    def regimes(pag) -> bool:
-        first, last = pag[sweep[0]], pag[sweep[-1]]
-        return any(pag[n]["low"] > max(first["high"], last["high"]) for n in sweep[1:-1])
+    def regimes(scores) -> bool:  # scores in the sweep's order of eps
+        names = list(scores)
+        first, last = scores[names[0]], scores[names[-1]]
+        return any(scores[n]["low"] > max(first["high"], last["high"]) for n in names[1:-1])
 
     def shown(models) -> str:
         return "; ".join(f"{r}: " + ", ".join(f"{m} {interval_text(refs[r]['scores'][m], 3)}" for m in models)
                          for r in refs)
 
-    return [
+    found = [
         {"claim": "MACO is more plausible than the Fourier parameterisation (Fel et al.)",
          "measured": "; ".join(f"{m}: maco - fourier " + ", ".join(
              f"{j} {interval_text(diffs[m]['maco - fourier'][j])}" for j in judges) for m in diffs),
@@ -185,6 +201,23 @@ def claims(results: dict) -> list[dict]:
         {"claim": "three regimes: an intermediate eps aligns best (Srinivas et al.)",
          "measured": shown(sweep), "holds": decided(regimes), "why_undecided": "no PAG reference passed its checks"},
     ]
+    if "sweep_alignment" in results:  # the same two tests on the IRIs' alignment across the sweep
+        a = results["sweep_alignment"]
+        by_key = {k: {m: a["scores"][m][k] for m in a["scores"]} for k in a["keys"]}
+
+        def aligned(models) -> str:
+            return "; ".join(f"{k}: " + ", ".join(f"{m} {interval_text(v[m])}" for m in models)
+                             for k, v in by_key.items())
+
+        for claim, test, models in (
+                ("low-eps training already aligns invariances: IRIs recognised (Aggarwal et al.'s claim, on "
+                 "alignment)", aggarwal, ("l2_eps0.05", "standard")),
+                ("three regimes of IRI alignment: an intermediate eps aligns best (Srinivas et al.'s regimes, on "
+                 "alignment)", regimes, tuple(a["scores"]))):
+            found.append({"claim": claim, "measured": aligned(models),
+                          "holds": all(map(test, by_key.values())) if by_key else None,
+                          "why_undecided": "no judge passed its controls"})
+    return found
 
 
 def parameterisation_table(results: dict) -> str:
@@ -233,7 +266,20 @@ def pag_table(results: dict) -> str:
             "decides nothing:\n\n" + "\n".join(rows))
 
 
+def sweep_alignment_table(results: dict) -> str:
+    a = results["sweep_alignment"]
+    n = next(iter(next(iter(a["scores"].values())).values()))
+    rows = [f"Regularizer-free IRIs from noise, {n['n']} targets x {n.get('seeds', 1)} seeds, recognised ten-way "
+            "(chance 0.1):", "", "| model | L2 eps | " + " | ".join(a["keys"]) + " |", "|---|---|" + "---|" * len(a["keys"])]
+    rows += [f"| `{m}` | {a['eps'][m]:g} | " + " | ".join(interval_text(by_key[k]) for k in a["keys"]) + " |"
+             for m, by_key in a["scores"].items()]
+    return "\n".join(rows)
+
+
 def render(results: dict) -> dict:
-    return {"parameterisations": parameterisation_table(results), "parameterisation_claims": claims_table(results),
-            "pag": pag_table(results)}
+    blocks = {"parameterisations": parameterisation_table(results), "parameterisation_claims": claims_table(results),
+              "pag": pag_table(results)}
+    if "sweep_alignment" in results:
+        blocks["sweep_alignment"] = sweep_alignment_table(results)
+    return blocks
 
