@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from art_reps.data.digits_on_textures import BACKGROUNDS, background_classes, digits_on_textures, draw_digits
-from art_reps.data.views import MIN_CROP, crop_window, digit_views
+from art_reps.data.views import MIN_CROP, crop_window, digit_views, view_bank
 from art_reps.train.contrastive import probe_accuracy, train_contrastive
 from art_reps.zoo.architectures import SmallResNet
 
@@ -38,6 +38,29 @@ def test_the_two_views_share_the_digit_and_nothing_else():
     torch.manual_seed(0)
     again = digit_views(jitter=0.0)(sources)
     assert torch.equal(again[0], v1) and torch.equal(again[1], v2)
+
+
+def test_a_view_bank_pairs_two_different_draws_of_the_same_digit():
+    bank = view_bank(torch.arange(10, 40), draws=3, seed=1)
+    assert bank["images"].shape == (30, 3, 3, 32, 32) and torch.equal(bank["sources"], torch.arange(10, 40))
+    assert not torch.equal(bank["images"][0, 0], bank["images"][0, 1])  # each draw is a new drawing
+    torch.manual_seed(0)
+    v1, v2 = digit_views(jitter=0.0, bank=bank)(torch.tensor([12, 12, 39]))
+    assert v1.shape == (3, 3, 32, 32) and 0 <= v1.min() and v1.max() <= 1
+    # without jitter or cropping a view is one of its digit's draws: the pair are two different ones
+    same = digit_views(jitter=0.0, bank={**bank, "boxes": torch.tensor([0, 0, 32, 32]).expand(30, 3, 4)})
+    torch.manual_seed(0)
+    a, b = same(torch.tensor([12] * 20))
+    draws = bank["images"][2].float() / 255
+
+    def which(view):
+        return int((draws - view).abs().flatten(1).sum(1).argmin())
+
+    assert all(which(x) != which(y) for x, y in zip(a, b)) and len({which(x) for x in a}) == 3
+    with pytest.raises(ValueError, match="not in the view bank"):
+        digit_views(bank=bank)(torch.tensor([0]))
+    with pytest.raises(ValueError, match="draws must be an int >= 2"):
+        view_bank([0], draws=1)
 
 
 def test_draw_digits_draws_the_same_digit_anew_each_time():

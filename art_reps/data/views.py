@@ -53,12 +53,37 @@ def crop_around(images: torch.Tensor, boxes: torch.Tensor, generator: torch.Gene
     return out.clamp(0, 1)
 
 
-def digit_views(backgrounds: str = "model", *, jitter: float = JITTER):
+def view_bank(sources, draws: int, backgrounds: str = "model", *, seed: int = 0) -> dict:
+    """Every MNIST digit of ``sources`` (S,) drawn ``draws`` times, as :func:`digit_views` draws
+    them, once: ``{"sources": (S,), "images": (S, draws, 3, 32, 32) uint8, "boxes": (S, draws, 4)}``.
+    Drawing is most of a digit-views step's cost on a CPU; pass the bank to :func:`digit_views` and
+    each step pairs two different draws of a digit instead of drawing it anew.
+
+    Examples:
+        >>> bank = view_bank([0, 1], draws=3)
+        >>> bank["images"].shape, bank["images"].dtype
+        (torch.Size([2, 3, 3, 32, 32]), torch.uint8)
+    """
+    if not (isinstance(draws, int) and draws >= 2):
+        raise ValueError(f"draws must be an int >= 2 (a pair needs two different draws), got {draws!r}")
+    if backgrounds not in BACKGROUNDS:
+        raise ValueError(f"backgrounds must be one of {sorted(BACKGROUNDS)}, got {backgrounds!r}")
+    sources = np.asarray(torch.as_tensor(sources).cpu(), np.int64)
+    rng = np.random.default_rng(seed)
+    images, boxes = draw_digits(np.repeat(sources, draws), rng, backgrounds)
+    return {"sources": torch.from_numpy(sources),
+            "images": (images * 255).round().to(torch.uint8).view(len(sources), draws, *images.shape[1:]),
+            "boxes": boxes.view(len(sources), draws, 4)}
+
+
+def digit_views(backgrounds: str = "model", *, jitter: float = JITTER, bank: dict | None = None):
     """``views(sources (B,) int64) -> (view_1, view_2)``, each (B, 3, 32, 32) in [0, 1]: the MNIST
     digits numbered ``sources`` (see :func:`~art_reps.data.digits_on_textures.split_sources`) drawn
     twice on the pictures ``backgrounds``, each view cropped around its digit and colour-jittered at
-    strength ``jitter`` (p 0.8; grayscale p 0.2). Draws from torch's global generator, so a seeded
-    training run is reproducible. Pass it to :func:`~art_reps.train.contrastive.train_contrastive`.
+    strength ``jitter`` (p 0.8; grayscale p 0.2). With a ``bank`` (:func:`view_bank`) the two views
+    are two different draws of the bank, cropped and jittered anew. Draws from torch's global
+    generator, so a seeded training run is reproducible. Pass it to
+    :func:`~art_reps.train.contrastive.train_contrastive`.
 
     Examples:
         >>> v1, v2 = digit_views()(torch.tensor([0, 1, 2]))
@@ -73,14 +98,27 @@ def digit_views(backgrounds: str = "model", *, jitter: float = JITTER):
         raise ValueError(f"jitter must be a number in [0, 1], got {jitter!r}")
     colour = T.Compose([T.RandomApply([T.ColorJitter(0.8 * jitter, 0.8 * jitter, 0.8 * jitter, 0.2 * jitter)], p=0.8),
                         T.RandomGrayscale(0.2)])
+    row = None if bank is None else {int(v): i for i, v in enumerate(bank["sources"].tolist())}
 
-    def view(sources: np.ndarray) -> torch.Tensor:
-        rng = np.random.default_rng(int(torch.randint(2**62, ())))
-        images, boxes = draw_digits(sources, rng, backgrounds)
+    def finish(images: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
         return torch.stack([colour(image) for image in crop_around(images, boxes)]).clamp(0, 1)
+
+    def drawn(sources: np.ndarray) -> torch.Tensor:
+        rng = np.random.default_rng(int(torch.randint(2**62, ())))
+        return finish(*draw_digits(sources, rng, backgrounds))
+
+    def from_bank(sources: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        missing = [int(v) for v in sources if int(v) not in row]
+        if missing:
+            raise ValueError(f"sources {missing[:5]} are not in the view bank (it holds {len(row)} digits)")
+        rows = torch.tensor([row[int(v)] for v in sources])
+        draws = bank["images"].shape[1]
+        first = torch.randint(draws, (len(rows),))
+        second = (first + torch.randint(1, draws, (len(rows),))) % draws  # another draw of the same digit
+        return tuple(finish(bank["images"][rows, d].float() / 255, bank["boxes"][rows, d]) for d in (first, second))
 
     def views(sources: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         sources = np.asarray(torch.as_tensor(sources).cpu(), np.int64)
-        return view(sources), view(sources)
+        return from_bank(sources) if bank is not None else (drawn(sources), drawn(sources))
 
     return views

@@ -27,7 +27,7 @@ import torch
 
 from ..data.digits_on_textures import BACKGROUNDS, background_classes, digits_on_textures, render_glyphs, split_sources
 from ..data.glyphs import TRAIN_FONTS, unseen_glyphs
-from ..data.views import digit_views
+from ..data.views import digit_views, view_bank
 from ..zoo import Smoothed
 from ..zoo.architectures import ARCHITECTURES
 from .adversarial import accuracy, autoattack_accuracy, train_classifier
@@ -68,7 +68,7 @@ _GRID = dict(architecture="SmallResNet", seed=0, attack_steps=3, pgd=False)
 # DIGIT_VIEWS is the recipe whose views share only the digit (art_reps.data.views.digit_views);
 # the cells move to it when they are retrained with the pipeline study (issue 23).
 _SIMCLR = dict(loss="simclr", temperature=0.5, epochs=20)
-DIGIT_VIEWS = dict(views="digits", temperature=0.2, epochs=SIMCLR_EPOCHS)
+DIGIT_VIEWS = dict(views="digits", view_draws=16, temperature=0.2, epochs=SIMCLR_EPOCHS)
 for _residual in (True, False):
     for _loss in ("ce", "simclr"):
         for _eps in (0.0, GRID_EPS):
@@ -112,9 +112,10 @@ def describe_data(spec: dict) -> str:
                 f"{spec['seeded_share']:.0%} over seed noise at contrast {spec['contrast'][0]}-{spec['contrast'][1]}; "
                 "no MNIST digit")
     if spec.get("views") == "digits":
-        return ("digit_views('model') of the 3500 train MNIST digits: each digit drawn twice on independently drawn "
-                "backgrounds, places, sizes and colours, cropped around the digit, colour-jittered (strength 0.8); "
-                "probes fitted on digits_on_textures(seed=0)'s 8000 train images")
+        return (f"digit_views('model', bank=view_bank(..., draws={spec['view_draws']})) of the 3500 train MNIST "
+                "digits: each digit drawn that many times (seed 0) on independently drawn backgrounds, places, sizes "
+                "and colours; a pair is two different draws, cropped around the digit, colour-jittered (strength "
+                "0.8); probes fitted on digits_on_textures(seed=0)'s 8000 train images")
     return f"digits_on_textures(seed=0, backgrounds={backgrounds!r}): 8000 train images of 3500 MNIST digits"
 
 
@@ -190,8 +191,11 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
     start = time.time()
     if spec.get("loss") == "simclr":
         curve = []
-        samples, views = ((torch.from_numpy(split_sources("train")), digit_views()) if spec.get("views") == "digits"
-                          else (train.images, None))
+        if spec.get("views") == "digits":  # drawn once (most of a step's cost on a CPU), paired anew each step
+            samples = torch.from_numpy(split_sources("train"))
+            views = digit_views(bank=view_bank(samples, spec["view_draws"]))
+        else:
+            samples, views = train.images, None
         history = train_contrastive(
             model, samples, views=views, temperature=spec["temperature"],
             epochs=epochs, eps=spec["eps"], attack_steps=max(attack_steps, 1), seed=spec["seed"], progress=progress,
