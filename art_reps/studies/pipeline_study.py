@@ -168,8 +168,12 @@ def alignment_table(results: dict) -> str:
                     f"{'L2 ' + str(acc['eps']) if acc['eps'] else '-'} | "
                     f"{acc['clean']:.3f} | {aa} | " + " | ".join(_cell(by_judge[j]) for j in shown)
                     + f" | {results['targets']}{' x ' + str(results['seeds']) + ' seeds' if 'seeds' in results else ''}"
-                    + (f" x {len(results['runs'][name])} runs" if "runs" in results else "") + " |")
+                    + (_runs(len(results["runs"][name])) if "runs" in results else "") + " |")
     return "\n".join(rows)
+
+
+def _runs(n: int) -> str:
+    return f" x {n} training run{'s' if n > 1 else ''}"
 
 
 def effects_table(results: dict) -> str:
