@@ -85,7 +85,7 @@ for _name in REPLICATES:
 
 # Registered (docs/judging.md, "Experiments that can test the claims") and not trained yet: no weights
 # ship for them until their training has run.
-PENDING = ("l2_eps2", "l2_eps3")
+PENDING = ("l2_eps3",)
 
 
 def runs_of(cell: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ model card each) and loaders for your own models.
 Examples:
     >>> from art_reps import zoo
     >>> [name for name in zoo.list_models() if name.startswith("l2_")]
-    ['l2_eps0.02', 'l2_eps0.05', 'l2_eps1']
+    ['l2_eps0.02', 'l2_eps0.05', 'l2_eps0.25', 'l2_eps0.5', 'l2_eps1', 'l2_eps2']
     >>> zoo.model_card("l2_eps1")["training"]["eps"]
     1.0
 """
