@@ -186,6 +186,8 @@ def models_table() -> str:
             [f", width {options['width']}" if "width" in options else "",
              ", no residuals" if options.get("residual") is False else ""])
         training += f", {t['epochs']} epochs, seed {t['seed']}"
+        if "init" in t:
+            training += f", from {t['init'].removeprefix('the weights of ')}'s weights"
         cells = [f"{pgd[e]:.3f}" if e in pgd else "-" for e in (0.25, 0.5, 1.0)]
         aa = ", ".join(f"{a['eps']}: {a['accuracy']:.3f}" for a in card["autoattack_accuracy"]) or "-"
         rows.append(f"| `{name}` | {architecture} | {training} | {card['clean_accuracy']:.3f} | "
