@@ -49,6 +49,16 @@ def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_
     assert set(quick[1]["selection"]["scores"]) | set(quick[1]["selection"]["excluded"]) == set(CANDIDATES)
 
 
+def test_the_pages_sentences_on_the_choice_are_what_it_measured():
+    from art_reps import zoo
+
+    scores = {n: by_judge["glyph_pair"] for n, by_judge in science.RESULTS.load()["selection"]["scores"].items()}
+    assert scores["l2_eps0.5"]["high"] >= scores["l2_eps1"]["low"]  # as good within the intervals
+    assert scores["l2_eps2"]["high"] < scores["l2_eps1"]["low"]  # rarely shows its class
+    assert zoo.model_card("l2_eps2")["autoattack_accuracy"][0]["accuracy"] < 0.1  # near chance at eps 2
+    assert "`l2_eps1`, the model every table below was measured with, is still the choice" in RESULTS.read_text()
+
+
 def test_a_part_measured_apart_replaces_only_that_part_and_says_so(monkeypatch, tmp_path):
     from art_reps.studies import reproduce
 
