@@ -176,9 +176,9 @@ def test_claims_follow_the_numbers_of_the_references_that_passed_their_checks():
                           "l2_eps0.05": flipped[0], "l2_eps0.02": flipped[1]}}
         return {**saved, "pag": {"references": {"made up": ref}}}
 
-    aggarwal, regimes = B.claims(with_reference(True))[1:]
+    aggarwal, regimes = B.claims(with_reference(True))[1:3]
     assert aggarwal["holds"] is False and regimes["holds"] is True
-    aggarwal, regimes = B.claims(with_reference(False))[1:]
+    aggarwal, regimes = B.claims(with_reference(False))[1:3]
     assert aggarwal["holds"] is None and regimes["holds"] is None
     assert "undecided: no PAG reference passed its checks" in B.claims_table(with_reference(False))
 
@@ -209,16 +209,24 @@ def test_results_page_shows_the_saved_measurement():
 
 def test_the_pages_sentences_are_what_the_saved_measurement_says():
     saved = B.RESULTS.load()
-    maco, aggarwal, regimes = (c["holds"] for c in B.claims(saved))
+    maco, aggarwal, regimes, aligned_low, aligned_regimes = (c["holds"] for c in B.claims(saved))
     assert maco is True and aggarwal is None and regimes is None and B.passing_references(saved) == []
+    assert aligned_low is True and aligned_regimes is True
+    (key,) = saved["sweep_alignment"]["keys"]
+    aligned = {m: v[key] for m, v in saved["sweep_alignment"]["scores"].items()}
+    order = ["standard", "l2_eps0.05", "l2_eps0.5"]  # rises with eps ...
+    assert all(aligned[a]["high"] < aligned[b]["low"] for a, b in zip(order, order[1:]))
+    assert aligned["l2_eps2"]["high"] < aligned["l2_eps0.25"]["low"]  # ... then falls
+    assert aligned["l2_eps2"]["low"] < aligned["standard"]["high"]  # to the standard model's level
     refs = saved["pag"]["references"]
     assert refs["denoising score"]["checks"]["true_beats_wrong"]["high"] > 0.5 > refs["denoising score"]["checks"][
         "true_beats_wrong"]["low"] - 0.05
     guided = refs["guided"]["checks"]
     assert guided["ink_energy"]["low"] >= 2 * guided["ink_share"]["score"] and guided["sigma"] == 0.5
     assert f"{guided['true_beats_wrong']['score']:.2f}" == "0.76" and guided["true_beats_wrong"]["score"] < 0.8
-    scores = [refs["guided"]["scores"][m] for m in B.SWEEP]
-    assert all(a["high"] < b["low"] for a, b in zip(scores, scores[1:]))  # rises with eps across the sweep
+    guided = refs["guided"]["scores"]
+    assert guided["standard"]["high"] < guided["l2_eps0.05"]["low"] < guided["l2_eps1"]["low"] < guided["l2_eps2"]["low"]
+    assert guided["l2_eps0.25"]["low"] > guided["l2_eps0.5"]["high"]  # grows overall, not at every step
     page = RESULTS_PAGE.read_text()
     assert "Fel et al.'s claim holds here" in page and "under the\nregistered 0.8" in page
 
