@@ -83,15 +83,15 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     shown_keys = [k for k in hits[models[0]] if k.split(": ")[0] in judges or k == "ms_ssim: nanda"]
     alignment = {n: {k: runs_interval(hits[n][k].double().mean(1), seed=seed) for k in shown_keys} for n in models}
     effects = _effects(hits, models, seed, claim_keys)
-    contrastive = [n for n in models if _accuracy(n)["loss"] == "SimCLR"]
-    probes = {n: [linear_probes(loaded[r], "test") for r in runs[n]] for n in contrastive}
+    accuracy = {n: _accuracy(n) for n in models}
+    probes = {n: [linear_probes(loaded[r], "test") for r in runs[n]] for n in models if accuracy[n]["loss"] == "SimCLR"}
     return rounded({"quick": quick, "models": list(models), "targets": len(targets), "seeds": len(a["seeds"]),
                     "runs": {n: list(r) for n, r in runs.items()},
                     "claim_keys": claim_keys, "shown_keys": shown_keys,
                     "alignment": alignment, "effects": effects, "probes": probes,
                     "claims": _claims(alignment, effects, claim_keys, probes),
                     "stir": _stir({n: loaded[n] for n in models}, targets.images, st, progress),
-                    "accuracy": {n: _accuracy(n) for n in models}})
+                    "accuracy": accuracy})
 
 
 def _effects(hits: dict, models, seed: int, keys) -> dict:

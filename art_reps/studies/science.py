@@ -57,7 +57,6 @@ def run_part(part: str, saved: dict, out="art_reps_results", *, device: str = "c
     calls, the same settings, and ``measured_apart[part]`` saying so (seconds, the command)."""
     import time
 
-    from .. import zoo
     from .reproduce import SETTINGS, choose_robust, run_maximizing
     from .judging import judges as verdict_judges
 

@@ -138,25 +138,23 @@ def load_madrylab(path, architecture: nn.Module | str | None = None, *,
     if architecture is None or isinstance(architecture, str):
         import torchvision
 
-        if num_classes is None:
-            num_classes = checkpoint_classes(weights) or 1000
-        architecture = (_matching_architecture(weights, path) if architecture is None else
-                        torchvision.models.get_model(architecture, weights=None, num_classes=num_classes))
+        found = checkpoint_classes(weights) or 1000
+        name = architecture or _matching_architecture(weights, found, path)
+        architecture = torchvision.models.get_model(name, weights=None, num_classes=num_classes or found)
     else:
         architecture = copy.deepcopy(architecture)
     return LoadedModel(checked_load(architecture, weights, str(path)), mean, std)
 
 
-def _matching_architecture(weights: dict, path) -> nn.Module:
-    """The torchvision classifier of ``MADRYLAB_ARCHS`` whose state dict ``weights`` matches, by keys and shapes."""
+def _matching_architecture(weights: dict, classes: int, path) -> str:
+    """The name of the torchvision classifier of ``MADRYLAB_ARCHS`` (scoring ``classes``) whose state
+    dict ``weights`` matches, by keys and shapes."""
     import torchvision
 
-    classes = checkpoint_classes(weights) or 1000
     for name in MADRYLAB_ARCHS:
-        model = torchvision.models.get_model(name, weights=None, num_classes=classes)
-        own = model.state_dict()
+        own = torchvision.models.get_model(name, weights=None, num_classes=classes).state_dict()
         if own.keys() == weights.keys() and all(own[k].shape == weights[k].shape for k in own):
-            return model
+            return name
     raise ValueError(f"cannot tell the architecture of madrylab:{path} from its weights (none of "
                      f"{list(MADRYLAB_ARCHS)} fits): pass --arch NAME (a torchvision classifier)")
 
