@@ -121,12 +121,12 @@ def test_a_probe_reads_what_the_features_hold_and_only_that():
 
 
 def test_the_probes_tell_a_digit_representation_from_a_background_one():
-    """The probes' controls: the supervised cell's features read the digit; the SimCLR cell trained
+    """The probes' controls: the supervised cell's features read the digit; the SimCLR model trained
     on views of one image (which share its background) reads the background, as the audit found."""
     from art_reps import zoo
     from art_reps.train.zoo import probes
 
-    supervised, contrastive = probes(zoo.load_model("resnet_ce"), "val"), probes(zoo.load_model("resnet_simclr"), "val")
+    supervised, contrastive = probes(zoo.load_model("resnet_ce"), "val"), probes(zoo.load_model("simclr_one_image"), "val")
     assert supervised["digit"] >= 0.85 and supervised["background"] < supervised["digit"]
     assert contrastive["background"] >= 0.85 and contrastive["digit"] <= 0.3
     assert supervised["background_chance"] < 0.15 and supervised["images"] == 500
