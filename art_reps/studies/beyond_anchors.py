@@ -139,12 +139,12 @@ def run_pag(*, quick: bool) -> dict:
 
 def run_sweep_alignment(*, quick: bool, progress: bool = True) -> dict:
     """{"keys": the deciding judges' ten-way criterion, "scores": {model: {key: interval}}} for SWEEP."""
-    from .iri_study import run_alignment
+    from .iri_study import run_alignment, run_key
 
     found = run_alignment(SWEEP, (ALIGNMENT_RUN,), quick=quick, progress=progress)
     keys = [f"{j}: recognised" for j in validated_judges()]
     return {"keys": keys, "eps": {m: zoo.model_card(m)["training"]["eps"] for m in SWEEP},
-            "scores": {m: {k: found[m][" / ".join(ALIGNMENT_RUN)][k] for k in keys} for m in SWEEP}}
+            "scores": {m: {k: found[m][run_key(*ALIGNMENT_RUN)][k] for k in keys} for m in SWEEP}}
 
 
 def run_beyond_anchors(*, quick: bool = False, out=None, progress: bool = True) -> dict:

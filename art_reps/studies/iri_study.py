@@ -39,6 +39,11 @@ METAMER_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)
 METAMER_LAYERS = ("layer2", "avgpool")
 
 
+def run_key(loss: str, kind: str) -> str:
+    """The key of one IRI run (loss, seed kind) in :func:`run_alignment`'s result: ``"loss / kind"``."""
+    return f"{loss} / {kind}"
+
+
 def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool = False, seed: int = 0,
                   progress: bool = True) -> dict:
     """``result[model][f"{loss} / {seed kind}"][f"{judge}: {criterion}"]``: the share of IRIs that meet
@@ -59,7 +64,7 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
                                          **s["options"])
                 for key, h in found.items():
                     hits.setdefault(key, []).append(h)
-            result.setdefault(name, {})[f"{loss} / {kind}"] = {k: over_targets(torch.stack(h)) for k, h in hits.items()}
+            result.setdefault(name, {})[run_key(loss, kind)] = {k: over_targets(torch.stack(h)) for k, h in hits.items()}
             bar.update(1)
     bar.close()
     return result

@@ -182,7 +182,9 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
     out.append(("inversion from noise: the standard model's recognised", "<= 0.2 under every judge",
                 _against(inv, std, judges, ceilings), all(score(inv[_key(j)][std]) <= 0.2 for j in judges)))
     al = results["alignment"]
-    free, adv = "regularizer-free / noise", "adversarial / noise"
+    from .iri_study import run_key
+
+    free, adv = run_key("regularizer-free", "noise"), run_key("adversarial", "noise")
     out.append(("regularizer-free IRIs, robust: recognised", ">= 0.75 x ceiling under every judge",
                 _against(al[rob][free], None, judges, ceilings),
                 all(score(al[rob][free][_key(j)]) >= 0.75 * ceilings[j] for j in judges)))
