@@ -117,11 +117,12 @@ def _claims(alignment: dict, effects: dict, keys, probes: dict) -> list[dict]:
                  "measured": ", ".join(f"most aligned under {j}: `{n}`" for j, n in best.items()),
                  "holds": all(n == MOST_ALIGNED for n in best.values()) if keys else None}
         found = [p for runs in probes.values() for p in runs]
-        if not all(p["digit"] >= PROBE_BARS["digit"] and p["background"] <= PROBE_BARS["background"] for p in found):
+        if found:
             digit, background = [p["digit"] for p in found], [p["background"] for p in found]
             claim["measured"] = (f"the SimCLR cells' linear probes read the digit {min(digit):.2f}-{max(digit):.2f} "
                                  f"(bar >= {PROBE_BARS['digit']}) and the background picture {min(background):.2f}-"
                                  f"{max(background):.2f} (bar <= {PROBE_BARS['background']}); " + claim["measured"])
+        if not all(p["digit"] >= PROBE_BARS["digit"] and p["background"] <= PROBE_BARS["background"] for p in found):
             claim.update(holds=None, undecided="not testable here: the contrastive cells do not read digits")
         out.append(claim)
     adv = effects.get("adversarial augmentation", {})
