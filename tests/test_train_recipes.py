@@ -56,6 +56,18 @@ def test_an_eps_warmup_ramps_the_training_radius_to_eps(monkeypatch):
     assert radii == pytest.approx([1.0, 2.0, 3.0, 3.0, 3.0])
 
 
+def test_an_eps_warmup_ramps_the_contrastive_attacks_radius_too(monkeypatch):
+    from art_reps.train import contrastive
+
+    radii = []
+    real = contrastive.attack
+    monkeypatch.setattr(contrastive, "attack", lambda model, objective, x, *, geometry, **k: radii.append(geometry.eps)
+                        or real(model, objective, x, geometry=geometry, **k))
+    train_contrastive(SmallResNet(width=8), torch.rand(8, 3, 32, 32), eps=0.6, epochs=4, eps_warmup=2,
+                      attack_steps=1, batch_size=8, progress=False)
+    assert radii == pytest.approx([0.2, 0.4, 0.6, 0.6])
+
+
 def test_adversarial_contrastive_view_stays_in_the_ball_and_raises_the_contrastive_loss():
     torch.manual_seed(0)
     net = SmallResNet(width=8).eval()
@@ -135,6 +147,7 @@ def test_plain_network_has_no_skip_path():
     (lambda net: train_contrastive(net, torch.rand(4, 32, 32)), "data"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), eps=-1), "eps"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), batch_size=1), "batch_size"),
+    (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), eps=0.5, epochs=2, eps_warmup=2), "eps_warmup"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), layer="layer9"), "layer9"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long)), "labels"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),

@@ -152,11 +152,9 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     check_count(epochs, "epochs")
     check_count(batch_size, "batch_size")
     check_count(attack_steps, "attack_steps")
-    if isinstance(eps_warmup, bool) or not isinstance(eps_warmup, int) or not 0 <= eps_warmup < epochs:
-        raise ValueError(f"eps_warmup must be an int of epochs in [0, epochs={epochs}), got {eps_warmup!r}")
     eps, noise_std = check_nonnegative(eps, "eps"), check_nonnegative(noise_std, "noise_std")
+    radii = eps_schedule(eps, epochs, eps_warmup)
     lr, weight_decay = check_positive(lr, "lr"), check_nonnegative(weight_decay, "weight_decay")
-    radii = [eps * min(1.0, (e + 1) / (eps_warmup + 1)) for e in range(epochs)]
     if eps > 0:
         make_geometry(norm, eps)  # a bad norm is refused before any work
     generator = torch.Generator(images.device).manual_seed(seed)
@@ -185,6 +183,19 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         for module, mode in modes:
             module.training = mode
     return history
+
+
+def eps_schedule(eps: float, epochs: int, eps_warmup: int = 0) -> list[float]:
+    """The attack radius of each epoch: eps·min(1, (e+1)/(k+1)) for epoch e (from 0) with
+    ``eps_warmup`` = k, so that a large eps trains rather than collapses.
+
+    Examples:
+        >>> eps_schedule(1.0, 4, eps_warmup=1)
+        [0.5, 1.0, 1.0, 1.0]
+    """
+    if isinstance(eps_warmup, bool) or not isinstance(eps_warmup, int) or not 0 <= eps_warmup < epochs:
+        raise ValueError(f"eps_warmup must be an int of epochs in [0, epochs={epochs}), got {eps_warmup!r}")
+    return [eps * min(1.0, (e + 1) / (eps_warmup + 1)) for e in range(epochs)]
 
 
 @contextlib.contextmanager

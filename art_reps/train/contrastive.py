@@ -17,7 +17,7 @@ from ..core.checks import check_count, check_images, check_nonnegative, check_po
 from ..core import Representation, make_geometry
 from ..core.objectives import Objective
 from ..metrics.recognition import activations
-from .adversarial import seeded_global_rng, attack, check_labels, one_cycle_sgd
+from .adversarial import seeded_global_rng, attack, check_labels, eps_schedule, one_cycle_sgd
 
 TEMPERATURE = 0.5
 
@@ -85,7 +85,8 @@ def _info_nce_against(layer: str, head: nn.Module, others: torch.Tensor, tempera
 
 
 def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer: str = "avgpool", epochs: int = 15,
-                      eps: float = 0.0, norm: str = "l2", attack_steps: int = 3, projection: int = 32,
+                      eps: float = 0.0, norm: str = "l2", attack_steps: int = 3, eps_warmup: int = 0,
+                      projection: int = 32,
                       temperature: float = TEMPERATURE, batch_size: int = 256, lr: float = 0.1,
                       weight_decay: float = 5e-4, seed: int = 0, after_epoch=None,
                       progress: bool = True) -> list[float]:
@@ -95,7 +96,8 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
     default ``data`` are images (N, C, H, W) in [0, 1] and the views two SimCLR augmentations
     (:func:`augmented_twice`); :func:`art_reps.data.views.digit_views` draws each digit twice on
     different backgrounds instead. ``eps > 0``: the first view is attacked (PGD-``attack_steps``,
-    step 2.5·eps/steps, random start, in eval mode). ``after_epoch(epoch)`` (1-based) is called
+    step 2.5·eps/steps, random start, in eval mode; ``eps_warmup`` epochs of growing radius, as in
+    :func:`~art_reps.train.adversarial.eps_schedule`). ``after_epoch(epoch)`` (1-based) is called
     after each epoch, e.g. to record a probe's curve. Returns the per-epoch mean loss.
     Give the model a classifier afterwards with :func:`linear_probe`.
 
@@ -116,12 +118,14 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
     check_count(batch_size, "batch_size", minimum=2)
     check_count(attack_steps, "attack_steps")
     eps = check_nonnegative(eps, "eps")
+    radii = eps_schedule(eps, epochs, eps_warmup)
     temperature = check_positive(temperature, "temperature")
     resolve_layer(model, layer)
     lr, weight_decay = check_positive(lr, "lr"), check_nonnegative(weight_decay, "weight_decay")
     device = next(model.parameters()).device
     generator = torch.Generator(device).manual_seed(seed)
-    geometry = make_geometry(norm, eps) if eps > 0 else None
+    if eps > 0:
+        make_geometry(norm, eps)  # a bad norm is refused before any work
     with seeded_global_rng(seed, device):
         width = Representation(model, layer)(_pair(views, data[:2], device)[0])[layer][0].numel()
     head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, projection)).to(device)
@@ -138,7 +142,8 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
     modes = [(m, m.training) for m in model.modules()]
     try:
         with seeded_global_rng(seed, device):  # the views draw from torch's global generator
-            for epoch in tqdm(range(1, epochs + 1), desc="epochs", disable=not progress):
+            for epoch, radius in enumerate(tqdm(radii, desc="epochs", disable=not progress), 1):
+                geometry = make_geometry(norm, radius) if radius > 0 else None
                 order = torch.randperm(len(data), generator=generator, device=device).to(data.device)
                 total = 0.0
                 for i in range(0, len(data), batch_size):
@@ -152,7 +157,7 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
                             others = embed(view_2)
                         objective = _info_nce_against(layer, head, others, temperature)
                         view_1 = attack(model, objective, view_1, geometry=geometry, steps=attack_steps,
-                                        step_size=2.5 * eps / attack_steps, generator=generator)
+                                        step_size=2.5 * radius / attack_steps, generator=generator)
                     model.train()
                     total += step(nt_xent(embed(view_1), embed(view_2), temperature)) * len(batch)
                 history.append(total / len(data))

@@ -68,14 +68,14 @@ _GRID = dict(architecture="SmallResNet", seed=0, attack_steps=3, pgd=False)
 # twice on independent backgrounds); the adversarial ones fine-tune their non-adversarial cell
 # with adversarial first views (registered in docs/judging.md).
 DIGIT_VIEWS = dict(views="digits", view_draws=16, temperature=0.2, epochs=SIMCLR_EPOCHS, lr=0.02)
-ADVERSARIAL_FINE_TUNE = 30  # epochs
+ADVERSARIAL_FINE_TUNE, EPS_WARMUP = 30, 10  # epochs; round 2: round 1 had no warm-up (docs/judging.md)
 for _residual in (True, False):
     _arch = "resnet" if _residual else "plain"
     for _loss in ("ce", "simclr"):
         for _eps in (0.0, GRID_EPS):
             _recipe = dict(loss="ce", epochs=10) if _loss == "ce" else dict(loss="simclr", **DIGIT_VIEWS)
             if _loss == "simclr" and _eps:
-                _recipe.update(init=f"{_arch}_simclr", epochs=ADVERSARIAL_FINE_TUNE)
+                _recipe.update(init=f"{_arch}_simclr", epochs=ADVERSARIAL_FINE_TUNE, eps_warmup=EPS_WARMUP)
             SPECS[f"{_arch}_{_loss}{'_l2' if _eps else ''}"] = dict(
                 _GRID, **_recipe, eps=_eps, options={"width": 16, "residual": _residual})
 GRID = tuple(name for name in SPECS if name.startswith(("resnet_", "plain_")))
@@ -208,7 +208,8 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
             samples, views = train.images, None
         history = train_contrastive(
             model, samples, views=views, temperature=spec["temperature"],
-            epochs=epochs, eps=spec["eps"], attack_steps=max(attack_steps, 1), lr=spec.get("lr", 0.1),
+            epochs=epochs, eps=spec["eps"], attack_steps=max(attack_steps, 1), eps_warmup=spec.get("eps_warmup", 0),
+            lr=spec.get("lr", 0.1),
             seed=spec["seed"], progress=progress,
             after_epoch=lambda epoch: epoch % PROBE_EVERY or curve.append({"epoch": epoch, **probes(model, "val")}))
         probe = {"linear_probe": "fc fitted by L-BFGS on the frozen avgpool features of the training images",
