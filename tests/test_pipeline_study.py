@@ -81,7 +81,10 @@ def test_the_claims_follow_the_measurements_and_can_fail():
     alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
     claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS, READ)
     assert [c["holds"] for c in claims] == [True, True]
-    assert claims[0]["measured"].startswith("the SimCLR cells' linear probes read the digit 0.85-0.85")
+    assert claims[0]["measured"].startswith("linear probes, digit / background picture (bars >= 0.8 / <= 0.3): "
+                                            "`resnet_simclr` 0.85 / 0.20; `resnet_simclr_l2` 0.85 / 0.20; most aligned")
+    (claim,) = P._claims(alignment, {}, KEYS, READ, {"resnet_ce": {"digit": 0.93, "background": 0.37}})
+    assert "`resnet_ce` 0.93 / 0.37 (supervised, a positive control)" in claim["measured"]
     shares.update(plain_ce_l2=0.95, resnet_simclr=0.9)  # a plain supervised model wins; augmentation hurts SimCLR
     alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
     claims = P._claims(alignment, P._effects(_hits(shares), list(shares), 0, KEYS), KEYS, READ)
@@ -96,13 +99,15 @@ def test_claim_1_is_not_testable_when_a_contrastive_run_misses_a_probe_bar(probe
     alignment = {n: {k: {"score": s} for k in KEYS} for n, s in shares.items()}
     (claim,) = P._claims(alignment, {}, KEYS, {**READ, "plain_simclr": [READ["resnet_simclr"][0], probe]})
     assert claim["holds"] is None and claim["undecided"].startswith("not testable here")
-    assert f"{probe['digit']:.2f}" in claim["measured"] and "not testable" in P.claims_table({"claims": [claim]})
+    assert f"`plain_simclr` 0.85 / 0.20, {probe['digit']:.2f} / {probe['background']:.2f}" in claim["measured"]
+    assert "not testable" in P.claims_table({"claims": [claim]})
 
 
 def test_the_saved_study_probes_every_run_of_every_contrastive_cell():
     saved = P.RESULTS.load()
     assert {n: len(r) for n, r in saved["probes"].items()} == {
         n: len(saved["runs"][n]) for n in saved["models"] if "simclr" in n}
+    assert set(saved["supervised_probes"]) == {n for n in saved["models"] if "_ce" in n}  # the bars' positive controls
     for runs in saved["probes"].values():
         for probe in runs:
             assert {"digit", "background", "background_chance"} <= set(probe)

@@ -18,7 +18,8 @@ measurement (docs/results.md, "What makes invariances human-like"):
 - Claims, ten-way under every deciding network judge: (1) ``resnet_simclr_l2`` is the most
   aligned cell, decided only if every run of every SimCLR cell reads the digit (linear probe on
   the test split >= 0.8) and not the background picture (<= 0.3), ``PROBE_BARS``; otherwise not
-  testable here, with the probes; (2) adversarial augmentation raises alignment for every
+  testable here, with the probes (and the supervised cells' probes beside them, the bars' positive
+  controls); (2) adversarial augmentation raises alignment for every
   architecture x loss (interval above 0).
 - STIR between every ordered pair (unbiased CKA, super-noise, 3 seeds, t interval) and clean /
   linear-probe accuracy from each model's card.
@@ -85,11 +86,13 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     effects = _effects(hits, models, seed, claim_keys)
     accuracy = {n: _accuracy(n) for n in models}
     probes = {n: [linear_probes(loaded[r], "test") for r in runs[n]] for n in models if accuracy[n]["loss"] == "SimCLR"}
+    # the probes' positive controls: the supervised cells (first run), which learned digits by their labels
+    supervised = {n: linear_probes(loaded[n], "test") for n in models if accuracy[n]["loss"] != "SimCLR"}
     return rounded({"quick": quick, "models": list(models), "targets": len(targets), "seeds": len(a["seeds"]),
                     "runs": {n: list(r) for n, r in runs.items()},
                     "claim_keys": claim_keys, "shown_keys": shown_keys,
-                    "alignment": alignment, "effects": effects, "probes": probes,
-                    "claims": _claims(alignment, effects, claim_keys, probes),
+                    "alignment": alignment, "effects": effects, "probes": probes, "supervised_probes": supervised,
+                    "claims": _claims(alignment, effects, claim_keys, probes, supervised),
                     "stir": _stir({n: loaded[n] for n in models}, targets.images, st, progress),
                     "accuracy": accuracy})
 
@@ -109,7 +112,7 @@ def _effects(hits: dict, models, seed: int, keys) -> dict:
     return result
 
 
-def _claims(alignment: dict, effects: dict, keys, probes: dict) -> list[dict]:
+def _claims(alignment: dict, effects: dict, keys, probes: dict, supervised: dict | None = None) -> list[dict]:
     out = []
     if MOST_ALIGNED in alignment:
         best = {j: max(alignment, key=lambda n: alignment[n][j]["score"]) for j in keys}
@@ -117,13 +120,15 @@ def _claims(alignment: dict, effects: dict, keys, probes: dict) -> list[dict]:
                  "measured": ", ".join(f"most aligned under {j}: `{n}`" for j, n in best.items()),
                  "holds": all(n == MOST_ALIGNED for n in best.values()) if keys else None}
         found = [p for runs in probes.values() for p in runs]
+        read = lambda runs: ", ".join(f"{p['digit']:.2f} / {p['background']:.2f}" for p in runs)  # noqa: E731
         if found:
-            digit, background = [p["digit"] for p in found], [p["background"] for p in found]
-            claim["measured"] = (f"the SimCLR cells' linear probes read the digit {min(digit):.2f}-{max(digit):.2f} "
-                                 f"(bar >= {PROBE_BARS['digit']}) and the background picture {min(background):.2f}-"
-                                 f"{max(background):.2f} (bar <= {PROBE_BARS['background']}); " + claim["measured"])
+            claim["measured"] = (f"linear probes, digit / background picture (bars >= {PROBE_BARS['digit']} / <= "
+                                 f"{PROBE_BARS['background']}): " + "; ".join(f"`{n}` {read(r)}" for n, r in probes.items())
+                                 + "".join(f"; `{n}` {read([p])} (supervised, a positive control)"
+                                           for n, p in (supervised or {}).items())
+                                 + "; " + claim["measured"])
         if not all(p["digit"] >= PROBE_BARS["digit"] and p["background"] <= PROBE_BARS["background"] for p in found):
-            claim.update(holds=None, undecided="not testable here: the contrastive cells do not read digits")
+            claim.update(holds=None, undecided="not testable here: a contrastive cell misses a probe bar")
         out.append(claim)
     adv = effects.get("adversarial augmentation", {})
     if adv:
