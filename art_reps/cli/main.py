@@ -168,7 +168,7 @@ def models_table() -> str:
     from ..train.zoo import REPLICATES
 
     rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | PGD-20 L2 1.0 | "
-            "AutoAttack L2 (eps: acc.) | train time | command |", "|---|---|---|---|---|---|---|---|---|---|"]
+            "AutoAttack L2 (eps: acc.) | train time |", "|---|---|---|---|---|---|---|---|---|"]
     for name in [n for n in zoo.list_models() if n not in REPLICATES]:
         card = zoo.model_card(name)
         pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
@@ -176,7 +176,8 @@ def models_table() -> str:
         training = (f"L2 PGD-{t['attack_steps']} eps {t['eps']}" if t["eps"] else
                     f"standard{', noise sd ' + str(t['noise_std']) if t['noise_std'] else ''}")
         if t.get("loss", "cross-entropy") != "cross-entropy":
-            training = f"SimCLR + linear probe, {training}"
+            views = "digit views" if card["data"].startswith("digit_views") else "views of one image"
+            training = f"SimCLR on {views} + linear probe, {training}"
         if card["data"].startswith("render_glyphs"):
             training += ", glyphs no model sees"
         if "smoothing" in card:
@@ -185,13 +186,14 @@ def models_table() -> str:
         architecture = card["architecture"] + "".join(
             [f", width {options['width']}" if "width" in options else "",
              ", no residuals" if options.get("residual") is False else ""])
-        training += f", {t['epochs']} epochs, seed {t['seed']}"
+        training += f", {t['epochs']} epochs{' (eps warm-up ' + str(t['eps_warmup']) + ')' if t.get('eps_warmup') else ''}"
+        training += f", seed {t['seed']}"
         if "init" in t:
             training += f", from {t['init'].removeprefix('the weights of ')}'s weights"
         cells = [f"{pgd[e]:.3f}" if e in pgd else "-" for e in (0.25, 0.5, 1.0)]
         aa = ", ".join(f"{a['eps']}: {a['accuracy']:.3f}" for a in card["autoattack_accuracy"]) or "-"
         rows.append(f"| `{name}` | {architecture} | {training} | {card['clean_accuracy']:.3f} | "
-                    f"{' | '.join(cells)} | {aa} | {t['seconds'] / 60:.0f} min | `{card['command']}` |")
+                    f"{' | '.join(cells)} | {aa} | {t['seconds'] / 60:.0f} min |")
     again = [n for n in zoo.list_models() if n in REPLICATES]
     if again:
         rows += ["", "The same recipes at other training seeds (clean accuracy): " + ", ".join(
