@@ -198,6 +198,9 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
     else:
         train = digits_on_textures("train", backgrounds=backgrounds)
     data = describe_data(spec)
+    lr = spec.get("lr", 0.1)
+    recipe = dict(epochs=epochs, eps=spec["eps"], attack_steps=max(attack_steps, 1),
+                  eps_warmup=spec.get("eps_warmup", 0), lr=lr, seed=spec["seed"], progress=progress)
     start = time.time()
     if spec.get("loss") == "simclr":
         curve = []
@@ -207,18 +210,14 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
         else:
             samples, views = train.images, None
         history = train_contrastive(
-            model, samples, views=views, temperature=spec["temperature"],
-            epochs=epochs, eps=spec["eps"], attack_steps=max(attack_steps, 1), eps_warmup=spec.get("eps_warmup", 0),
-            lr=spec.get("lr", 0.1),
-            seed=spec["seed"], progress=progress,
+            model, samples, views=views, temperature=spec["temperature"], **recipe,
             after_epoch=lambda epoch: epoch % PROBE_EVERY or curve.append({"epoch": epoch, **probes(model, "val")}))
         probe = {"linear_probe": "fc fitted by L-BFGS on the frozen avgpool features of the training images",
                  "probe_train_accuracy": round(linear_probe(model, "fc", train.images, train.labels), 4),
                  "probe_curve": {"split": "val", "points": curve}, "probes": probes(model, "test")}
     else:
-        history = train_classifier(model, train.images, train.labels, epochs=epochs, eps=spec["eps"],
-                                   attack_steps=max(attack_steps, 1), eps_warmup=spec.get("eps_warmup", 0),
-                                   noise_std=spec.get("noise_std", 0.0), seed=spec["seed"], progress=progress)
+        history = train_classifier(model, train.images, train.labels, noise_std=spec.get("noise_std", 0.0),
+                                   **recipe)
         probe = {}
     seconds = time.time() - start
     model.eval()  # the recipes give the model back in the mode it came in; the zoo ships it for reading
@@ -237,7 +236,7 @@ def train_one(name: str, out: Path = WEIGHTS_DIR, *, epochs: int | None = None, 
                      **({"init": f"the weights of {spec['init']}"} if "init" in spec else {}),
                      "noise_std": spec.get("noise_std", 0.0), "epochs": epochs, "seed": spec["seed"],
                      "batch_size": 256 if loss == "simclr" else 128,
-                     "optimizer": f"SGD nesterov 0.9, wd 5e-4, one-cycle lr {spec.get('lr', 0.1)}", **probe,
+                     "optimizer": f"SGD nesterov 0.9, wd 5e-4, one-cycle lr {lr}", **probe,
                      "final_loss": round(history[-1], 4), "seconds": round(seconds, 1),
                      "torch": torch.__version__.split("+")[0]},
         "data": data,
