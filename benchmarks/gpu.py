@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
         result = json.loads(args.from_results.read_text())
         print(table(result))
         if args.page:
-            from art_reps.studies.science import update_page
+            from reproduction.science import update_page
 
             update_page(args.page, {"gpu": table(result)})
         return result

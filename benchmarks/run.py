@@ -51,7 +51,7 @@ def main(argv=None) -> None:
     text = report(args.repeats)
     print(text)
     if args.page:
-        from art_reps.studies.science import update_page
+        from reproduction.science import update_page
 
         update_page(args.page, {"benchmarks": text})
 

@@ -42,7 +42,7 @@ import torch
 
 import art_reps
 from art_reps import core, zoo
-from art_reps.studies.judging import balanced, distances, network_judges
+from reproduction.judging import balanced, distances, network_judges
 
 JUDGES = ("judge", "judge_mixer")
 from art_reps.metrics import alignment_hits, predict, proportion
@@ -218,7 +218,7 @@ def main(argv=None) -> dict:
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
     if args.page:
-        from art_reps.studies.science import update_page
+        from reproduction.science import update_page
 
         update_page(args.page, {"time_to_quality": table(result)})
     return result

@@ -31,7 +31,7 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     proc = lint_imports(tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "1 kept, 1 broken" in proc.stdout
-    assert "art_reps.core.geometry -> art_reps.studies.report" in proc.stdout
+    assert "art_reps.core.geometry -> art_reps.cli.report" in proc.stdout
 
 
 def test_a_private_core_import_breaks_the_contract(tmp_path):

@@ -8,8 +8,8 @@ import torch
 import art_reps
 from art_reps.metrics import interval_text, pag_score, plausibility, plausibility_hits
 from art_reps.metrics.pag import classifier_gradient
-from art_reps.studies import beyond_anchors as B
-from art_reps.studies.science import page_blocks
+from reproduction import beyond_anchors as B
+from reproduction.science import page_blocks
 
 RESULTS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
@@ -56,7 +56,7 @@ def test_pag_score_refuses_mismatched_labels(test_set):
 def test_the_shipped_score_model_uses_the_labels():
     """Its class gradient carries the class only if the label changes its denoising: true labels must
     denoise the validation images better than wrong ones (by 0.2 % for the shipped model: weak)."""
-    from art_reps.train.score import denoising_loss
+    from reproduction.train_score import denoising_loss
     from art_reps.zoo.score import load_score_model, score_card
 
     net, val = load_score_model(), art_reps.data.digits_on_textures("val")
@@ -128,7 +128,7 @@ def test_the_guided_scores_class_direction_is_the_noisy_classifiers_gradient():
 
 
 def test_the_noise_level_is_chosen_by_the_registered_rule():
-    from art_reps.train.score import SIGMA_GRID, choose_sigma
+    from reproduction.train_score import SIGMA_GRID, choose_sigma
 
     accuracy = {str(s): {"score": a} for s, a in zip(SIGMA_GRID, (0.95, 0.93, 0.85, 0.7, 0.55, 0.45))}
     assert choose_sigma(accuracy)["sigma"] == 0.4
@@ -136,7 +136,7 @@ def test_the_noise_level_is_chosen_by_the_registered_rule():
 
 
 def test_the_shipped_noisy_classifier_reads_what_its_card_says_and_its_sigma_follows_the_rule(test_set):
-    from art_reps.train.score import choose_sigma, noisy_accuracy
+    from reproduction.train_score import choose_sigma, noisy_accuracy
     from art_reps.zoo.score import CLASSIFIER, guided_score, load_noisy_classifier, score_card
 
     card, net = score_card(CLASSIFIER), load_noisy_classifier()

@@ -18,7 +18,7 @@ def test_demo_writes_a_complete_report_and_says_when_steps_are_too_few(tmp_path)
         assert {f"features_{kind}.png", f"sensitivity_{kind}.png"} <= names
     assert {"inversions.png", "index.html", "metrics.json"} <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    from art_reps.studies import judge_controls as J
+    from reproduction import judge_controls as J
 
     passed = J.validated_judges()  # the judges that passed their controls; while none has, the independent ones
     expected = passed or tuple(n for n in J.NETWORK if n not in J.SHARE_MODEL_DATA)
@@ -44,7 +44,7 @@ def test_models_lists_the_cards_and_the_readme_shows_them():
     result = subprocess.run([sys.executable, "-m", "art_reps.cli", "models"], capture_output=True, text=True,
                             check=True)
     lines = result.stdout.strip().splitlines()
-    from art_reps.train.zoo import REPLICATES
+    from reproduction.train import REPLICATES
 
     seeds = [n for n in zoo.list_models() if n in REPLICATES]  # one line names the replicates at other seeds
     rows = [line for line in lines if line.startswith("| `")]

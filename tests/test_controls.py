@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from art_reps.data import digits_on_textures
-from art_reps.data.controls import NEGATIVE, POSITIVE, controls
+from reproduction.controls import NEGATIVE, POSITIVE, controls
 from art_reps.data.digits_on_textures import render_glyphs, scene_parts, split_sources
 from art_reps.data.glyphs import augment, font_glyphs, mnist_glyphs, sklearn_glyphs, unseen_glyphs
 from art_reps.zoo import Smoothed

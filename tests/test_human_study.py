@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from art_reps.studies.human_study import analyze_responses, export_study
+from reproduction.human_study import analyze_responses, export_study
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

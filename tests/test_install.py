@@ -35,7 +35,7 @@ def test_an_installed_wheel_renders_the_saved_results(installed, tmp_path):
     elsewhere.mkdir()
     given = art_reps(installed, "reproduce", "--from-results", "--results", str(ROOT / "results"), cwd=elsewhere)
     assert given.returncode == 0, given.stderr[-2000:]
-    from art_reps.studies import science
+    from reproduction import science
 
     tables = "\n\n".join(science.render(science.RESULTS.load()).values())
     assert f"FROM {installed / 'site'}" in given.stdout and tables in given.stdout

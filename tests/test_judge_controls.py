@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from art_reps import zoo
-from art_reps.data.controls import NEGATIVE, POSITIVE
-from art_reps.studies import judge_controls as J
-from art_reps.studies.science import page_blocks
+from reproduction.controls import NEGATIVE, POSITIVE
+from reproduction import judge_controls as J
+from reproduction.science import page_blocks
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from art_reps.studies import pipeline_study as P
+from reproduction import pipeline_study as P
 from art_reps import zoo
 from art_reps.cli import main
-from art_reps.studies.science import page_blocks
-from art_reps.train.zoo import GRID
+from reproduction.science import page_blocks
+from reproduction.train import GRID
 from tables import intervals, labels
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
@@ -32,7 +32,7 @@ def test_every_grid_cell_is_shipped_with_its_card():
         assert name.startswith("resnet_" if residual else "plain_")
         assert ("SimCLR" in card["training"]["loss"]) == ("_simclr" in name)
         assert (card["training"]["eps"] > 0) == name.endswith("_l2") == bool(card["autoattack_accuracy"])
-        assert card["command"] == f"python -m art_reps.train.zoo {name}"
+        assert card["command"] == f"python -m reproduction.train {name}"
         assert card["training"]["seconds"] <= 30 * 60
         if "_simclr" in name:  # digit views (issue 23); the adversarial cell fine-tunes the cell without it
             assert card["data"].startswith("digit_views") and card["training"]["probes"]["images"] == 1000

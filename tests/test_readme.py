@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from art_reps import zoo
-from art_reps.studies import beyond_anchors, pipeline_study, science
+from reproduction import beyond_anchors, pipeline_study, science
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

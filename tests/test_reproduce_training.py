@@ -4,7 +4,7 @@ import json
 import pytest
 
 from art_reps import zoo
-from art_reps.train.zoo import GRID, main
+from reproduction.train import GRID, main
 
 TOLERANCE = 0.02  # absolute, on clean, PGD and AutoAttack accuracy
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from art_reps.studies import science
+from reproduction import science
 from art_reps.cli import main
 from tables import intervals as _intervals, labels as _labels
 
@@ -34,7 +34,7 @@ def test_the_shipped_robust_model_is_the_registered_choice():
 
 def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_the_others(quick):
     from art_reps import zoo
-    from art_reps.studies.reproduce import CANDIDATES, COLLAPSED
+    from reproduction.reproduce import CANDIDATES, COLLAPSED
 
     for selection in science.RESULTS.load()["selection"], quick[1]["selection"]:
         measured, excluded = set(selection["scores"]), selection.get("excluded", {})
@@ -60,7 +60,7 @@ def test_the_pages_sentences_on_the_choice_are_what_it_measured():
 
 
 def test_a_part_measured_apart_replaces_only_that_part_and_says_so(monkeypatch, tmp_path):
-    from art_reps.studies import reproduce
+    from reproduction import reproduce
 
     saved = science.RESULTS.load()
     fresh = {"scores": {"l2_eps1": {"glyph_pair": {"score": 0.5, "low": 0.4, "high": 0.6, "n": 100}}},
@@ -68,7 +68,7 @@ def test_a_part_measured_apart_replaces_only_that_part_and_says_so(monkeypatch, 
     monkeypatch.setattr(reproduce, "choose_robust", lambda seed: fresh)
     merged = science.run_part("selection", saved, tmp_path)
     assert merged["selection"] == fresh and merged["measured_apart"]["selection"].startswith(
-        "art-reps reproduce --only selection (")
+        "python -m reproduction reproduce --only selection (")
     assert {k: v for k, v in merged.items() if k not in ("selection", "measured_apart")} == {
         k: v for k, v in saved.items() if k not in ("selection", "measured_apart")}
     with pytest.raises(ValueError, match="measure it all first"):

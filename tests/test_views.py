@@ -124,7 +124,7 @@ def test_the_probes_tell_a_digit_representation_from_a_background_one():
     """The probes' controls: the supervised cell's features read the digit; the SimCLR model trained
     on views of one image (which share its background) reads the background, as the audit found."""
     from art_reps import zoo
-    from art_reps.train.zoo import probes
+    from reproduction.train import probes
 
     supervised, contrastive = probes(zoo.load_model("resnet_ce"), "val"), probes(zoo.load_model("simclr_one_image"), "val")
     assert supervised["digit"] >= 0.85 and supervised["background"] < supervised["digit"]

@@ -5,7 +5,7 @@ import torch
 from art_reps import zoo
 from art_reps.data import digits_on_textures
 from art_reps.train.adversarial import accuracy
-from art_reps.train.zoo import PENDING, SPECS
+from reproduction.train import PENDING, SPECS
 
 TRAINED = {name: spec for name, spec in SPECS.items() if name not in PENDING}
 
@@ -27,7 +27,7 @@ def test_split():
 def test_clean_accuracy_meets_the_card(name, test_split):
     card = zoo.model_card(name)
     model = zoo.load_model(name)
-    assert card["command"] == f"python -m art_reps.train.zoo {name}"
+    assert card["command"] == f"python -m reproduction.train {name}"
     assert card["training"]["eps"] == SPECS[name]["eps"] and card["training"]["seed"] == SPECS[name]["seed"]
     init = SPECS[name].get("init")  # fine-tuned from another model's weights: the card says which
     assert card["training"].get("init") == (f"the weights of {init}" if init else None)

@@ -36,7 +36,7 @@ from .. import core, zoo
 from ..core import METHODS, Method
 from ..core.checks import check_count
 from ..data.folders import Items, load_items
-from ..studies.report import publish, rounded, saliency_to_image, write_json
+from .report import publish, rounded, saliency_to_image, write_json
 from .methods import check_layer, check_settings, feed, load_model_spec, per_item, seeded
 
 def batch_methods() -> dict[str, Method]:

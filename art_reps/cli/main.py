@@ -8,7 +8,7 @@ import sys
 
 
 def _demo(args) -> int:
-    from ..studies.demo import run_demo
+    from .demo import run_demo
 
     metrics = run_demo(args.out, standard=args.standard, robust=args.model, steps=args.steps, device=args.device,
                        seed=args.seed, progress=not args.quiet)
@@ -42,82 +42,6 @@ def _method(args) -> int:
     losses = summary["losses"]
     print(json.dumps({"grid": f"{args.out or 'art_reps_' + args.command}/{summary['png']}", "images": summary["images"],
                       "mean_loss": round(sum(losses) / len(losses), 4)}, indent=2))
-    return 0
-
-
-def _results_command(args, study, run) -> int:
-    """Measure with ``run()`` (the full run saved) or load the saved results, print the tables and
-    rewrite their blocks in a markdown page: ``reproduce`` and ``pipeline-study`` alike."""
-    if args.from_results:
-        results = study.RESULTS.load(args.results)
-    else:
-        results = run()
-        if not args.quick:
-            study.RESULTS.save(results, args.results)
-    tables = study.render(results)
-    if args.page:
-        from ..studies.science import update_page
-
-        update_page(args.page, tables)
-    print("\n\n".join(tables.values()))
-    return 0
-
-
-def _reproduce(args) -> int:
-    from ..studies import science
-
-    if args.only is not None:
-        if args.quick or args.from_results:
-            raise ValueError("--only re-measures one part of the saved full run: drop --quick and --from-results")
-        saved = science.RESULTS.load(args.results)
-        return _results_command(args, science, lambda: science.run_part(
-            args.only, saved, args.out, device=args.device, seed=args.seed, progress=not args.quiet))
-    return _results_command(args, science, lambda: science.run_all(
-        args.out, quick=args.quick, device=args.device, seed=args.seed, progress=not args.quiet))
-
-
-def _beyond_anchors(args) -> int:
-    from ..studies import beyond_anchors as B
-
-    return _results_command(args, B, lambda: B.run_beyond_anchors(quick=args.quick, out=args.out,
-                                                                   progress=not args.quiet))
-
-
-def _judge_controls(args) -> int:
-    from ..studies import judge_controls as J
-
-    return _results_command(args, J, lambda: J.run_judge_controls(quick=args.quick, progress=not args.quiet))
-
-
-def _pipeline_study(args) -> int:
-    from ..studies import pipeline_study as P
-
-    return _results_command(args, P, lambda: P.run_pipeline_study(
-        quick=args.quick, out=args.out, seed=args.seed, progress=not args.quiet))
-
-
-def _alignment(args) -> int:
-    from ..studies.iri_study import run_alignment
-    from ..studies.science import alignment_table
-
-    print(alignment_table(run_alignment(args.models, quick=args.quick, seed=args.seed, progress=not args.quiet)))
-    return 0
-
-
-def _stir(args) -> int:
-    from ..studies.iri_study import run_stir
-    from ..studies.science import stir_table
-
-    print(stir_table(run_stir(args.model_1, args.model_2, quick=args.quick, progress=not args.quiet)))
-    return 0
-
-
-def _metamers(args) -> int:
-    from ..studies.iri_study import run_metamers
-    from ..studies.science import metamer_table
-
-    print(metamer_table(run_metamers(args.models, args.layers, quick=args.quick, seed=args.seed,
-                                     progress=not args.quiet)))
     return 0
 
 
@@ -162,15 +86,11 @@ def _layers(args) -> int:
     return 0
 
 
-def models_table() -> str:
-    """The embedded models' cards as a markdown table (the README's models block)."""
-    from .. import zoo
-    from ..train.zoo import REPLICATES
-
+def models_table(cards: dict) -> str:
+    """name -> model card, as a markdown table (``art-reps models``; the repository's README block)."""
     rows = ["| model | architecture | training | clean acc. | PGD-20 L2 0.25 | PGD-20 L2 0.5 | PGD-20 L2 1.0 | "
             "AutoAttack L2 (eps: acc.) | train time |", "|---|---|---|---|---|---|---|---|---|"]
-    for name in [n for n in zoo.list_models() if n not in REPLICATES]:
-        card = zoo.model_card(name)
+    for name, card in cards.items():
         pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
         t = card["training"]
         training = (f"L2 PGD-{t['attack_steps']} eps {t['eps']}" if t["eps"] else
@@ -194,20 +114,13 @@ def models_table() -> str:
         aa = ", ".join(f"{a['eps']}: {a['accuracy']:.3f}" for a in card["autoattack_accuracy"]) or "-"
         rows.append(f"| `{name}` | {architecture} | {training} | {card['clean_accuracy']:.3f} | "
                     f"{' | '.join(cells)} | {aa} | {t['seconds'] / 60:.0f} min |")
-    again = [n for n in zoo.list_models() if n in REPLICATES]
-    if again:
-        rows += ["", "The same recipes at other training seeds (clean accuracy): " + ", ".join(
-            f"`{n}` {zoo.model_card(n)['clean_accuracy']:.3f}" for n in again) + "."]
     return "\n".join(rows)
 
 
 def _models(args) -> int:
-    table = models_table()
-    if args.page:
-        from ..studies.science import update_page
+    from .. import zoo
 
-        update_page(args.page, {"models": table})
-    print(table)
+    print(models_table({name: zoo.model_card(name) for name in zoo.list_models()}))
     return 0
 
 
@@ -319,43 +232,6 @@ def _add_batch(sub) -> None:
         p.set_defaults(func=_batch)
 
 
-def _add_results_command(sub, name, func, what, out, results, blocks, device=True) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=f"{what}; the full run saves results/{results}")
-    p.add_argument("--out", default=out, help="figures folder (default: %(default)s)")
-    p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
-    p.add_argument("--page", default=None, help=f"rewrite the {blocks} blocks of this markdown page "
-                   "(docs/results.md)")
-    p.add_argument("--from-results", action="store_true", help=f"render results/{results} instead of measuring again")
-    p.add_argument("--results", default=None, help="the folder of saved results (default: the project's results/, "
-                                                    "found from the working directory)")
-    _add_run_options(p, device=device)
-    p.set_defaults(func=func)
-    return p
-
-
-def _add_iri_study(sub) -> None:
-    from ..studies import iri_study as S
-    from ..zoo import ROBUST, STANDARD
-
-    p = sub.add_parser("alignment", help="IRI alignment for every model x loss x judge, with 95%% intervals")
-    p.add_argument("--models", nargs="+", default=list(S.ALIGNMENT_MODELS), help="(default: %(default)s)")
-    p.set_defaults(func=_alignment)
-    parsers = [p]
-    p = sub.add_parser("stir", help="STIR between two embedded models, both ways, over several seeds")
-    p.add_argument("--model-1", default=STANDARD, help="(default: %(default)s)")
-    p.add_argument("--model-2", default=ROBUST, help="(default: %(default)s)")
-    p.set_defaults(func=_stir)
-    parsers.append(p)
-    p = sub.add_parser("metamers", help="Feather et al.'s metamer success per model and layer")
-    p.add_argument("--models", nargs="+", default=list(S.METAMER_MODELS), help="(default: %(default)s)")
-    p.add_argument("--layers", nargs="+", default=list(S.METAMER_LAYERS), help="(default: %(default)s)")
-    p.set_defaults(func=_metamers)
-    parsers.append(p)
-    for p in parsers:  # these studies run on the CPU, so they take no --device
-        p.add_argument("--quick", action="store_true", help="the same code on fewer images and steps")
-        _add_run_options(p, device=False)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="art-reps", description="Robust representations, on the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -366,8 +242,7 @@ def main(argv=None) -> int:
     demo.add_argument("--steps", type=int, default=_inversion_steps(), help="optimisation steps (default: %(default)s)")
     _add_run_options(demo)
     demo.set_defaults(func=_demo)
-    models = sub.add_parser("models", help="list the embedded models and their cards")
-    models.add_argument("--page", default=None, help="rewrite the models block of this markdown page (README.md)")
+    models = sub.add_parser("models", help="the embedded models and their cards, as a table")
     models.set_defaults(func=_models)
     compare = sub.add_parser("compare", help="two of your models side by side: inversions from the same seeds, "
                              "feature visualisations, sensitivity maps, STIR both ways and CKA; an HTML page")
@@ -395,24 +270,7 @@ def main(argv=None) -> int:
     layers = sub.add_parser("layers", help="every layer of a model with its output shape: what --layer can name")
     _add_model_options(layers)
     layers.set_defaults(func=_layers)
-    reproduce = _add_results_command(sub, "reproduce", _reproduce, "every science table (Engstrom, Aggarwal, "
-                                     "alignment, STIR, metamers) and its figures", "art_reps_results", "science.json",
-                                     "science")
-    from ..studies.science import PARTS
-
-    reproduce.add_argument("--only", choices=PARTS, default=None, help="measure this part again alone, with the full "
-                           "run's code and settings, into the saved results (which say so: measured_apart)")
-    _add_results_command(sub, "beyond-anchors", _beyond_anchors, "feature-visualisation parameterisations (pixel, "
-                         "Fourier, MACO) judged by plausibility; the PAG score across the eps sweep",
-                         "art_reps_beyond_anchors", "beyond_anchors.json", "parameterisations, pag", device=False)
-    _add_results_command(sub, "judge-controls", _judge_controls, "every judge on positive, negative and transfer "
-                         "controls: which may decide a verdict", "art_reps_judge_controls", "judge_controls.json",
-                         "controls, transfer", device=False)
-    _add_results_command(sub, "pipeline-study", _pipeline_study, "Nanda et al.'s training-pipeline grid: "
-                         "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
-                         "pipeline_study.json", "pipeline-study", device=False)
     _add_methods(sub)
-    _add_iri_study(sub)
     _add_batch(sub)
     args = parser.parse_args(argv)
     try:

@@ -232,7 +232,7 @@ def grid(method: Method, keywords: dict, result):
     """(images, nrow) of a PNG grid: the inputs (and start images) above the results."""
     import torch
 
-    from ..studies.report import saliency_to_image
+    from .report import saliency_to_image
 
     if isinstance(result, torch.Tensor):  # a sensitivity map
         maps = saliency_to_image(result)
@@ -265,7 +265,7 @@ def _inputs(per_class: int, ood: bool, data: str | None, labels: str | None, siz
 
     from ..data import lfw_faces, natural_photos
     from ..data.folders import load_items, resized
-    from ..studies.judging import balanced
+    from ..data import balanced
 
     if data is not None:
         items = load_items(data, size=size, labels=labels)
@@ -323,7 +323,7 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     results exist."""
     from .. import zoo
     from ..core.checks import check_count
-    from ..studies.report import rounded, save_grid, write_json
+    from .report import rounded, save_grid, write_json
 
     if name not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {name!r}")
@@ -358,15 +358,15 @@ def compare_models(specs: list, *, out, weights: list = (), layers: list = (), d
                    device: str = "cpu", seed: int = 0, progress: bool = True, **loading) -> dict:
     """``art-reps compare``: two model specifications (``weights`` given in order to those of them
     that take one; ``layers`` one for both or one each, default ``avgpool``) on a ``data`` folder
-    (default: three embedded test images a class, judged by the judges that passed their controls);
+    (default: three embedded test images a class, judged by the demo's judge);
     every argument is checked, and both models loaded, before any work or folder."""
     import re
 
     from ..core.checks import check_count, resolve_layer
     from ..data.folders import load_items, resized
-    from ..studies.compare import run_compare
-    from ..studies.judge_controls import reporting_judges
-    from ..studies.judging import balanced
+    from .. import zoo
+    from ..data import balanced
+    from .compare import run_compare
 
     if len(specs) != 2:
         raise ValueError(f"compare takes --model twice (two models), got {len(specs)}")
@@ -393,10 +393,7 @@ def compare_models(specs: list, *, out, weights: list = (), layers: list = (), d
     if data is None:
         targets = balanced(3)
         x, y, boxes = resized(targets.images, size), targets.labels, targets.boxes
-        try:  # the controls' table sits in the project's results/; an install without it reports no judge
-            judges = reporting_judges(device)[0] if size is None else None
-        except FileNotFoundError:
-            judges = None
+        judges = {zoo.DEMO_JUDGE: zoo.load_judge(device=device)} if size is None else None
     else:
         items = load_items(data, size=size, limit=limit, labels=labels)
         x, y = items.images, items.labels

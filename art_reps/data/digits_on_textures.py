@@ -10,7 +10,7 @@ ground-truth judge alike.
 The 5,000 source digits (500 per class) are split per class into 350 train / 50 validation /
 100 test digits. The validation and test splits use each of their digits once (500 and 1,000
 independent images, balanced over classes); train renders its 3,500 digits 8,000 times.
-``backgrounds='judge'`` renders the same digits on other pictures (the judges' training data).
+``backgrounds='judge'`` renders the same digits on other pictures.
 """
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def _to_rgb(img) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _backgrounds(kind: str) -> tuple[np.ndarray, ...]:
+def backgrounds_of(kind: str) -> tuple[np.ndarray, ...]:
+    """The pictures of ``BACKGROUNDS[kind]``, each (H, W, 3) float in [0, 1]."""
     import skimage.data
     from matplotlib import cbook
     from sklearn.datasets import load_sample_image
@@ -193,7 +194,7 @@ def _draw(split: str, seed: int, backgrounds: str):
     rng = np.random.default_rng([seed, _SPLIT_SEEDS[split], list(BACKGROUNDS).index(backgrounds)])
     n = _SPLIT_SIZES[split]
     sources = np.concatenate([rng.permutation(pool) for _ in range(-(-n // len(pool)))])[:n]
-    return (sources, *_render(sources, _backgrounds(backgrounds), rng))
+    return (sources, *_render(sources, backgrounds_of(backgrounds), rng))
 
 
 @lru_cache(maxsize=8)
@@ -263,63 +264,25 @@ def draw_digits(sources, rng: np.random.Generator, backgrounds: str = "model") -
         >>> images.shape, bool((images[0] != images[1]).any())
         (torch.Size([2, 3, 32, 32]), True)
     """
-    images, _, boxes, *_ = _render(np.asarray(sources, np.int64), _backgrounds(backgrounds), rng)
+    images, _, boxes, *_ = _render(np.asarray(sources, np.int64), backgrounds_of(backgrounds), rng)
     return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(boxes)
 
 
-def render_glyphs(glyphs, n: int, *, backgrounds: str = "judge", seed: int = 0, augmented: bool = True,
-                  seeded_share: float = 0.25, contrast: tuple = (0.2, 1.0)) -> LabelledImages:
-    """``n`` images of the digits of ``glyphs`` (a :class:`~art_reps.data.glyphs.Glyphs` source,
-    classes balanced), drawn as the embedded data draws its MNIST digits (14-22 px, a random place,
-    a colour that contrasts with what lies behind) on crops of ``backgrounds``; with ``augmented``
-    each glyph is rotated, sheared and thickened at random. A share ``seeded_share`` is drawn over
-    a seed's noise instead (Engstrom's ``randn/20 + 0.5``, Nanda's super-noise, or uniform) in a
-    saturated colour at a random ``contrast`` (uniform in the range): the look of an image optimised from a seed,
-    made without any model. ``sources`` index ``glyphs``.
+def balanced(per_class: int = 10, split: str = "test", offset: int = 0) -> LabelledImages:
+    """``per_class`` images of each class of ``split`` (from the ``offset``-th of the class on), class by class.
 
     Examples:
-        >>> from art_reps.data.glyphs import font_glyphs
-        >>> d = render_glyphs(font_glyphs("held-out"), 20, seed=1)
-        >>> d.images.shape, d.labels.bincount().tolist()
-        (torch.Size([20, 3, 32, 32]), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+        >>> balanced(2).labels.tolist()
+        [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]
     """
-    import colorsys
+    data = digits_on_textures(split)
+    available = min(int((data.labels == c).sum()) for c in range(10)) - offset
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or not 1 <= per_class <= available:
+        raise ValueError(f"per_class must be an int from 1 to {available} (the {split} split's images per class), "
+                         f"got {per_class!r}")
+    return data[targets_index(data, per_class, offset)]
 
-    from ..core.checks import check_count
-    from .glyphs import augment
 
-    n = check_count(n, "n")
-    if backgrounds not in BACKGROUNDS:
-        raise ValueError(f"backgrounds must be one of {sorted(BACKGROUNDS)}, got {backgrounds!r}")
-    if not (isinstance(seeded_share, (int, float)) and 0 <= seeded_share <= 1):
-        raise ValueError(f"seeded_share must be a number in [0, 1], got {seeded_share!r}")
-    if not (len(contrast) == 2 and 0 < contrast[0] <= contrast[1] <= 1):
-        raise ValueError(f"contrast must be (low, high) with 0 < low <= high <= 1, got {contrast!r}")
-    rng = np.random.default_rng([seed, 7, list(BACKGROUNDS).index(backgrounds)])
-    by_class = [np.flatnonzero(glyphs.classes == c) for c in range(10)]
-    sources = np.array([rng.choice(by_class[i % 10]) for i in range(n)])
-    pictures = _backgrounds(backgrounds)
-    images = np.empty((n, 32, 32, 3), np.float32)
-    masks = np.empty((n, 32, 32), np.float32)
-    boxes = np.empty((n, 4), np.float32)
-    placements = np.empty((n, 3), np.int64)
-    for i, k in enumerate(sources):
-        glyph = augment(glyphs.glyphs[k], rng) if augmented else glyphs.glyphs[k]
-        size = int(rng.integers(SIZES[0], SIZES[1] + 1))
-        y, x = (int(v) for v in rng.integers(0, 33 - size, size=2))
-        alpha = shape = place(glyph, size, y, x)
-        if rng.uniform() < seeded_share:
-            kind = rng.integers(3)
-            canvas = (np.clip(0.5 + rng.standard_normal((32, 32, 3)) / 20, 0, 1) if kind == 0 else
-                      np.clip(rng.standard_normal((32, 32, 3)), 0, 1) if kind == 1 else rng.uniform(size=(32, 32, 3)))
-            colour = np.array(colorsys.hsv_to_rgb(rng.uniform(), 1.0, 1.0), np.float32)
-            alpha = alpha * rng.uniform(*contrast)
-        else:
-            canvas = background_crop(pictures[rng.integers(len(pictures))], rng)
-            colour = ink_colour(canvas, alpha, rng)
-        rows, cols = np.nonzero(shape > 0.05)  # the digit's place and ink, whatever its contrast
-        boxes[i] = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
-        images[i], masks[i], placements[i] = composite(canvas.astype(np.float32), colour, alpha), shape, (size, y, x)
-    return LabelledImages(torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().clamp(0, 1),
-                          torch.from_numpy(glyphs.classes[sources]), torch.from_numpy(boxes), torch.from_numpy(masks),
-                          torch.from_numpy(sources), torch.from_numpy(placements))
+def targets_index(data: LabelledImages, per_class: int, offset: int = 0) -> torch.Tensor:
+    """The indices into ``data`` of :func:`balanced`'s images."""
+    return torch.cat([torch.nonzero(data.labels == c).flatten()[offset:offset + per_class] for c in range(10)])

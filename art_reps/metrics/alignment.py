@@ -13,7 +13,7 @@ def alignment_hits(iris: torch.Tensor, targets: torch.Tensor, seeds: torch.Tenso
                    batch_size: int = 64) -> torch.Tensor:
     """(N,) booleans: ``D(IRI, target) <= D(IRI, seed)`` (the IRI looks more like its target). The
     ``seeds`` are the other answer of the choice: the seeds for Nanda et al.'s criterion, or a digit
-    of another class on the same background for a two-way choice (:func:`art_reps.data.controls.other_class`)."""
+    of another class on the same background for a two-way choice (:func:`reproduction.controls.other_class`)."""
     check_same_batch(iris, targets, "iris", "targets")
     seeds = seeds.expand_as(iris) if seeds.shape[0] == 1 else seeds
     check_same_batch(iris, seeds, "iris", "seeds")

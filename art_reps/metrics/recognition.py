@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..core.checks import check_images, check_same_batch
+from .ground_truth import mask_judge
 
 
 def probabilities(model: torch.nn.Module, images: torch.Tensor, *, mean=None, std=None,
@@ -64,3 +65,22 @@ def cross_judge(judges: dict[str, torch.nn.Module], images: dict[str, torch.Tens
                 labels: torch.Tensor) -> dict[str, dict[str, float]]:
     """``result[judge][source]``: accuracy of each judge on the images made through each source model."""
     return {j: {s: judge_accuracy(m, x, labels) for s, x in images.items()} for j, m in judges.items()}
+
+
+def answer(judge, images: torch.Tensor) -> torch.Tensor:
+    """(N,) the class a judge names: its ``predict`` where it has one, else its argmax (a network)."""
+    return judge.predict(images).cpu() if hasattr(judge, "predict") else predict(judge, images).cpu()
+
+
+def recognised(images: torch.Tensor, labels: torch.Tensor, judges: dict, *, seeds: torch.Tensor | None = None,
+               targets=None) -> dict:
+    """judge name -> (N,) booleans: image i shows class ``labels[i]`` (ten-way). With ``seeds`` and
+    ``targets`` (the :class:`~art_reps.data.LabelledImages` the images were made for from those seeds) the seed-based ``mask`` judges are asked
+    too, as information."""
+    hits = {}
+    if seeds is not None and targets is not None:
+        hits["mask"] = mask_judge(images, seeds, targets)
+        hits["mask_anywhere"] = mask_judge(images, seeds, targets, anywhere=True)
+    for name, judge in judges.items():
+        hits[name] = answer(judge, images) == labels.cpu()
+    return hits

@@ -4,11 +4,11 @@ gradients the PAG score compares a classifier's with (:func:`art_reps.metrics.pa
 ``ScoreNet(x, y)`` estimates the score of the data smoothed by Gaussian noise of ``sigma``,
 ``grad_x log p_sigma(x | y)`` (N, 3, H, W); ``y = None`` (or ``ScoreNet.NULL``) the unconditional
 score, learned by dropping the label (as classifier-free guidance does). Trained by
-``python -m art_reps.train.score`` (:mod:`art_reps.train.score`); shipped as
+the repository's ``python -m reproduction.train_score``; shipped as
 ``zoo/weights/score/score_dsm.safetensors`` with its card.
 
 A second reference puts the class information in a classifier instead: ``NoisyClassifier`` reads
-``p_sigma(y | x)`` of noisy images at any ``sigma`` in [0.05, 0.5] (shipped as
+``p_sigma(y | x)`` of noisy images at any ``sigma`` in [0.05, 0.5] (the reproduction's
 ``noisy_classifier``), and ``GuidedScore`` is the class-conditional score it gives by Bayes' rule,
 ``s(x) + grad_x log p_sigma(y | x)`` (classifier guidance, Dhariwal & Nichol 2021).
 
@@ -110,30 +110,30 @@ class GuidedScore(nn.Module):
         return score + grad
 
 
-def _card(name: str) -> dict:
-    return json.loads((SCORE_DIR / f"{name}.json").read_text())
+def _card(name: str, folder=None) -> dict:
+    return json.loads((Path(folder or SCORE_DIR) / f"{name}.json").read_text())
 
 
-def load_score_model(*, device: str | torch.device | None = None) -> ScoreNet:
-    """The shipped score model, in eval mode."""
-    net = ScoreNet(**_card(NAME)["architecture_options"])
-    net.load_state_dict(load_file(SCORE_DIR / f"{NAME}.safetensors"))
+def load_score_model(*, device: str | torch.device | None = None, folder: str | Path | None = None) -> ScoreNet:
+    """The score model of ``folder`` (default: the shipped one), in eval mode."""
+    net = ScoreNet(**_card(NAME, folder)["architecture_options"])
+    net.load_state_dict(load_file(Path(folder or SCORE_DIR) / f"{NAME}.safetensors"))
     return net.to(device or "cpu").eval()
 
 
-def load_noisy_classifier(*, device: str | torch.device | None = None) -> NoisyClassifier:
-    """The shipped noise-conditional classifier, in eval mode."""
-    net = NoisyClassifier(**_card(CLASSIFIER)["architecture_options"])
-    net.load_state_dict(load_file(SCORE_DIR / f"{CLASSIFIER}.safetensors"))
+def load_noisy_classifier(folder: str | Path, *, device: str | torch.device | None = None) -> NoisyClassifier:
+    """The noise-conditional classifier of ``folder`` (trained in the reproduction), in eval mode."""
+    net = NoisyClassifier(**_card(CLASSIFIER, folder)["architecture_options"])
+    net.load_state_dict(load_file(Path(folder) / f"{CLASSIFIER}.safetensors"))
     return net.to(device or "cpu").eval()
 
 
-def guided_score(*, device: str | torch.device | None = None) -> GuidedScore:
-    """The shipped guided reference: the score model's unconditional score and the noise-conditional
-    classifier at the noise level registered in its card (``chosen_sigma``)."""
-    return GuidedScore(load_score_model(device=device), load_noisy_classifier(device=device),
-                       _card(CLASSIFIER)["chosen_sigma"]["sigma"])
+def guided_score(folder: str | Path, *, device: str | torch.device | None = None) -> GuidedScore:
+    """The guided reference: the shipped score model's unconditional score and the noise-conditional
+    classifier of ``folder`` at the noise level registered in its card (``chosen_sigma``)."""
+    return GuidedScore(load_score_model(device=device), load_noisy_classifier(folder, device=device),
+                       _card(CLASSIFIER, folder)["chosen_sigma"]["sigma"])
 
 
-def score_card(name: str = NAME) -> dict:
-    return _card(name)
+def score_card(name: str = NAME, *, folder: str | Path | None = None) -> dict:
+    return _card(name, folder)

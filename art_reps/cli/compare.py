@@ -1,0 +1,154 @@
+"""Two models side by side, as a report: ``art-reps compare`` for any two of yours, ``art-reps
+demo`` for the embedded standard and robust pair.
+
+On the same images and from the same noise seeds: each image's inversion through each model at
+its layer (Engstrom's start and recipe), the first channels of that layer visualised, sensitivity
+maps of the class (the given label, else the model's own prediction), the relative representation
+distance each inversion reached (mean, BCa interval over the images) and STIR both ways with CKA
+(Nanda et al.; mean over seeds, t interval). Where the images are the embedded digits, the
+demo's judge (:func:`art_reps.zoo.load_judge`) says which inversions show the target's class (Wilson intervals) and
+the pointing game scores the maps against the digits' boxes. Writes PNG grids, ``metrics.json``
+and a self-contained ``index.html`` (images inlined).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import core
+from ..metrics import interval_text, localization_scores, mean_interval, predict, proportion, seeds_interval, stir
+from ..metrics.recognition import recognised
+from .report import rounded, saliency_to_image, save_grid, write_index, write_json
+
+FEATURES = (0, 1, 2, 3, 4, 5, 6, 7)
+CONVERGED = 0.2  # relative representation distance below which an inversion has matched its target
+START = "noise"  # Engstrom's randn/20 + 0.5
+STIR_SEEDS = (0, 1, 2)
+
+
+def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | None = None, *, layers: dict,
+                steps: int | None = None, seed: int = 0, judges: dict | None = None, boxes: torch.Tensor | None = None,
+                title: str = "art-reps compare", about: dict | None = None,
+                progress: bool = True) -> dict:
+    """Compare two ``models`` (label -> (module, reading options such as mean/std)) on ``images``
+    (N, 3, H, W) in [0, 1], read at ``layers`` (label -> layer name); ``labels`` (N,) may hold -1
+    where unknown. ``judges`` (name -> judge) and ``boxes`` (N, 4) where the images are the
+    embedded digits; ``about`` is added to the metrics' ``models``. Returns the metrics, also written to ``out/metrics.json``.
+
+    Examples:
+        >>> import tempfile, art_reps
+        >>> x = art_reps.data.digits_on_textures("test")[:4]
+        >>> pair = {"a": (art_reps.load_model("standard"), {}), "b": (art_reps.load_model("l2_eps1"), {})}
+        >>> m = run_compare(tempfile.mkdtemp(), pair, x.images, x.labels, layers={"a": "avgpool", "b": "avgpool"},
+        ...                 steps=3, progress=False)
+        >>> sorted(m["stir"])
+        ['a_given_b', 'b_given_a', 'cka']
+    """
+    if len(models) != 2 or set(layers) != set(models):
+        raise ValueError(f"compare takes two models, each with a layer; got models {list(models)}, layers {layers}")
+    recipe_steps = core.INVERSION.defaults()["steps"]
+    steps = recipe_steps if steps is None else steps
+    shown_layers = dict(layers)
+    models, layers = _reading_inside(models, layers)
+    (a, (model_a, _)), (b, (model_b, _)) = models.items()
+    device = images.device
+    seeds = core.make_start(START, images.shape, seed=seed, device=device)
+    stages = tqdm(total=3 * len(models) + 1, desc=title, disable=not progress)
+    inversions, features, saliency, distance, judged, pointing = {}, {}, {}, {}, {}, {}
+    for label, (model, _) in models.items():
+        res = core.invert(model, images, layer=layers[label], start=seeds, steps=steps, seed=seed, progress=False)
+        inversions[label], distance[label] = res.images, mean_interval(res.losses.double())
+        for judge, hits in recognised(res.images, labels, judges or {}).items():
+            judged.setdefault(judge, {})[label] = proportion(hits)
+        stages.update(1)
+        vis = core.visualize(model, layer=layers[label], feature=list(FEATURES), steps=max(1, steps // 4),
+                             step_size=0.1, fake_relu=True, seed=seed, progress=False)
+        features[label] = vis.images
+        stages.update(1)
+        # the given labels, the model's prediction where an image has none (as the method subcommands do)
+        classes = predict(model, images) if labels is None else labels.where(labels >= 0, predict(model, images))
+        grad = core.sensitivity(model, images, classes)
+        saliency[label] = saliency_to_image(grad)
+        if boxes is not None:
+            pointing[label] = localization_scores(grad, boxes, smooth=1.0, intervals=True)["pointing_game"]
+        stages.update(1)
+    runs = [stir(model_a, model_b, images, layer_1=layers[a], layer_2=layers[b], steps=steps, seed=s)
+            for s in STIR_SEEDS]
+    stages.update(1)
+    stages.close()
+    similarity = {f"{b}_given_{a}": seeds_interval([r["m2_given_m1"] for r in runs]),
+                  f"{a}_given_{b}": seeds_interval([r["m1_given_m2"] for r in runs]),
+                  "cka": seeds_interval([r["cka"] for r in runs])}
+    warning = None
+    if max(d["score"] for d in distance.values()) > CONVERGED:
+        far = max(distance, key=lambda k: distance[k]["score"])
+        warning = (f"With --steps {steps} the inversions through {far} have not matched their targets (relative "
+                   f"representation distance {distance[far]['score']:.2f} > {CONVERGED}): too few steps for the "
+                   f"effect to show; the recipe uses {recipe_steps}.")
+    layers = shown_layers
+    metrics = rounded({"models": {a: {"layer": layers[a]}, b: {"layer": layers[b]}, **(about or {})}, "steps": steps,
+                       "images": len(images), "seed": seed, "recognised": judged, "relative_distance": distance,
+                       "stir": similarity, "stir_seeds": len(STIR_SEEDS), "sensitivity_pointing_game": pointing,
+                       "warning": warning})
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    per_row = max(1, min(6, len(images)))
+    side_by_side = torch.stack([images, inversions[a], inversions[b]], 1).flatten(0, 1)
+    grid = save_grid(side_by_side, out / "inversions.png", nrow=3 * per_row)
+    pointed = (f"; the map's maximum falls in the digit's box for {interval_text(pointing[a])} ({a}) and "
+               f"{interval_text(pointing[b])} ({b})" if pointing else "")
+    rows = [(f"Feature visualisations (channels {list(FEATURES)} of each model's layer)",
+             save_grid(features[a], out / f"features_{a}.png", nrow=8),
+             save_grid(features[b], out / f"features_{b}.png", nrow=8)),
+            (f"Sensitivity maps (|d logit_y / d x|){pointed}",
+             save_grid(saliency[a], out / f"sensitivity_{a}.png", nrow=10),
+             save_grid(saliency[b], out / f"sensitivity_{b}.png", nrow=10))]
+    intro = (f"{'<p><b>' + warning + '</b></p>' if warning else ''}"
+             f"<p>Each triple: an image, its inversion from noise through <code>{a}</code> (at "
+             f"<code>{layers[a]}</code>), and through <code>{b}</code> (at <code>{layers[b]}</code>); {steps} steps, "
+             f"{len(images)} images, the same seeds for both.</p><img src='{grid}'>"
+             f"<p>Relative representation distance reached (mean, BCa interval over the {len(images)} images): "
+             f"{a} {interval_text(distance[a])}, {b} {interval_text(distance[b])}. STIR({b} | {a}) "
+             f"{interval_text(similarity[f'{b}_given_{a}'])}, STIR({a} | {b}) "
+             f"{interval_text(similarity[f'{a}_given_{b}'])}, CKA {interval_text(similarity['cka'])} "
+             f"(mean over {len(STIR_SEEDS)} seeds, t interval).</p>")
+    if judged:
+        lines = "".join(f"<li><b>{j}</b>: {b} {interval_text(v[b])}, {a} {interval_text(v[a])}</li>"
+                        for j, v in judged.items())
+        intro += (f"<p>Share of inversions each judge names as the target's class (ten-way, chance 0.1), with 95% "
+                  f"Wilson intervals (n = {len(images)}):</p><ul>{lines}</ul>")
+    write_json(metrics, out / "metrics.json")
+    write_index(out, title, intro, rows, metrics, columns=(a, b))
+    return metrics
+
+
+class Normalised(torch.nn.Module):
+    """``model`` reading ``(x - mean) / std``: a model with its normalisation inside, so that two
+    models that expect different ones read the same images (its layers are ``model.<name>``)."""
+
+    def __init__(self, model: torch.nn.Module, mean=None, std=None):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.as_tensor(0.0 if mean is None else mean, dtype=torch.float32).view(-1, 1, 1))
+        self.register_buffer("std", torch.as_tensor(1.0 if std is None else std, dtype=torch.float32).view(-1, 1, 1))
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
+def _reading_inside(models: dict, layers: dict) -> tuple[dict, dict]:
+    """Models with reading options (mean/std) wrapped in :class:`Normalised`, their layers renamed."""
+    wrapped, named = {}, {}
+    for label, (model, reading) in models.items():
+        unknown = set(reading) - {"mean", "std"}
+        if unknown:
+            raise ValueError(f"compare reads a model with mean and std only, got {sorted(unknown)} for {label}")
+        if reading:
+            model = Normalised(model, reading.get("mean"), reading.get("std")).to(next(model.parameters()).device)
+            named[label] = f"model.{layers[label]}" if layers[label] else ""
+        else:
+            named[label] = layers[label]
+        wrapped[label] = (model, {})
+    return wrapped, named

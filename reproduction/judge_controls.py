@@ -1,0 +1,230 @@
+"""Every judge checked on controls before it decides anything: ``python -m reproduction judge-controls``.
+
+Registered before measuring (docs/judging.md, "Controls") and not changed after:
+
+- **Images**: the 1,000 test images (1,000 distinct MNIST digits: independent samples) and, for
+  each, every control of :mod:`reproduction.controls` (seed 0): one image per target per control.
+- A judge **recognises** an image when its answer is the target's class (ten-way; chance 0.1 on
+  the balanced targets). Wilson 95 % intervals, n = 1,000 per cell.
+- A judge may **decide a verdict** only if every positive control reads >= 0.85, every negative
+  one <= 0.15, a network judge passes the transfer control and reads >= 0.85 of the clean test
+  images (its card), and it shares no training data with the models: ``judge`` and
+  ``judge_mixer`` learned on the models' own training digits, so they are shown and never decide.
+- **Transfer control**, for network judges: each class's logit of the standard and of the robust
+  model maximised from Engstrom's noise (:func:`art_reps.visualize`'s recipe, 10 seeds per class:
+  100 images per model) and the inversions of test images 10-19 of each class (from noise,
+  :func:`art_reps.invert`'s recipe), recognised as their class, clean and blurred (Gaussian, sigma
+  0.7). Passed when the blur keeps >= 0.9 of the judge's recognitions of the clean targets (it is
+  mild for that judge) and the standard model's class visualisations lose at most 0.1 of their
+  recognition under it (a judge reading the standard model's fragile textures as digits loses more).
+- **Ground-truth judges**: ``template`` (:class:`~reproduction.template_judge.TemplateJudge`,
+  seed-free, learns nothing) and the earlier ``mask`` / ``mask_anywhere``, which read
+  ``||image - seed||``, here with Engstrom's noise as the seed, as for an inversion.
+
+    python -m reproduction judge-controls --page docs/judging.md      # measures, saves results/judge_controls.json
+"""
+from __future__ import annotations
+
+import torch
+
+from art_reps import core, zoo
+
+from .models import list_models, load_model, model_card
+from art_reps.data import digits_on_textures
+from .controls import NEGATIVE, POSITIVE, controls
+from art_reps.metrics import predict, proportion
+from .template_judge import TemplateJudge
+from art_reps.metrics.recognition import recognised
+from art_reps.cli.report import rounded
+
+from .saved import SavedResults
+
+RESULTS = SavedResults("judge_controls.json")
+BLOCKS = ("controls", "transfer")
+SHARE_MODEL_DATA = ("judge", "judge_mixer")  # trained on the models' own training digits
+NETWORK = ("judge", "judge_mixer", "glyph_judge", "glyph_mixer", "smooth_judge", "glyph_pair", "smooth_pair")
+ENSEMBLES = {zoo.DEMO_JUDGE: zoo.DEMO_JUDGE_MEMBERS}  # the mean of the members' class probabilities
+SMOOTHED = {"smooth_pair": ("glyph_pair", {"sigma": 0.1, "samples": 32})}  # the vote under the members' training noise
+GROUND_TRUTH = ("template", "mask", "mask_anywhere")
+POSITIVE_AT_LEAST, NEGATIVE_AT_MOST = 0.85, 0.15
+BLUR_SIGMA, BLUR_KEEPS, TRANSFER_LOSS = 0.7, 0.9, 0.1
+CARD_ACCURACY = 0.85  # a network judge's clean accuracy on the embedded test images, from its card
+TRANSFER_SEEDS = 10
+
+
+def blur(images: torch.Tensor) -> torch.Tensor:
+    """The registered mild transform: a Gaussian blur of sigma 0.7 (5x5 kernel)."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    return gaussian_blur(images, [5, 5], [BLUR_SIGMA, BLUR_SIGMA])
+
+
+def load_judge(name: str, device="cpu") -> torch.nn.Module:
+    """A network judge: an embedded model, an ensemble of them (:data:`ENSEMBLES`) or a judge
+    answering by randomised smoothing (:data:`SMOOTHED`)."""
+    if name in ENSEMBLES:
+        return zoo.Ensemble([load_model(m, device=device) for m in ENSEMBLES[name]]).eval()
+    if name in SMOOTHED:
+        base, options = SMOOTHED[name]
+        return zoo.Smoothed(load_judge(base, device), **options).eval()
+    return load_model(name, device=device)
+
+
+def available(name: str) -> bool:
+    """Whether the weights behind judge ``name`` are embedded."""
+    if name in SMOOTHED:
+        return available(SMOOTHED[name][0])
+    return name in list_models() or all(m in list_models() for m in ENSEMBLES.get(name, ("?",)))
+
+
+def network_judges(names=NETWORK, device="cpu") -> dict:
+    return {name: load_judge(name, device) for name in names if available(name)}
+
+
+def _answers(judges: dict, images: torch.Tensor, labels: torch.Tensor, template: TemplateJudge,
+             seeds: torch.Tensor, targets) -> dict:
+    """judge -> (N,) booleans: recognised as ``labels`` (the network judges, then the ground-truth ones)."""
+    hits = recognised(images, labels, {**judges, "template": template}, seeds=seeds, targets=targets)
+    return {name: hits[name] for name in (*judges, *GROUND_TRUTH)}
+
+
+def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
+    """Every judge on every control (see the module docstring); ``quick``: 100 targets."""
+    from tqdm.auto import tqdm
+
+    test = digits_on_textures("test")
+    index = torch.arange(len(test)) if not quick else torch.cat(
+        [torch.nonzero(test.labels == c).flatten()[:10] for c in range(10)])
+    targets = test[index]
+    made = controls(targets, index.tolist())
+    judges, template = network_judges(), TemplateJudge()
+    seeds = made["noise"].images
+    table = {}
+    for name, control in tqdm(made.items(), desc="controls", disable=not progress):
+        for judge, hits in _answers(judges, control.images, targets.labels, template, seeds, targets).items():
+            table.setdefault(judge, {})[name] = proportion(hits)
+    return {"n": len(targets), "controls": table, "transfer": run_transfer(judges, targets, quick=quick),
+            "card_accuracy": {name: (table[name]["targets"]["score"] if name in ENSEMBLES or name in SMOOTHED  # the 1,000 test images
+                                     else model_card(name)["clean_accuracy"]) for name in judges},
+            "descriptions": {name: c.description for name, c in made.items()}}
+
+
+def run_transfer(judges: dict, targets, *, quick: bool = False) -> dict:
+    """judge -> the transfer control (see the module docstring)."""
+    test = digits_on_textures("test")
+    later = torch.cat([torch.nonzero(test.labels == c).flatten()[10:10 + (2 if quick else 10)] for c in range(10)])
+    seeds = 2 if quick else TRANSFER_SEEDS
+    classes = torch.arange(10).repeat_interleave(seeds)
+    made = {}
+    for kind, name in (("standard", zoo.STANDARD), ("robust", zoo.ROBUST)):
+        model = load_model(name)
+        steps = {"steps": 20} if quick else {}
+        made[f"{kind} visualisations"] = (core.visualize(model, layer="", feature=classes.tolist(), seed=0,
+                                                         progress=False, **steps).images, classes)
+        made[f"{kind} inversions"] = (core.invert(model, test.images[later], layer=zoo.REPRESENTATION_LAYER, seed=0,
+                                                  progress=False, **steps).images, test.labels[later])
+    out = {}
+    for judge_name, judge in judges.items():
+        clean = predict(judge, targets.images).cpu() == targets.labels
+        blurred = predict(judge, blur(targets.images)).cpu() == targets.labels
+        row = {"targets kept under blur": proportion(blurred[clean]) if clean.any() else None}
+        for key, (images, labels) in made.items():
+            row[key] = {"clean": proportion(predict(judge, images).cpu() == labels),
+                        "blurred": proportion(predict(judge, blur(images)).cpu() == labels)}
+        out[judge_name] = row
+    return out
+
+
+def verdict_rights(results: dict) -> dict:
+    """judge -> {"positives", "negatives", "transfer", "shares_no_data", "decides"} from the saved table."""
+    out = {}
+    for judge, row in results["controls"].items():
+        positives = all(row[c]["score"] >= POSITIVE_AT_LEAST for c in POSITIVE)
+        negatives = all(row[c]["score"] <= NEGATIVE_AT_MOST for c in NEGATIVE)
+        transfer = None
+        if judge in results["transfer"]:
+            t = results["transfer"][judge]
+            vis = t["standard visualisations"]
+            transfer = bool(t["targets kept under blur"]["score"] >= BLUR_KEEPS
+                            and vis["clean"]["score"] - vis["blurred"]["score"] <= TRANSFER_LOSS)
+        independent = judge not in SHARE_MODEL_DATA
+        accurate = judge not in results["transfer"] or results.get("card_accuracy", {}).get(judge, 1.0) >= CARD_ACCURACY
+        out[judge] = {"positives": positives, "negatives": negatives, "transfer": transfer,
+                      "shares_no_data": independent, "card_accuracy": accurate,
+                      "decides": positives and negatives and transfer is not False and independent and accurate}
+    return out
+
+
+def validated_judges(results: dict | None = None) -> tuple[str, ...]:
+    """The judges that may decide verdicts, from the saved control table (``results`` or the file)."""
+    rights = verdict_rights(results if results is not None else RESULTS.load())
+    return tuple(j for j, r in rights.items() if r["decides"])
+
+
+def deciding_judges(device="cpu") -> dict:
+    """name -> every judge that passed its controls (the saved table), ready to answer: network
+    judges (``predict`` gives their class) and, had it passed, the template judge."""
+    names = validated_judges()
+    if not names:
+        raise RuntimeError("no judge passed its controls (results/judge_controls.json), so no verdict can be "
+                           "decided; put the judges to them with: python -m reproduction judge-controls")
+    networks = network_judges(names, device)
+    return {name: TemplateJudge() if name == "template" else networks[name] for name in names
+            if name == "template" or name in networks}
+
+
+def run_judge_controls(*, quick: bool = False, progress: bool = True) -> dict:
+    results = run_controls(quick=quick, progress=progress)
+    return rounded({"quick": quick, **results, "rights": verdict_rights(results)})
+
+
+def _cell(r) -> str:
+    from art_reps.metrics import interval_text
+
+    return "-" if r is None else interval_text(r, 2)
+
+
+def controls_table(results: dict) -> str:
+    judges = list(results["controls"])
+    rows = ["| control | kind | " + " | ".join(f"`{j}`" for j in judges) + " |",
+            "|---|---|" + "---|" * len(judges)]
+    for name in (*POSITIVE, *NEGATIVE):
+        kind = f"positive (>= {POSITIVE_AT_LEAST})" if name in POSITIVE else f"negative (<= {NEGATIVE_AT_MOST})"
+        rows.append(f"| {name} | {kind} | " + " | ".join(_cell(results["controls"][j][name]) for j in judges) + " |")
+    rights = results["rights"]
+
+    def why(r):
+        if r["decides"]:
+            return "**yes**"
+        reasons = [text for key, text in (("positives", "a positive below the bar"),
+                                          ("negatives", "a negative above the bar"),
+                                          ("shares_no_data", "shares the models' training digits")) if not r[key]]
+        if r["transfer"] is False:
+            reasons.append("fails the transfer control")
+        if not r.get("card_accuracy", True):
+            reasons.append(f"clean accuracy below {CARD_ACCURACY}")
+        return "no: " + "; ".join(reasons)
+
+    rows.append("| decides verdicts | | " + " | ".join(why(rights[j]) for j in judges) + " |")
+    return (f"Share of the {results['n']} test targets each judge names as the target's class, with 95 % Wilson "
+            "intervals (n = 1,000 per cell; each control is one image per target).\n\n" + "\n".join(rows))
+
+
+def transfer_table(results: dict) -> str:
+    rows = ["| judge | clean targets kept under blur | " + " | ".join(
+        f"{k}: clean, blurred" for k in ("standard visualisations", "robust visualisations", "standard inversions",
+                                         "robust inversions")) + " | passes |",
+            "|---|---|---|---|---|---|---|"]
+    for judge, t in results["transfer"].items():
+        cells = [f"{_cell(t[k]['clean'])}, {_cell(t[k]['blurred'])}" for k in
+                 ("standard visualisations", "robust visualisations", "standard inversions", "robust inversions")]
+        rows.append(f"| `{judge}` | {_cell(t['targets kept under blur'])} | " + " | ".join(cells) +
+                    f" | {'yes' if results['rights'][judge]['transfer'] else 'no'} |")
+    n = results["transfer"][next(iter(results["transfer"]))]["standard visualisations"]["clean"]["n"]
+    return (f"Recognised as their class, clean and under a Gaussian blur of sigma {BLUR_SIGMA} ({n} images a "
+            f"model and kind). Passes: the blur keeps >= {BLUR_KEEPS} of the clean targets' recognitions and the "
+            f"standard model's visualisations lose <= {TRANSFER_LOSS}.\n\n" + "\n".join(rows))
+
+
+def render(results: dict) -> dict:
+    return {"controls": controls_table(results), "transfer": transfer_table(results)}
