@@ -24,8 +24,14 @@ import numbers
 
 import numpy as np
 import torch
-from art.attacks.attack import EvasionAttack
-from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
+
+from .extras import missing_extra
+
+try:
+    from art.attacks.attack import EvasionAttack
+    from art.estimators.estimator import BaseEstimator, NeuralNetworkMixin
+except ImportError as error:
+    raise missing_extra(error, "art") from error
 
 from .core import (ATTACK, INVERSION, IRI_LOSSES, IRIS, MANIPULATION, VISUALIZATION, attack, invert, iris,
                    make_param, manipulate, visualize)

@@ -23,9 +23,15 @@ from __future__ import annotations
 import numbers
 
 import torch
-from captum._utils.common import _format_output, _format_tensor_into_tuples, _is_tuple
-from captum.attr._utils.attribution import Attribution, GradientAttribution
-from captum.log import log_usage
+
+from .extras import missing_extra
+
+try:
+    from captum._utils.common import _format_output, _format_tensor_into_tuples, _is_tuple
+    from captum.attr._utils.attribution import Attribution, GradientAttribution
+    from captum.log import log_usage
+except ImportError as error:
+    raise missing_extra(error, "captum") from error
 
 from .core import Representation, sensitivity, visualize
 from .core.objectives import FeatureIndexError, feature_index

@@ -19,7 +19,13 @@ Examples:
 from __future__ import annotations
 
 import torch
-from torchattacks.attack import Attack
+
+from .extras import missing_extra
+
+try:
+    from torchattacks.attack import Attack
+except ImportError as error:
+    raise missing_extra(error, "torchattacks") from error
 
 from .core import ATTACK, INVERSION, IRI_LOSSES, IRIS, attack, invert, iris
 from .core.checks import check_count, check_positive, resolve_layer

@@ -4,8 +4,10 @@ the plain model, under ``nn.DataParallel`` and as JIT-traced and scripted models
 import pytest
 import torch
 from captum.attr import NoiseTunnel, Saliency
-from captum.testing.attr.helpers.gen_test_utils import parse_test_config
-from captum.testing.attr.helpers.test_config import config
+
+pytest.importorskip("captum.testing", reason="Captum ships its own test configurations in its wheel from 0.8 on")
+from captum.testing.attr.helpers.gen_test_utils import parse_test_config  # noqa: E402
+from captum.testing.attr.helpers.test_config import config  # noqa: E402
 
 from art_reps.captum import FeatureVisualization, RepresentationSensitivity
 

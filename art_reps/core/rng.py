@@ -25,7 +25,7 @@ STREAMS = {"start": 0, "loop": 1}
 def sample_seed(seed: int, index: int, stream: str = "start") -> int:
     """The seed of sample ``index``'s generator in ``stream`` (a 63-bit int)."""
     entropy = [int(seed) % 2 ** 64, STREAMS[stream], int(index)]
-    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0]) >> 1
 
 
 class Draws:

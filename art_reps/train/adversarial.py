@@ -17,6 +17,7 @@ from ..core import Geometry, Runtime, frozen, make_geometry, optimize
 from ..core import checks
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive
 from ..core.objectives import Objective
+from ..extras import missing_extra
 
 _QUIET = Runtime(progress=False)
 BROKEN = 1e4  # added to the loss of a correctly classified iterate: misclassified iterates rank first
@@ -89,8 +90,12 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, ep
 
 def autoattack_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, eps: float,
                         norm: str = "l2", batch_size: int = 250, seed: int = 0) -> float:
-    """Accuracy under torchattacks' AutoAttack (standard version: APGD-CE, APGD-T, FAB-T, Square)."""
-    import torchattacks
+    """Accuracy under torchattacks' AutoAttack (standard version: APGD-CE, APGD-T, FAB-T, Square); needs
+    the ``torchattacks`` extra."""
+    try:
+        import torchattacks
+    except ImportError as error:
+        raise missing_extra(error, "torchattacks", "autoattack_accuracy") from error
 
     with frozen(model):
         attack = torchattacks.AutoAttack(model, norm={"l2": "L2", "linf": "Linf"}[norm], eps=eps, n_classes=10,

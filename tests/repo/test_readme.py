@@ -9,7 +9,7 @@ import pytest
 from art_reps import zoo
 from reproduction import beyond_anchors, pipeline_study, science
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

@@ -9,7 +9,7 @@ from reproduction import science
 from art_reps.cli import main
 from tables import intervals as _intervals, labels as _labels
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 TOLERANCE = 0.05  # thread scheduling may change the last bits of an optimisation; 5 of 100 targets
 
 
@@ -148,7 +148,7 @@ def test_the_earlier_verdicts_are_the_earlier_measurement():
     """The page keeps the verdicts measured before the controls; their numbers are those saved then."""
     import json
 
-    earlier = json.loads((Path(__file__).resolve().parents[1] / "results" / "earlier" / "science.json").read_text())
+    earlier = json.loads((Path(__file__).resolve().parents[2] / "results" / "earlier" / "science.json").read_text())
     inversion = earlier["reproduce"]["engstrom"]["inversion_recognised"]
     section = RESULTS.read_text().split("## Earlier verdicts")[1]
     for judge in ("mask", "judge", "judge_mixer"):

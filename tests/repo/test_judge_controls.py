@@ -10,7 +10,7 @@ from reproduction.controls import NEGATIVE, POSITIVE
 from reproduction import judge_controls as J
 from reproduction.science import page_blocks
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(scope="module")

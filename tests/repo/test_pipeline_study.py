@@ -14,7 +14,7 @@ from reproduction.science import page_blocks
 from reproduction.train import GRID
 from tables import intervals, labels
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results.md"
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 TOLERANCE = 0.05
 
 

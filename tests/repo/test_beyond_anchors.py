@@ -11,7 +11,7 @@ from art_reps.metrics.pag import classifier_gradient
 from reproduction import beyond_anchors as B
 from reproduction.science import page_blocks
 
-RESULTS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "results.md"
+RESULTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 
 
 @pytest.fixture(scope="module")
