@@ -1,11 +1,16 @@
 """The ecosystems as extras: an adapter whose framework is missing says which extra installs it.
 
 Examples:
+    >>> import sys
+    >>> sys.modules["captum"] = None  # as if Captum were not installed
     >>> error = missing_extra(ModuleNotFoundError("No module named 'captum'", name="captum"), "captum")
+    >>> del sys.modules["captum"]
     >>> print(error)
     art_reps.captum needs Captum, which is not installed: pip install "art-reps[captum]"
 """
 from __future__ import annotations
+
+import importlib.util
 
 # extra -> (the framework's import name, its name for people)
 EXTRAS = {"art": ("art", "the Adversarial Robustness Toolbox"), "torchattacks": ("torchattacks", "torchattacks"),
@@ -18,7 +23,7 @@ def missing_extra(error: ImportError, extra: str, needed_by: str | None = None) 
     framework itself is missing, else ``error`` as it was (a framework that is installed but broken
     says so itself)."""
     module, name = EXTRAS[extra]
-    if (error.name or "").split(".")[0] != module:
+    if (error.name or "").split(".")[0] != module or importlib.util.find_spec(module) is not None:
         return error
     return ImportError(f'{needed_by or "art_reps." + extra} needs {name}, which is not installed: '
                        f'pip install "art-reps[{extra}]"', name=error.name)

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its reproduction beside the library
 
 import art_reps  # noqa: E402
 import peak_memory  # noqa: E402

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import torch
 
-import batch_throughput
-import peak_memory
-import step_cost
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its reproduction beside the library
+
+import batch_throughput  # noqa: E402
+import peak_memory  # noqa: E402
+import step_cost  # noqa: E402
 
 # (model, input side, batch, steps): smaller batches and fewer steps where a step takes seconds
 STEP_CASES = (("embedded", 32, 16, 40), ("resnet18", 32, 16, 40), ("resnet50", 32, 16, 20),

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -42,10 +43,14 @@ import torch
 
 import art_reps
 from art_reps import core, zoo
-from reproduction.judging import balanced, distances, network_judges
+from art_reps.data import balanced
+from art_reps.metrics import alignment_hits, predict, proportion
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its reproduction beside the library
+from reproduction.judge_controls import network_judges  # noqa: E402
+from reproduction.judging import distances  # noqa: E402
 
 JUDGES = ("judge", "judge_mixer")
-from art_reps.metrics import alignment_hits, predict, proportion
 
 SCALE = (3 * 32 * 32 / (3 * 224 * 224)) ** 0.5  # a step of 1 at 224 px, as long relative to the image at 32 px
 SHORT = (10, 30, 100, 300)

@@ -6,7 +6,7 @@ checkout of the repository (the library, ``art_reps``, never imports this packag
     python -m reproduction pipeline-study --page docs/results.md   # Nanda et al.'s training-pipeline grid
     python -m reproduction beyond-anchors --page docs/results.md   # MACO, PAG scores, the eps sweep
     python -m reproduction alignment | stir | metamers             # one study alone, printed
-    python -m reproduction models --page README.md                 # every model's card, as a table
+    python -m reproduction models --page docs/models.md            # every model's card, as a table
     python -m reproduction.train NAME                              # train a model and write its card
 """
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _models(args) -> int:
     from .models import models_table
     from .science import update_page
 
-    table = models_table()
+    table = models_table(embedded=args.embedded)
     if args.page:
         update_page(args.page, {"models": table})
     print(table)
@@ -166,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
                          "pipeline_study.json", "pipeline-study", device=False)
     _add_iri_study(sub)
     models = sub.add_parser("models", help="every model's card (embedded and study-only), as a table")
+    models.add_argument("--embedded", action="store_true", help="the models the wheel embeds only (as `art-reps "
+                        "models` prints them)")
     models.add_argument("--page", default=None, help="rewrite the models block of this markdown page (README.md)")
     models.set_defaults(func=_models)
     return top

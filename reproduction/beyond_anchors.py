@@ -38,15 +38,14 @@ from pathlib import Path
 import torch
 
 from art_reps import core, zoo
-
-from .models import list_models, load_model, model_card
+from art_reps.cli.report import rounded, save_grid
 from art_reps.data import digits_on_textures, mean_spectrum
 from art_reps.metrics import interval_text, mean_interval, pag_score, plausibility_hits, proportion
 from art_reps.metrics.pag import INK_FACTOR, TRUE_BEATS_WRONG, reference_checks
 from art_reps.metrics.plausibility import class_centres
-from .judge_controls import deciding_judges, validated_judges
-from art_reps.cli.report import rounded, save_grid
 
+from .judge_controls import deciding_judges, validated_judges
+from .models import list_models, load_model, model_card
 from .saved import SavedResults
 
 RESULTS = SavedResults("beyond_anchors.json")

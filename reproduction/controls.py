@@ -31,8 +31,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from art_reps.data.digits_on_textures import (LabelledImages, background_crop, backgrounds_of,  # noqa: F401
-                                              digits_on_textures, ink_colour, place, scene_parts)  # (the examples use digits_on_textures)
+from art_reps.data.digits_on_textures import (  # noqa: F401
+    LabelledImages,
+    background_crop,
+    backgrounds_of,
+    digits_on_textures,  # (the examples use digits_on_textures)
+    ink_colour,
+    place,
+    scene_parts,
+)
 from art_reps.data.glyphs import mnist_glyphs
 
 from .glyphs import unseen_glyphs

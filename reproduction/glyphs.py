@@ -19,8 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from art_reps.data.digits_on_textures import (BACKGROUNDS, SIZES, LabelledImages, background_crop, backgrounds_of,
-                                              composite, ink_colour, place)
+from art_reps.data.digits_on_textures import (
+    BACKGROUNDS,
+    SIZES,
+    LabelledImages,
+    background_crop,
+    backgrounds_of,
+    composite,
+    ink_colour,
+    place,
+)
 from art_reps.data.glyphs import Glyphs, crop_to_ink
 
 SPLITS = ("train", "held-out")

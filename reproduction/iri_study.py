@@ -16,16 +16,15 @@ import torch
 from tqdm.auto import tqdm
 
 from art_reps import core, zoo
-
-from .models import load_model
-from art_reps.data import digits_on_textures
-from .controls import other_class
-from art_reps.data import balanced, targets_index
+from art_reps.data import balanced, digits_on_textures, targets_index
+from art_reps.metrics import alignment_hits, metamer_success, proportion, seeds_interval, stir
 from art_reps.metrics.recognition import recognised
 
-from .judge_controls import deciding_judges as verdict_judges, network_judges
+from .controls import other_class
+from .judge_controls import deciding_judges as verdict_judges
+from .judge_controls import network_judges
 from .judging import SEEDS, TARGETS_OFFSET, distances, over_targets
-from art_reps.metrics import alignment_hits, metamer_success, proportion, seeds_interval, stir
+from .models import load_model
 
 ALIGNMENT_MODELS = ("standard", "l2_eps0.05", zoo.ROBUST)
 ALIGNMENT_RUNS = (("regularizer-free", "noise"), ("regularizer-free", "super-noise"), ("freq", "noise"),

@@ -28,16 +28,15 @@ from __future__ import annotations
 import torch
 
 from art_reps import core, zoo
-
-from .models import list_models, load_model, model_card
-from art_reps.data import digits_on_textures
-from .controls import NEGATIVE, POSITIVE, controls
-from art_reps.metrics import predict, proportion
-from .template_judge import TemplateJudge
-from art_reps.metrics.recognition import recognised
 from art_reps.cli.report import rounded
+from art_reps.data import digits_on_textures
+from art_reps.metrics import predict, proportion
+from art_reps.metrics.recognition import recognised
 
+from .controls import NEGATIVE, POSITIVE, controls
+from .models import list_models, load_model, model_card
 from .saved import SavedResults
+from .template_judge import TemplateJudge
 
 RESULTS = SavedResults("judge_controls.json")
 BLOCKS = ("controls", "transfer")

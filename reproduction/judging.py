@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import torch
 
-from art_reps.metrics.distances import JudgeDistance, ms_ssim_distance, ssim_distance
 from art_reps.metrics import mean_interval
+from art_reps.metrics.distances import JudgeDistance, ms_ssim_distance, ssim_distance
 
 NETWORK_JUDGES = ("judge", "judge_mixer")  # the first network judges: information only (they share the models' digits)
 JUDGES = ("mask", "mask_anywhere") + NETWORK_JUDGES

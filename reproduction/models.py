@@ -43,13 +43,16 @@ def load_model(name: str, *, device: str | torch.device | None = None) -> torch.
     return zoo.load_model(name, device=device, folder=folder_of(name))
 
 
-def models_table() -> str:
-    """Every model's card as a markdown table (the README's models block), the replicates at other
-    training seeds after it, by clean accuracy."""
+def models_table(*, embedded: bool = False) -> str:
+    """Every model's card as a markdown table (docs/models.md), the replicates at other training
+    seeds after it, by clean accuracy; ``embedded``: the wheel's models only (the README's table,
+    as ``art-reps models`` prints it)."""
     from art_reps.cli.main import models_table as table
 
     from .train import REPLICATES
 
+    if embedded:
+        return table({name: zoo.model_card(name) for name in zoo.list_models()})
     rows = table({name: model_card(name) for name in list_models() if name not in REPLICATES})
     again = [n for n in list_models() if n in REPLICATES]
     if again:

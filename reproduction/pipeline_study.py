@@ -32,20 +32,20 @@ import torch
 from tqdm.auto import tqdm
 
 from art_reps import zoo
-
-from .models import load_model, model_card
-from .iri_study import SETTINGS as IRI_SETTINGS, alignment_run
-from art_reps.data import digits_on_textures
-from .controls import other_class
-from art_reps.data import targets_index
-
-from .judge_controls import deciding_judges as verdict_judges, network_judges
-from .judging import TARGETS_OFFSET
-from art_reps.metrics import interval_text, runs_interval, seeds_interval, stir_matrix
 from art_reps.cli.report import rounded, save_grid
+from art_reps.data import digits_on_textures, targets_index
+from art_reps.metrics import interval_text, runs_interval, seeds_interval, stir_matrix
 
+from .controls import other_class
+from .iri_study import SETTINGS as IRI_SETTINGS
+from .iri_study import alignment_run
+from .judge_controls import deciding_judges as verdict_judges
+from .judge_controls import network_judges
+from .judging import TARGETS_OFFSET
+from .models import load_model, model_card
 from .saved import SavedResults
-from .train import GRID, probes as linear_probes, runs_of
+from .train import GRID, runs_of
+from .train import probes as linear_probes
 
 RESULTS = SavedResults("pipeline_study.json")
 BLOCKS = ("pipeline", "pipeline_effects", "pipeline_claims", "pipeline_stir")

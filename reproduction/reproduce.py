@@ -11,19 +11,28 @@ import torch
 from tqdm.auto import tqdm
 
 from art_reps import core, zoo
-
-from .models import list_models, load_model, model_card
-from art_reps.data import digits_on_textures, lfw_faces, natural_photos
-from .controls import other_class
-from art_reps.data import balanced, targets_index
+from art_reps.cli.report import save_grid
+from art_reps.data import balanced, digits_on_textures, lfw_faces, natural_photos, targets_index
+from art_reps.metrics import (
+    alignment_hits,
+    baseline_scores,
+    channel_activations,
+    feature_similarity,
+    localize_model,
+    manipulation_scores,
+    mean_interval,
+    path_scores,
+    predict,
+    probabilities,
+    proportion,
+    selective_channels,
+)
 from art_reps.metrics.recognition import answer, recognised
 
+from .controls import other_class
 from .judge_controls import deciding_judges as verdict_judges
 from .judging import SEEDS, TARGETS_OFFSET, distances, over_targets
-from art_reps.metrics import (alignment_hits, baseline_scores, channel_activations, feature_similarity, localize_model,
-                      manipulation_scores, mean_interval, path_scores, predict, probabilities, proportion,
-                      selective_channels)
-from art_reps.cli.report import save_grid
+from .models import list_models, load_model, model_card
 
 SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # Aggarwal's low-eps claim (docs/judging.md)
 CANDIDATES = ("l2_eps0.5", "l2_eps1", "l2_eps2", "l2_eps3")  # registered in docs/judging.md

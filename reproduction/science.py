@@ -9,11 +9,10 @@ import re
 from pathlib import Path
 
 from art_reps import zoo
+from art_reps.cli.report import rounded
+from art_reps.metrics import interval_text
 
 from .models import load_model
-from art_reps.metrics import interval_text
-from art_reps.cli.report import rounded
-
 from .saved import SavedResults
 
 RESULTS = SavedResults("science.json")
@@ -38,9 +37,9 @@ def run_all(out="art_reps_results", *, quick: bool = False, device: str = "cpu",
             progress: bool = True) -> dict:
     """Run every study (``quick``: the same code on fewer images and steps); figures go to ``out``."""
     from .iri_study import run_alignment, run_metamers, run_stir
+    from .judge_controls import RESULTS as CONTROLS
+    from .judge_controls import validated_judges
     from .reproduce import choose_robust, run_reproduce
-
-    from .judge_controls import RESULTS as CONTROLS, validated_judges
 
     controls = CONTROLS.load()
     ceilings = {j: controls["controls"][j]["targets"]["score"] for j in validated_judges(controls)}
@@ -61,8 +60,8 @@ def run_part(part: str, saved: dict, out="art_reps_results", *, device: str = "c
     calls, the same settings, and ``measured_apart[part]`` saying so (seconds, the command)."""
     import time
 
-    from .reproduce import SETTINGS, choose_robust, run_maximizing
     from .judge_controls import deciding_judges as verdict_judges
+    from .reproduce import SETTINGS, choose_robust, run_maximizing
 
     if part not in PARTS:
         raise ValueError(f"--only must be one of {list(PARTS)}, got {part!r}")

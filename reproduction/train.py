@@ -26,12 +26,13 @@ from pathlib import Path
 import torch
 
 from art_reps.data.digits_on_textures import BACKGROUNDS, background_classes, digits_on_textures, split_sources
-from .glyphs import TRAIN_FONTS, render_glyphs, unseen_glyphs
 from art_reps.data.views import digit_views, view_bank
-from art_reps.zoo import Smoothed
-from art_reps.zoo.architectures import ARCHITECTURES
 from art_reps.train.adversarial import accuracy, autoattack_accuracy, train_classifier
 from art_reps.train.contrastive import linear_probe, probe_accuracy, train_contrastive
+from art_reps.zoo import Smoothed
+from art_reps.zoo.architectures import ARCHITECTURES
+
+from .glyphs import TRAIN_FONTS, render_glyphs, unseen_glyphs
 
 _SWEEP = dict(architecture="SmallResNet", seed=0, epochs=10, attack_steps=3)
 _ROBUST = dict(architecture="SmallResNet", seed=0, epochs=20, attack_steps=7)

@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 import torch
 from torch import nn
@@ -5,6 +7,11 @@ from torch import nn
 from art_reps.zoo.architectures import SmallResNet
 
 torch.set_num_threads(2)
+
+# Debian's Chromium (.ci/run installs it), for the tests that open a page in a real browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """One `art-reps` subcommand per method of the registry, on the embedded default."""
 import json
+import sys
 
 import pytest
 import torch
@@ -76,7 +77,7 @@ def test_a_refused_flag_touches_no_data_and_makes_no_folder(tmp_path, monkeypatc
         raise AssertionError("the data was built before the refusal")
 
     monkeypatch.setattr(art_reps.data, "digits_on_textures", no_data)
-    monkeypatch.setattr("art_reps.data.digits_on_textures.digits_on_textures", no_data)
+    monkeypatch.setattr(sys.modules["art_reps.data.digits_on_textures"], "digits_on_textures", no_data)
     for argv in (["invert", "--steps", "0"], ["visualize", "--param", "pink"], ["invert", "--step-size", "nan"],
                  ["iris", "--loss", "l7"], ["invert", "--batch-size", "0"]):
         with pytest.raises(SystemExit) as e:

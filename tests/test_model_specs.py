@@ -195,7 +195,7 @@ def test_compare_two_torchvision_models_writes_a_page_that_opens_in_chromium(fol
                "sensitivity_resnet18_seed1.png", "sensitivity_resnet18_seed2.png"}
     assert figures <= {p.name for p in out.iterdir()}
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    from test_human_study import CHROMIUM, FLAGS
+    from conftest import CHROMIUM, FLAGS
 
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")

@@ -136,9 +136,8 @@ def _robust() -> str:
     return ROBUST
 
 
-def _add_run_options(parser, device: bool = True) -> None:
-    if device:
-        parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
+def _add_run_options(parser) -> None:
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 

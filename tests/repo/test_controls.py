@@ -6,8 +6,9 @@ import torch
 
 from art_reps.data import digits_on_textures
 from reproduction.controls import NEGATIVE, POSITIVE, controls
-from art_reps.data.digits_on_textures import render_glyphs, scene_parts, split_sources
-from art_reps.data.glyphs import augment, font_glyphs, mnist_glyphs, sklearn_glyphs, unseen_glyphs
+from art_reps.data.digits_on_textures import scene_parts, split_sources
+from art_reps.data.glyphs import mnist_glyphs
+from reproduction.glyphs import augment, font_glyphs, render_glyphs, sklearn_glyphs, unseen_glyphs
 from art_reps.zoo import Smoothed
 
 

@@ -1,7 +1,6 @@
 """The human-study page in a real headless Chromium, from a file URL with no network, answered by
 scripted participants; the downloaded JSON files round-trip through the analysis."""
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,9 +8,7 @@ import torch
 
 from reproduction.human_study import analyze_responses, export_study
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from conftest import CHROMIUM, FLAGS
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Every model of the studies (embedded and study-only): registry, cards, and the cards met on the test split."""
 import pytest
-import torch
 
 from art_reps import zoo
 from art_reps.data import digits_on_textures

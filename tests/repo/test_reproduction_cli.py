@@ -15,17 +15,24 @@ from test_cli import assert_every_default_shown
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_models_lists_every_card_and_the_readme_shows_them():
-    result = subprocess.run([sys.executable, "-m", "reproduction", "models"], capture_output=True, text=True,
-                            check=True, cwd=ROOT)
-    lines = result.stdout.strip().splitlines()
+def block(page: Path, name: str) -> str:
+    return page.read_text().split(f"<!-- {name} -->\n", 1)[1].split(f"\n<!-- /{name} -->", 1)[0]
+
+
+def test_the_models_page_lists_every_card_and_the_readme_the_embedded_ones():
+    every = subprocess.run([sys.executable, "-m", "reproduction", "models"], capture_output=True, text=True,
+                           check=True, cwd=ROOT).stdout.strip()
+    lines = every.splitlines()
     seeds = [n for n in list_models() if n in REPLICATES]  # one line names the replicates at other seeds
     rows = [line for line in lines if line.startswith("| `")]
     assert [r.split("`")[1] for r in rows] == [n for n in list_models() if n not in REPLICATES]
     assert all(f"`{n}`" in lines[-1] for n in seeds)
-    readme = (ROOT / "README.md").read_text()
-    assert f"<!-- models -->\n{result.stdout.strip()}\n<!-- /models -->" in readme, \
-        "README's model table is not the output of `python -m reproduction models`"
+    assert block(ROOT / "docs" / "models.md", "models") == every, "run: python -m reproduction models --page docs/models.md"
+    embedded = subprocess.run([sys.executable, "-m", "art_reps.cli", "models"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert models_table(embedded=True) == embedded
+    assert block(ROOT / "README.md", "models") == embedded, \
+        "run: python -m reproduction models --embedded --page README.md"
 
 
 def test_models_rewrites_the_block_of_a_page(tmp_path):
