@@ -162,3 +162,27 @@ def test_recipes_name_bad_arguments_before_training(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call(net)
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
+
+
+def test_train_contrastive_depends_on_its_seed_alone_and_leaves_the_callers_rng_alone():
+    """The same seed gives the same weights whatever the caller's global RNG holds (the projection
+    head included), and the caller's generator is where it was."""
+    store = torch.rand(12, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+
+    def views(batch):
+        return store[batch], store[batch].flip(-1)
+
+    def trained(caller_seed: int) -> tuple[dict, torch.Tensor]:
+        net = SmallResNet(width=8)
+        net.load_state_dict(start)
+        torch.manual_seed(caller_seed)
+        train_contrastive(net, torch.arange(12), views=views, epochs=1, batch_size=6, seed=5, progress=False)
+        return net.state_dict(), torch.rand(3)
+
+    start = SmallResNet(width=8).state_dict()
+    (a, after_a), (b, after_b) = trained(0), trained(1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    torch.manual_seed(0)
+    assert torch.equal(after_a, torch.rand(3))
+    torch.manual_seed(1)
+    assert torch.equal(after_b, torch.rand(3))

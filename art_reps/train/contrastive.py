@@ -126,9 +126,9 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
     generator = torch.Generator(device).manual_seed(seed)
     if eps > 0:
         make_geometry(norm, eps)  # a bad norm is refused before any work
-    with seeded_global_rng(seed, device):
+    with seeded_global_rng(seed, device):  # the head's initial weights come from the seed, not the caller's RNG
         width = Representation(model, layer)(_pair(views, data[:2], device)[0])[layer][0].numel()
-    head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, projection)).to(device)
+        head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, projection)).to(device)
     captured = {}
     handle = resolve_layer(model, layer).register_forward_hook(lambda m, i, o: captured.__setitem__("z", o))
 
