@@ -144,6 +144,19 @@ def test_sensitivity_over_an_image_folder(tmp_path):
         assert torch.equal(output, grad[j]) and entry["target"] == int(target[j]) and entry["label"] == -1
 
 
+def test_a_label_outside_the_models_classes_is_refused_before_any_item_is_written(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photos = art_reps.data.natural_photos()[:3]
+    for i in range(3):
+        Image.fromarray((photos[i].permute(1, 2, 0) * 255).round().byte().numpy()).save(folder / f"{i}.png")
+    (tmp_path / "labels.csv").write_text("file,label\n0.png,3\n1.png,5\n2.png,12\n")
+    with pytest.raises(ValueError, match=r"labels: item '2.png' has label 12, but the model scores 10 classes"):
+        run_batch("sensitivity", data=str(folder), labels=str(tmp_path / "labels.csv"), out=tmp_path / "o",
+                  batch_size=1, progress=False)
+    assert not (tmp_path / "o").exists()
+
+
 def test_bad_input_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="data must be"):
         run_batch("invert", data=str(tmp_path / "nowhere"), out=tmp_path / "o")

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from art_reps import zoo
 from art_reps.cli import main
@@ -77,6 +78,42 @@ def test_an_unwritable_out_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["invert", "--steps", "2", "--out", str(blocker / "sub"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and len(err.strip().splitlines()) == 1
+
+
+class Picky(torch.nn.Module):
+    """A model that checks its input's size, as timm's ViTs do."""
+
+    def forward(self, x):
+        if x.shape[-1] != 224:
+            raise AssertionError("Input width (32) doesn't match model (224).")
+        return x.mean((2, 3))
+
+
+@pytest.mark.parametrize("command", [["sensitivity"], ["invert", "--steps", "2"], ["layers", "--size", "32"],
+                                     ["batch", "sensitivity", "--limit", "2"]])
+def test_a_model_refusing_its_input_is_one_line_and_exit_2(command, tmp_path, monkeypatch, capsys):
+    from art_reps.cli import batch, methods
+
+    def picky(*args, **kwargs):
+        return Picky(), {}
+
+    monkeypatch.setattr(methods, "load_model_spec", picky)
+    monkeypatch.setattr(batch, "load_model_spec", picky)
+    out = [] if command[0] == "layers" else ["--out", str(tmp_path / "out"), "--quiet"]
+    assert main([*command, "--layer", "", *out] if command[0] != "layers" else command) == 2
+    err = capsys.readouterr().err
+    assert "the model refused its input: Input width (32) doesn't match model (224)." in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_scripted_models_error_is_one_line(tmp_path, capsys):
+    path = tmp_path / "picky.pt"
+    torch.jit.script(Picky()).save(str(path))
+    assert main(["invert", "--model", str(path), "--layer", "", "--steps", "2", "--out", str(tmp_path / "out"),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the model refused its input" in err and "Input width (32) doesn't match model (224)." in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def torch_cuda_available() -> bool:

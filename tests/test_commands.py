@@ -36,6 +36,14 @@ def test_each_method_writes_a_grid_and_a_summary(tmp_path, capsys, method, argv,
     assert all(v == v for v in summary["losses"])  # no NaN
 
 
+def test_visualize_makes_images_of_the_size_asked_for(tmp_path):
+    out = tmp_path / "vis"
+    assert main(["visualize", "--size", "48", "--feature", "0", "--steps", "2", "--out", str(out), "--quiet"]) == 0
+    width, height = Image.open(out / "visualize.png").size
+    assert (width, height) == (3 * 48, 3 * 48)  # one 48-pixel image, upscaled 3x
+    assert json.loads((out / "summary.json").read_text())["settings"]["size"] == [3, 48, 48]
+
+
 def test_every_registered_method_is_a_subcommand_with_its_recipe_as_defaults(capsys):
     for name, method in METHODS.items():
         with pytest.raises(SystemExit):

@@ -36,6 +36,7 @@ from .. import core, zoo
 from ..core import METHODS, Method
 from ..core.checks import check_count
 from ..data.folders import Items, load_items
+from ..metrics import probabilities
 from .report import publish, rounded, saliency_to_image, write_json
 from .methods import check_layer, check_settings, feed, load_model_spec, per_item, seeded
 
@@ -169,9 +170,17 @@ def _keywords(spec: Method, net, x, labels, settings: dict, first: int, seed: in
 
 
 def _check_first_item(spec: Method, net, items: Items, layer: str, settings: dict, seed: int) -> None:
-    """Refuse what the method would refuse, on the first item, before any folder is touched."""
+    """Refuse, before any folder is touched, what the method would refuse on the first item, an
+    input the model refuses (its forward on the first item), and any item's label outside the
+    model's classes."""
     keywords, _ = _keywords(spec, net, items.images[:1], items.labels[:1], settings, 0, seed)
     spec.prepare(spec.bind(net, layer=layer, **seeded(spec, seed), **keywords))
+    scores = probabilities(net, items.images[:1], **{k: settings[k] for k in ("mean", "std") if k in settings})
+    classes = scores.shape[1] if scores.dim() == 2 else None
+    if classes is not None and spec.labels and bool((items.labels >= classes).any()):
+        i = int(torch.nonzero(items.labels >= classes)[0])
+        raise ValueError(f"labels: item {items.ids[i]!r} has label {int(items.labels[i])}, but the model scores "
+                         f"{classes} classes (labels must be in [0, {classes - 1}], or -1 for its own prediction)")
 
 
 def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, rank, world, device,

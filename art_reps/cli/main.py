@@ -272,11 +272,24 @@ def main(argv=None) -> int:
     _add_methods(sub)
     _add_batch(sub)
     args = parser.parse_args(argv)
+    import torch
+
     try:
         if getattr(args, "device", None) is not None:
             _check_device(args.device)
         return args.func(args)
     except (ValueError, TypeError, OSError, RuntimeError, IndexError) as e:
-        print(f"art-reps {args.command}: error: {e}", file=sys.stderr)
+        print(f"art-reps {args.command}: error: {_last_line(e)}", file=sys.stderr)
         return 2
+    except (AssertionError, torch.jit.Error) as e:  # a model's own check of its input (timm at another size, ...)
+        print(f"art-reps {args.command}: error: the model refused its input: {_last_line(e)} "
+              "(does --size match the size the model expects?)", file=sys.stderr)
+        return 2
+
+
+def _last_line(error: Exception) -> str:
+    """An error in one line: its message's last line (a TorchScript model's error carries its
+    serialised code above the message), or its type where it has none."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 

@@ -330,6 +330,8 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     method = METHODS[name]
     settings = {k: v for k, v in settings.items() if v is not None}
     check_settings(method, settings)
+    if size is not None and "size" in method.parameters:  # images made from nothing (visualize) are --size px too
+        settings["size"] = (3, check_count(size, "size"), size)
     check_count(per_class, "per_class", maximum=100)
     net, reading = load_model_spec(model, device, weights=weights, arch=arch, num_classes=num_classes, mean=mean,
                                    std=std)
