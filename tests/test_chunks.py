@@ -57,3 +57,17 @@ def test_bad_batch_size_is_named(model, x):
     for bad in (0, -1, 2.5, "big"):
         with pytest.raises((ValueError, TypeError), match="batch_size"):
             art_reps.invert(model, x, layer="avgpool", steps=2, batch_size=bad)
+
+
+def test_chunking_changes_the_last_bits_only_within_the_stated_tolerance(model, x):
+    """docs/design.md, "Chunks": on the CPU a batch's input gradient depends on its size in its last
+    bits (about 4e-7: with 2 threads an odd batch goes through other blocking than an even one), and
+    300 normalised steps grow that into other pixels of an equally good inversion; the loss reached
+    stays within TOLERANCE_LOSS and the images within TOLERANCE_PIXELS on average."""
+    from art_reps.core.batching import TOLERANCE_LOSS, TOLERANCE_PIXELS
+
+    whole = art_reps.invert(model, x[:4], layer="avgpool", progress=False)  # the recipe: 300 steps
+    for batch_size in (1, 3):
+        chunked = art_reps.invert(model, x[:4], layer="avgpool", batch_size=batch_size, progress=False)
+        assert (chunked.losses - whole.losses).abs().max() <= TOLERANCE_LOSS, batch_size
+        assert (chunked.images - whole.images).abs().mean() <= TOLERANCE_PIXELS, batch_size

@@ -63,7 +63,9 @@ class ReadOptions(ReadingOptions, RuntimeOptions, total=False):
 
 class RunOptions(ReadingOptions, LoopOptions, RuntimeOptions, total=False):
     """Every option of an optimising method; ``batch_size`` (an int, ``'auto'`` for what fits the
-    device's memory, or ``None``: all at once) runs the samples in chunks, with the same results."""
+    device's memory, or ``None``: all at once) runs the samples in chunks, with the same random
+    draws and recipe; a chunk's size can change the gradients' last bits, so long runs land
+    within :data:`art_reps.core.batching.TOLERANCE_LOSS` of the whole batch's loss (docs/design.md, "Chunks")."""
 
     batch_size: int | Literal["auto"] | None
 
