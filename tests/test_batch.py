@@ -65,6 +65,31 @@ def test_each_item_is_the_core_call_on_its_chunk(reference):
             assert entry["label"] == int(items.labels[i]) and entry["settings"]["steps"] == 60
 
 
+def test_an_items_random_start_is_drawn_from_its_index_not_its_place_in_the_chunk(tmp_path):
+    """attack begins at a random point of its ball: with chunks of 2, items 0 and 2 are first in
+    their chunks and must still get different points; and chunks of 2 or 4 give the same items."""
+    job = dict(data="embedded", limit=4, eps=0.5, steps=1, progress=False)
+    run_batch("attack", out=tmp_path / "two", batch_size=2, **job)
+    run_batch("attack", out=tmp_path / "four", batch_size=4, **job)
+    two, four = outputs(tmp_path / "two"), outputs(tmp_path / "four")
+    moved = {k: two[k][0] - two[k][1] for k in two}  # output - start (the item itself)
+    ids = list(two)
+    assert not torch.allclose(moved[ids[0]], moved[ids[2]], atol=1e-3)
+    for k in two:
+        assert torch.allclose(two[k][0], four[k][0], atol=1e-5), k
+
+
+def test_a_call_told_its_first_index_draws_as_those_samples_of_the_whole_run():
+    model, x = art_reps.load_model(zoo.ROBUST), load_items("embedded", limit=4).images
+    kw = dict(layer="avgpool", eps=0.5, steps=1, random_start=True, progress=False)
+    whole = art_reps.attack(model, x, **kw)
+    part = art_reps.attack(model, x[2:], first=2, **kw)
+    assert torch.allclose(part.images, whole.images[2:], atol=1e-5)
+    noise = art_reps.invert(model, x, layer="avgpool", steps=1, progress=False)
+    assert torch.allclose(art_reps.invert(model, x[2:], first=2, layer="avgpool", steps=1, progress=False).images,
+                          noise.images[2:], atol=1e-5)
+
+
 def test_torchrun_two_processes_give_the_single_process_outputs(reference, tmp_path):
     out = tmp_path / "sharded"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "art_reps.cli",

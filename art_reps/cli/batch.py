@@ -205,7 +205,7 @@ def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, 
                 keywords, starts = _keywords(spec, net, x, items.labels[idx].to(device), {**settings, **reading},
                                              chunk.start, recorded["seed"])
                 result = spec(net, layer=recorded["layer"], autocast=recorded["autocast"], progress=False,
-                              **seeded(spec, recorded["seed"]), **keywords)
+                              **seeded(spec, recorded["seed"], chunk.start), **keywords)
                 outputs, values = per_item(spec, result)
                 pngs = saliency_to_image(outputs) if isinstance(result, torch.Tensor) else outputs
                 info = {"loss" if spec.optimises else "magnitude": values}

@@ -176,9 +176,12 @@ def _distance(name: str, device):
     return ssim_distance if name == "ssim" else JudgeDistance(zoo.load_model(zoo.JUDGE, device=device))
 
 
-def seeded(method: Method, seed: int) -> dict:
-    """``{'seed': seed}`` for a method that draws anything (one with a loop), else nothing."""
-    return {"seed": seed} if method.optimises else {}
+def seeded(method: Method, seed: int, first: int = 0) -> dict:
+    """``{'seed': seed}`` for a method that draws anything (one with a loop), else nothing; with
+    ``first``, the index of the call's first item in the run (a batch job's chunk)."""
+    if not method.optimises:
+        return {}
+    return {"seed": seed, "first": first} if first else {"seed": seed}
 
 
 def default_layer(method: Method) -> str:

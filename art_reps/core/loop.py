@@ -56,12 +56,13 @@ class Settings:
     use_best: bool
     tol: float | None
     seed: int
+    first: int = 0
 
     @classmethod
     def make(cls, *, steps: int = 200, step_size: float = 0.05, geometry: str | Geometry = "unconstrained",
              eps: float | None = None, box=None, optimizer: str = "sgd", schedule=None, param="pixel",
              restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True,
-             tol: float | None = None, seed: int = 0) -> "Settings":
+             tol: float | None = None, seed: int = 0, first: int = 0) -> "Settings":
         steps = check_count(steps, "steps")
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
@@ -84,8 +85,13 @@ class Settings:
         if tol is not None:
             tol = float(check_positive(tol, "tol"))
         seed = check_count(seed, "seed", minimum=0, maximum=2 ** 64 - 1)
+        first = check_count(first, "first", minimum=0)
         return cls(steps, check_positive(step_size, "step_size"), geometry, optimizer, make_schedule(schedule, steps),
-                   param, restarts, random_start, use_best, tol, seed)
+                   param, restarts, random_start, use_best, tol, seed, first)
+
+    def draws(self, part: slice, stream: str = "loop") -> Draws:
+        """The random draws of the call's samples ``part``: those of samples ``first + i`` of the run."""
+        return Draws(self.seed, range(self.first + part.start, self.first + part.stop), stream)
 
     def take(self, part: slice) -> "Settings":
         """The settings of samples ``part`` (a per-sample ``random_start`` is sliced)."""
@@ -217,7 +223,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
              steps: int = 200, step_size: float = 0.05, geometry: str | Geometry = "unconstrained",
              eps: float | None = None, box=None, optimizer: str = "sgd", schedule=None, param="pixel",
              restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True,
-             tol: float | None = None, seed: int = 0, runtime: Runtime | None = None) -> Result:
+             tol: float | None = None, seed: int = 0, first: int = 0, runtime: Runtime | None = None) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
     ``model``: an ``nn.Module``, or a :class:`Representation` of one that carries how it is read
@@ -233,7 +239,9 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
     in the ball (or the parameterisation's own random start); ``random_start`` True begins at a
     random point of the ball, a tensor (N, C, H, W) at that point (projected into the ball).
     Random draws come from one generator per sample seeded by ``seed`` (the same on any device and
-    in any batch). ``tol`` stops once every sample's best loss is below it (checked every 10 steps).
+    in any batch); ``first`` numbers the samples from there, for a run cut into calls (a batch
+    job's chunk from item ``first`` on draws what those items draw in the whole run). ``tol``
+    stops once every sample's best loss is below it (checked every 10 steps).
     ``runtime`` (:class:`Runtime`): mixed precision, memory layout, compilation, a progress bar.
 
     Examples:
@@ -253,7 +261,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
         raise ValueError("objective reads no layer of the model: add a representation term")
     settings = Settings.make(steps=steps, step_size=step_size, geometry=geometry, eps=eps, box=box,
                              optimizer=optimizer, schedule=schedule, param=param, restarts=restarts,
-                             random_start=random_start, use_best=use_best, tol=tol, seed=seed)
+                             random_start=random_start, use_best=use_best, tol=tol, seed=seed, first=first)
     runtime = runtime or Runtime()
     if not isinstance(runtime, Runtime):
         raise TypeError(f"runtime must be an art_reps.core.Runtime, got {type(runtime).__name__}")
@@ -264,7 +272,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
         raise ValueError(f"random_start must have the shape of start {tuple(start.shape)}, "
                          f"got {tuple(settings.random_start.shape)}")
     with progress_bar(settings.steps * (settings.restarts + 1), runtime, "optimising") as bar:
-        return run_loop(rep, objective, start, settings, runtime, Draws(settings.seed, range(len(start)), "loop"), bar)
+        return run_loop(rep, objective, start, settings, runtime, settings.draws(slice(0, len(start))), bar)
 
 
 @with_autograd

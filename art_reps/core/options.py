@@ -44,6 +44,7 @@ class LoopOptions(TypedDict, total=False):
     use_best: bool
     tol: float | None
     seed: int
+    first: int
 
 
 class RuntimeOptions(TypedDict, total=False):

@@ -49,7 +49,8 @@ def _prepare(call: Call) -> Batch:
         mix = lam.view(-1, 1, 1, 1)
         first = (1 - mix) * pair_a + mix * pair_b
     else:
-        first = make_start(args["start"], pair_a.shape, seed=call.seed, dtype=a.dtype, device=a.device)
+        first = make_start(args["start"], pair_a.shape, seed=call.seed, first=call.first, dtype=a.dtype,
+                           device=a.device)
     return Batch(len(lam), tuple(a.shape[1:]), {"a": pair_a, "b": pair_b, "lam": lam, "start": first},
                  {"pairs": len(a), "n": n})
 

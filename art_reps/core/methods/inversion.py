@@ -57,7 +57,8 @@ def _prepare(call: Call) -> Batch:
             raise ValueError("with representations, start must be images (N, C, H, W): the images' size is unknown")
         shape = (len(reps), *start.shape[1:])
     check_start_kind(start)
-    first = make_start(start, shape, seed=call.seed, dtype=torch.float32 if targets is None else targets.dtype)
+    first = make_start(start, shape, seed=call.seed, first=call.first,
+                       dtype=torch.float32 if targets is None else targets.dtype)
     per_sample = {"start": first, **({"targets": targets} if targets is not None else {"representations": reps})}
     return Batch(shape[0], tuple(shape[1:]), per_sample, {"regularizer": a["regularizer"]})
 

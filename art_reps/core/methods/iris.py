@@ -63,7 +63,7 @@ def _prepare(call: Call) -> Batch:
         raise ValueError(f"loss must be one of {LOSSES}, got {a['loss']!r}")
     targets = check_images(a["targets"], "targets", channels=call.representation.channels)
     check_start_kind(a["start"])
-    seeds = make_start(a["start"], targets.shape, seed=call.seed, dtype=targets.dtype)
+    seeds = make_start(a["start"], targets.shape, seed=call.seed, first=call.first, dtype=targets.dtype)
     check_nonnegative(a["l_tv"], "l_tv"), check_nonnegative(a["l_alpha"], "l_alpha")
     per_sample = {"targets": targets, "start": seeds}
     lam = 1.0

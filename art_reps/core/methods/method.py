@@ -24,7 +24,6 @@ from ..loop import Settings, input_gradient, progress_bar, run_loop
 from ..objectives import Objective
 from ..options import GROUPS, split
 from ..representation import Representation
-from ..rng import Draws
 from ..runtime import Runtime
 
 
@@ -58,6 +57,11 @@ class Call:
     @property
     def seed(self) -> int:
         return self.settings.seed if self.settings is not None else 0
+
+    @property
+    def first(self) -> int:
+        """The index of the call's first sample in the run (the loop option ``first``)."""
+        return self.settings.first if self.settings is not None else 0
 
     @property
     def device(self) -> torch.device:
@@ -169,7 +173,7 @@ def run(method: Method, model, /, **given):
             chunk = batch.take(part)
             objective = method.objective(call, chunk)
             if method.optimises:
-                draws = Draws(call.seed, range(part.start, part.stop), "loop")
+                draws = call.settings.draws(part)
                 results.append(run_loop(rep, objective, chunk["start"], call.settings.take(part), call.runtime,
                                         draws, bar))
             else:

@@ -11,7 +11,6 @@ from ..checks import check_count, check_nonnegative
 from ..loop import Result
 from ..options import RunOptions
 from ..parameterisations import make_param
-from ..rng import Draws
 from ..starts import check_start_kind, make_start
 from .inversion import StartKind
 from .method import Batch, Call, Method, run
@@ -71,9 +70,9 @@ def _prepare(call: Call) -> Batch:
         raise ValueError(f"size must be (C, H, W), got {a['size']!r}")
     shape = tuple(start.shape) if images else (count, *(check_count(s, "size") for s in a["size"]))
     if start is None:
-        first = call.settings.param.random_image(shape, Draws(call.seed, range(count)), torch.zeros(()))
+        first = call.settings.param.random_image(shape, call.settings.draws(slice(0, count), "start"), torch.zeros(()))
     else:
-        first = make_start(start, shape, seed=call.seed)
+        first = make_start(start, shape, seed=call.seed, first=call.first)
     per_sample = {"start": first}
     if O.per_sample(index):
         if len(index) != count:
