@@ -136,15 +136,16 @@ def test_the_noise_level_is_chosen_by_the_registered_rule():
 
 
 def test_the_shipped_noisy_classifier_reads_what_its_card_says_and_its_sigma_follows_the_rule(test_set):
+    from art_reps.zoo.score import CLASSIFIER, load_noisy_classifier, score_card
+    from reproduction.models import SCORE_DIR, guided_reference
     from reproduction.train_score import choose_sigma, noisy_accuracy
-    from art_reps.zoo.score import CLASSIFIER, guided_score, load_noisy_classifier, score_card
 
-    card, net = score_card(CLASSIFIER), load_noisy_classifier()
+    card, net = score_card(CLASSIFIER, folder=SCORE_DIR), load_noisy_classifier(SCORE_DIR)
     assert card["chosen_sigma"] == choose_sigma(card["noisy_accuracy"]["val"])
     for sigma in ("0.1", "0.5"):
         measured = noisy_accuracy(net, test_set.images, test_set.labels, float(sigma))
         assert measured["score"] == pytest.approx(card["noisy_accuracy"]["test"][sigma]["score"], abs=1e-3)
-    assert guided_score().sigma == card["chosen_sigma"]["sigma"]
+    assert guided_reference().sigma == card["chosen_sigma"]["sigma"]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from art_reps import zoo
 from reproduction.controls import NEGATIVE, POSITIVE
 from reproduction import judge_controls as J
 from reproduction.science import page_blocks
+from reproduction import models
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -93,8 +94,8 @@ def test_the_saved_verdict_is_what_the_numbers_say(saved):
 
 def test_network_judges_that_decide_read_the_clean_test_images(saved):
     for judge in J.validated_judges(saved):
-        if judge in zoo.list_models():
-            assert zoo.model_card(judge)["clean_accuracy"] >= 0.85, judge
+        if judge in models.list_models():
+            assert models.model_card(judge)["clean_accuracy"] >= 0.85, judge
 
 
 def test_a_quick_run_puts_every_judge_to_every_control():
@@ -124,7 +125,7 @@ def test_composed_judges_answer_like_their_parts():
 
     x = digits_on_textures("test").images[:40]
     pair, smoothed = J.load_judge("glyph_pair"), J.load_judge("smooth_pair")
-    members = [zoo.load_model(m) for m in J.ENSEMBLES["glyph_pair"]]
+    members = [models.load_model(m) for m in J.ENSEMBLES["glyph_pair"]]
     with torch.no_grad():
         mean = torch.stack([m(x).softmax(1) for m in members]).mean(0)
         assert torch.allclose(pair(x).exp(), mean, atol=1e-5)

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from reproduction import pipeline_study as P
-from art_reps import zoo
-from art_reps.cli import main
+from reproduction.__main__ import main
 from reproduction.science import page_blocks
 from reproduction.train import GRID
+from reproduction import models
 from tables import intervals, labels
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results.md"
@@ -27,7 +27,7 @@ def quick(tmp_path_factory):
 def test_every_grid_cell_is_shipped_with_its_card():
     assert len(GRID) == 8
     for name in GRID:
-        card = zoo.model_card(name)
+        card = models.model_card(name)
         residual = card["architecture_options"]["residual"]
         assert name.startswith("resnet_" if residual else "plain_")
         assert ("SimCLR" in card["training"]["loss"]) == ("_simclr" in name)

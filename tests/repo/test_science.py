@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from reproduction import science
-from art_reps.cli import main
+from reproduction.__main__ import main
+from reproduction import models
 from tables import intervals as _intervals, labels as _labels
 
 RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results.md"
@@ -33,7 +34,6 @@ def test_the_shipped_robust_model_is_the_registered_choice():
 
 
 def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_the_others(quick):
-    from art_reps import zoo
     from reproduction.reproduce import CANDIDATES, COLLAPSED
 
     for selection in science.RESULTS.load()["selection"], quick[1]["selection"]:
@@ -41,21 +41,20 @@ def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_
         assert measured | set(excluded) <= set(CANDIDATES) and not measured & set(excluded)
         assert selection["chosen"] in measured
         for name, reason in excluded.items():
-            assert (reason == "not trained") == (name not in zoo.list_models()), name
+            assert (reason == "not trained") == (name not in models.list_models()), name
             if reason != "not trained":
-                assert zoo.model_card(name)["clean_accuracy"] < COLLAPSED and reason.startswith("collapsed"), name
+                assert models.model_card(name)["clean_accuracy"] < COLLAPSED and reason.startswith("collapsed"), name
         rows = science.selection_table(selection).splitlines()[2:]
         assert len(rows) == len(measured) + len(excluded) and sum(r.endswith(" yes |") for r in rows) == 1
     assert set(quick[1]["selection"]["scores"]) | set(quick[1]["selection"]["excluded"]) == set(CANDIDATES)
 
 
 def test_the_pages_sentences_on_the_choice_are_what_it_measured():
-    from art_reps import zoo
 
     scores = {n: by_judge["glyph_pair"] for n, by_judge in science.RESULTS.load()["selection"]["scores"].items()}
     assert scores["l2_eps0.5"]["high"] >= scores["l2_eps1"]["low"]  # as good within the intervals
     assert scores["l2_eps2"]["high"] < scores["l2_eps1"]["low"]  # rarely shows its class
-    assert zoo.model_card("l2_eps2")["autoattack_accuracy"][0]["accuracy"] < 0.1  # near chance at eps 2
+    assert models.model_card("l2_eps2")["autoattack_accuracy"][0]["accuracy"] < 0.1  # near chance at eps 2
     assert "`l2_eps1`, the model every table below was measured with, is still the choice" in RESULTS.read_text()
 
 
