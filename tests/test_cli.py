@@ -57,6 +57,8 @@ def test_usage_errors_exit_2(argv):
 @pytest.mark.parametrize("argv, message", [
     (["invert", "--device", "cuda:7", "--steps", "2"], "--device 'cuda:7': no cuda device is available"),
     (["invert", "--device", "gpu", "--steps", "2"], "--device 'gpu' is not a torch device"),
+    (["invert", "--device", "meta", "--steps", "2"], "--device 'meta' holds shapes, not values"),
+    (["batch", "invert", "--device", "meta", "--steps", "2"], "--device 'meta' holds shapes, not values"),
     (["invert", "--per-class", "100000", "--steps", "2"], "per_class must be an int in [1, 100]"),
     (["manipulate", "--feature", "500", "--steps", "2"], "feature 500 is outside layer 'avgpool', which has 128"),
     (["sensitivity", "--layer", "nope"], "layer must be ''"),

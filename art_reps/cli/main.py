@@ -150,6 +150,8 @@ def _check_device(device: str) -> None:
         kind = torch.device(device).type
     except RuntimeError:
         raise ValueError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)") from None
+    if kind == "meta":
+        raise ValueError("--device 'meta' holds shapes, not values: no image can be made there; use cpu or cuda")
     available = {"cpu": True, "cuda": torch.cuda.is_available(),
                  "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
     if not available.get(kind, True):
