@@ -104,6 +104,11 @@ class _CoreAttack(EvasionAttack):
             raise ValueError(f"norm must be one of 2, np.inf or 'unconstrained', got {self.norm!r}.")
         if NORMS[self.norm] == "unconstrained" and self.eps is not None:
             raise ValueError("eps is only meaningful with norm 2 or np.inf.")
+        for name in ("eps", "step_size"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise ValueError(f"{name} must be None (the recipe's) or a number > 0 in the estimator's input units "
+                                 f"(its clip_values range), got {value!r}.")
         for name in ("max_iter", "batch_size"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0):
@@ -358,12 +363,6 @@ class RepresentationPGD(_CoreAttack):
         if self.random_start is not True:
             raise ValueError(f"random_start must be True, got {self.random_start!r}: at x' = x the representation "
                              "distance has zero gradient, so PGD without a random start never moves.")
-
-    def _options(self) -> dict:
-        options = super()._options()
-        if self.step_size is None:  # the recipe's 2.5 eps / steps, in these units
-            options["step_size"] = 2.5 * options["eps"] / options["steps"]
-        return options
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ())

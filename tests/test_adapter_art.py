@@ -103,9 +103,17 @@ def test_every_attack_leaves_the_model_as_it_was(net, x, make):
     assert_unchanged(before, net)
 
 
+def test_parameters_left_at_none_take_the_recipe(net, x):
+    """eps=None is the recipe's radius (0.5), and the step the recipe derives from it."""
+    given = RepresentationPGD(classifier(net), layer="avgpool", eps=0.5, seed=1, verbose=False).generate(x)
+    recipe = RepresentationPGD(classifier(net), layer="avgpool", eps=None, seed=1, verbose=False).generate(x)
+    assert np.array_equal(given, recipe)
+
+
 @pytest.mark.parametrize("kwargs, pattern", [
     (dict(layer="layer9"), "layer 'layer9' does not exist"),
     (dict(layer="avgpool", eps=-1.0), "eps must be a finite number > 0"),
+    (dict(layer="avgpool", eps="0.5"), r"eps must be None \(the recipe's\) or a number > 0 .* got '0.5'"),
     (dict(layer="avgpool", max_iter=0), "max_iter must be a positive integer"),
     (dict(layer="avgpool", norm=1), "norm must be one of"),
     (dict(layer="avgpool", verbose="yes"), "verbose"),
