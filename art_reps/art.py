@@ -59,6 +59,17 @@ class _NumpyPreprocessing(torch.autograd.Function):
         return torch.as_tensor(np.asarray(g), device=grad.device, dtype=grad.dtype), None
 
 
+def _is_number(value) -> bool:
+    """A number (Python, numpy, or a one-element tensor), not a string or a bool."""
+    if isinstance(value, (str, bytes, bool)):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return True
+
+
 class _CoreAttack(EvasionAttack):
     """Shared ART plumbing: parameter checks, numpy <-> core conversion, seeds. ``method`` is the
     core method the class runs; a parameter left at ``None`` takes that method's recipe."""
@@ -106,7 +117,7 @@ class _CoreAttack(EvasionAttack):
             raise ValueError("eps is only meaningful with norm 2 or np.inf.")
         for name in ("eps", "step_size"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            if value is not None and not _is_number(value):
                 raise ValueError(f"{name} must be None (the recipe's) or a number > 0 in the estimator's input units "
                                  f"(its clip_values range), got {value!r}.")
         for name in ("max_iter", "batch_size"):
