@@ -14,3 +14,12 @@ def test_the_install_page_states_every_floor_of_setup_cfg():
     rows = re.findall(r"^\| ([a-z-]+)(?: \(`\[\w+\]`\))? \| ([0-9][0-9.]*) \|", page, flags=re.M)
     declared = [tuple(pin.split("==")) for pin in floors(ROOT / "setup.cfg")]
     assert rows == declared
+
+
+def test_the_readme_states_torchs_floor_and_the_researchers_environment_ci_builds():
+    readme = (ROOT / "README.md").read_text()
+    torch_floor = dict(pin.split("==") for pin in floors(ROOT / "setup.cfg"))["torch"]
+    assert f"beside your torch ({torch_floor} or newer)" in readme
+    script = (ROOT / ".ci" / "environments").read_text()
+    assert '"torch==2.5.1" "torchvision==0.20.1" "captum==0.7.*" "jupyterlab>=4"' in script
+    assert "torch 2.5.1, Captum 0.7 and JupyterLab 4" in " ".join(readme.split())
