@@ -257,7 +257,8 @@ def main(argv=None) -> None:
     parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)}, 'grid' for the pipeline grid "
                         "or 'replicates' for its other seeds (default: all but the grid and its replicates)")
     parser.add_argument("--out", type=Path, default=None, help="the folder to write to (default: where the model "
-                        "lives: the library's embedded models in art_reps/zoo/weights, the others in reproduction/weights)")
+                        "lives: the library's embedded models in art_reps/zoo/weights, the others in "
+                        "reproduction/weights)")
     parser.add_argument("--epochs", type=int, default=None, help="override the model's number of epochs")
     args = parser.parse_args(argv)
     names = [m for n in args.names for m in {"grid": GRID, "replicates": REPLICATES}.get(n, [n])]

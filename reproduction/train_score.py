@@ -139,7 +139,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("score", "classifier"), default="score",
                         help="the denoising score model (default) or the noise-conditional classifier")
-    parser.add_argument("--out", type=Path, default=None, help="(default: the library's folder for the score model, reproduction/weights/score for the classifier)")
+    parser.add_argument("--out", type=Path, default=None, help="(default: the library's folder for the score model, "
+                        "reproduction/weights/score for the classifier)")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
     args = parser.parse_args(argv)
     spec, train, name = ((SPEC, train_score_model, NAME) if args.model == "score"

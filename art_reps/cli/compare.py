@@ -6,9 +6,9 @@ its layer (Engstrom's start and recipe), the first channels of that layer visual
 maps of the class (the given label, else the model's own prediction), the relative representation
 distance each inversion reached (mean, BCa interval over the images) and STIR both ways with CKA
 (Nanda et al.; mean over seeds, t interval). Where the images are the embedded digits, the
-demo's judge (:func:`art_reps.zoo.load_judge`) says which inversions show the target's class (Wilson intervals) and
-the pointing game scores the maps against the digits' boxes. Writes PNG grids, ``metrics.json``
-and a self-contained ``index.html`` (images inlined).
+demo's judge (:func:`art_reps.zoo.load_judge`) says which inversions show the target's class
+(Wilson intervals) and the pointing game scores the maps against the digits' boxes. Writes PNG
+grids, ``metrics.json`` and a self-contained ``index.html`` (images inlined).
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
     """Compare two ``models`` (label -> (module, reading options such as mean/std)) on ``images``
     (N, 3, H, W) in [0, 1], read at ``layers`` (label -> layer name); ``labels`` (N,) may hold -1
     where unknown. ``judges`` (name -> judge) and ``boxes`` (N, 4) where the images are the
-    embedded digits; ``about`` is added to the metrics' ``models``. Returns the metrics, also written to ``out/metrics.json``.
+    embedded digits; ``about`` is added to the metrics' ``models``. Returns the metrics, also written
+    to ``out/metrics.json``.
 
     Examples:
         >>> import tempfile, art_reps

@@ -3,4 +3,5 @@ from .digits_on_textures import CLASSES, LabelledImages, balanced, digits_on_tex
 from .natural import lfw_faces, natural_photos
 from .spectrum import mean_spectrum
 
-__all__ = ["CLASSES", "LabelledImages", "balanced", "digits_on_textures", "targets_index", "lfw_faces", "mean_spectrum", "natural_photos"]
+__all__ = ["CLASSES", "LabelledImages", "balanced", "digits_on_textures", "targets_index", "lfw_faces", "mean_spectrum",
+           "natural_photos"]

@@ -75,8 +75,8 @@ def answer(judge, images: torch.Tensor) -> torch.Tensor:
 def recognised(images: torch.Tensor, labels: torch.Tensor, judges: dict, *, seeds: torch.Tensor | None = None,
                targets=None) -> dict:
     """judge name -> (N,) booleans: image i shows class ``labels[i]`` (ten-way). With ``seeds`` and
-    ``targets`` (the :class:`~art_reps.data.LabelledImages` the images were made for from those seeds) the seed-based ``mask`` judges are asked
-    too, as information."""
+    ``targets`` (the :class:`~art_reps.data.LabelledImages` the images were made for from those
+    seeds) the seed-based ``mask`` judges are asked too, as information."""
     hits = {}
     if seeds is not None and targets is not None:
         hits["mask"] = mask_judge(images, seeds, targets)
