@@ -4,9 +4,11 @@ Numpy in and out in the dtype of ``x``; the estimator's preprocessing, ``clip_va
 channel or per pixel), device and ``channels_first`` are respected; ``eps`` and ``step_size`` are in
 the estimator's input units. Layers are named as in ``model.named_modules()`` (``"layer3.1"``),
 which ART's own ``FeatureAdversaries`` cannot do. Each class runs one method of
-:mod:`art_reps.core.methods` with that method's recipe for every parameter left at ``None``; random
-starts are fresh on every call, drawn from torch's global generator (so ``torch.manual_seed``
-before a call repeats it) unless ``seed=`` is given (then from a generator seeded once).
+:mod:`art_reps.core.methods`, its keywords derived from the method's declaration (the method's own
+and :data:`SHARED`), with the method's recipe for every parameter left at ``None``; a bad parameter is
+a ``ValueError`` at construction. :func:`attack_class` makes such a class for any method. Random
+starts are fresh on every call, drawn from numpy's global generator as ART's own attacks draw (so
+``np.random.seed`` before a call repeats it) unless ``seed=`` is given (then from a generator seeded once).
 
 Examples:
     >>> from art.estimators.classification import PyTorchClassifier
@@ -20,7 +22,9 @@ Examples:
 """
 from __future__ import annotations
 
+import inspect
 import numbers
+import re
 
 import numpy as np
 import torch
@@ -33,13 +37,16 @@ try:
 except ImportError as error:
     raise missing_extra(error, "art") from error
 
-from .core import (ATTACK, INVERSION, IRI_LOSSES, IRIS, MANIPULATION, VISUALIZATION, attack, invert, iris,
-                   make_param, manipulate, visualize)
-from .core.checks import check_nonnegative, resolve_layer
-from .core.objectives import feature_index
+from .adapting import call_seed, check_seed, constructor_signature, own_keywords, seeds_generator
+from .core import ATTACK, INVERSION, IRI_LOSSES, IRIS, MANIPULATION, VISUALIZATION, Method
+from .core.checks import resolve_layer
 
 NORMS = {2: "l2", "2": "l2", np.inf: "linf", "inf": "linf", "unconstrained": "unconstrained"}
-_SEED_RANGE = 2 ** 62
+#: ART's name -> the shared loop option it sets (``None``: the method's recipe)
+SHARED = {"norm": "geometry", "eps": "eps", "step_size": "step_size", "max_iter": "steps", "optimizer": "optimizer",
+          "schedule": "schedule", "param": "param", "random_start": "random_start"}
+#: how a call runs: ART's conventions
+RUN = {"fake_relu": None, "batch_size": 32, "verbose": True, "seed": None}
 
 
 class _NumpyPreprocessing(torch.autograd.Function):
@@ -71,35 +78,59 @@ def _is_number(value) -> bool:
 
 
 class _CoreAttack(EvasionAttack):
-    """Shared ART plumbing: parameter checks, numpy <-> core conversion, seeds. ``method`` is the
-    core method the class runs; a parameter left at ``None`` takes that method's recipe."""
+    """An ART evasion attack running :attr:`method`: its keywords are the method's own (less
+    ``taken``, which ``generate`` fills; ``renamed`` maps ART names to the method's) and the shared
+    options of :data:`SHARED` and :data:`RUN`, every ``None`` taking the method's recipe. Subclasses
+    get ``attack_params`` and their signature from the declaration."""
 
-    attack_params = EvasionAttack.attack_params + [
-        "layer", "norm", "eps", "step_size", "max_iter", "optimizer", "schedule", "fake_relu", "batch_size", "verbose",
-        "seed",
-    ]
+    method: Method = INVERSION
+    taken: tuple = ()
+    renamed: dict = {}
+    attack_params = EvasionAttack.attack_params
     _estimator_requirements = (BaseEstimator, NeuralNetworkMixin)
-    method = INVERSION
-    _default_norm = "unconstrained"
 
-    def __init__(self, estimator, *, layer: str, norm=None, eps: float | None = None, step_size: float | None = None,
-                 max_iter: int | None = None, optimizer: str | None = None, schedule=None, fake_relu=None,
-                 batch_size: int = 32, verbose: bool = True, seed: int | None = None):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.attack_params = EvasionAttack.attack_params + list(cls.parameters())
+        cls.__signature__ = constructor_signature("estimator", cls.parameters())
+
+    @classmethod
+    def own(cls) -> dict:
+        """ART name -> the method's keyword, for the method's own keywords the class takes."""
+        back = {core: art for art, core in cls.renamed.items()}
+        return {back.get(n, n): n for n in own_keywords(cls.method, cls.taken)}
+
+    @classmethod
+    def parameters(cls) -> dict:
+        """The constructor's keywords and defaults: the method's own, then the shared options."""
+        own = own_keywords(cls.method, cls.taken)
+        return {**{art: own[core] for art, core in cls.own().items()}, **dict.fromkeys(SHARED), **RUN}
+
+    def __init__(self, estimator, **params):
         super().__init__(estimator=estimator)
-        self.layer, self.norm, self.eps = layer, self._default_norm if norm is None else norm, eps
-        self.step_size, self.max_iter, self.optimizer, self.schedule = step_size, max_iter, optimizer, schedule
-        self.fake_relu, self.batch_size, self.verbose, self.seed = fake_relu, batch_size, verbose, seed
+        declared = self.parameters()
+        unknown = sorted(set(params) - set(declared))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} does not take {unknown}; it takes {sorted(declared)}.")
+        missing = [n for n, d in declared.items() if d is inspect.Parameter.empty and n not in params]
+        if missing:
+            raise ValueError(f"{type(self).__name__} needs {missing}.")
+        for name, default in declared.items():
+            setattr(self, name, params.get(name, default))
         self._check_params()
-        self._seeds = None if seed is None else torch.Generator().manual_seed(int(seed))
+        self._seeds = seeds_generator(self.seed)
 
     # -- parameters ------------------------------------------------------------------------
     def _check_params(self) -> None:
-        """ART's convention: every bad parameter is a ``ValueError``."""
+        """ART's convention: every bad parameter is a ``ValueError``, raised at construction."""
+        self._check_own_params()
         try:
-            self._check_own_params()
-            self.method.bind(self.estimator.model, **self._options(), **self._method_arguments())
-        except TypeError as e:
-            raise ValueError(str(e)) from e
+            self.method.bind(self.estimator.model, **self._arguments(), **self._options())
+        except (TypeError, ValueError) as e:  # named as this class names them
+            message = str(e)
+            for art, core in {**self.renamed, **{a: c for a, c in SHARED.items() if a != c}}.items():
+                message = re.sub(rf"\b{core}\b", art, message)
+            raise ValueError(message) from e
 
     def _check_own_params(self) -> None:
         model = getattr(self.estimator, "model", None)
@@ -108,13 +139,10 @@ class _CoreAttack(EvasionAttack):
         if not isinstance(self.layer, str):
             raise ValueError(f"layer must be a str naming a submodule (e.g. 'layer3.1'), got {self.layer!r}.")
         resolve_layer(model, self.layer)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)
-                                      or self.seed < 0):
-            raise ValueError(f"seed must be None or an int >= 0, got {self.seed!r}.")
-        if self.norm not in NORMS:
-            raise ValueError(f"norm must be one of 2, np.inf or 'unconstrained', got {self.norm!r}.")
-        if NORMS[self.norm] == "unconstrained" and self.eps is not None:
-            raise ValueError("eps is only meaningful with norm 2 or np.inf.")
+        check_seed(self.seed)
+        if self.norm is not None and self.norm not in NORMS:
+            raise ValueError(f"norm must be one of None (the recipe's), 2, np.inf or 'unconstrained', "
+                             f"got {self.norm!r}.")
         for name in ("eps", "step_size"):
             value = getattr(self, name)
             if value is not None and not _is_number(value):
@@ -127,9 +155,9 @@ class _CoreAttack(EvasionAttack):
         if not isinstance(self.verbose, bool):
             raise ValueError("The argument `verbose` has to be of type bool.")
 
-    def _method_arguments(self) -> dict:
-        """The core method's own arguments that the parameters fix (checked by ``bind``)."""
-        return {"layer": self.layer}
+    def _arguments(self) -> dict:
+        """The method's own keywords, as the parameters set them."""
+        return {core: getattr(self, art) for art, core in self.own().items()}
 
     @staticmethod
     def _check_kwargs(kwargs: dict, allowed=()) -> None:
@@ -201,33 +229,66 @@ class _CoreAttack(EvasionAttack):
     def _options(self) -> dict:
         """The core options these parameters set; ``None`` leaves the method's recipe."""
         lo, hi = self._range
-        geometry = NORMS[self.norm]
         options = {"transform": self._transform, "batch_size": self.batch_size, "progress": self.verbose,
-                   "box": self._box()}
-        if geometry != "unconstrained" or self.method.defaults().get("geometry", "unconstrained") != "unconstrained":
-            options["geometry"] = geometry
-        named = {"eps": self.eps, "step_size": self.step_size, "steps": self.max_iter, "optimizer": self.optimizer,
-                 "schedule": self.schedule, "fake_relu": self.fake_relu}
-        for key in ("eps", "step_size"):
-            if named[key] is not None and isinstance(named[key], numbers.Real) and not isinstance(named[key], bool):
-                named[key] = named[key] / (hi - lo)
-        return {**options, **{k: v for k, v in named.items() if v is not None}}
+                   "box": self._box(), **({} if self.fake_relu is None else {"fake_relu": self.fake_relu})}
+        for art, core in SHARED.items():
+            value = getattr(self, art)
+            if value is None:
+                continue
+            if art == "norm":
+                value = NORMS[value]
+            elif art in ("eps", "step_size") and _is_number(value):
+                value = float(value) / (hi - lo)
+            options[core] = value
+        return options
 
-    def _call_seed(self) -> int:
-        """This call's seed: from torch's global generator, or the attack's own when ``seed`` was given."""
-        return int(torch.randint(_SEED_RANGE, (1,), generator=self._seeds))
+    def _run(self, **arguments) -> torch.Tensor:
+        """The method on the estimator's model: the parameters' keywords, then ``arguments``."""
+        seed = call_seed(self._seeds, numpy_global=True)
+        return self.method(self.estimator.model, **{**self._arguments(), **arguments}, seed=seed,
+                           **self._options()).images
 
-    def _run(self, function, *args, **arguments) -> torch.Tensor:
-        return function(self.estimator.model, *args, layer=self.layer, seed=self._call_seed(), **self._options(),
-                        **arguments).images
+    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
+        """The method on ``x`` (its first input); a method's further inputs are keywords of the same shape."""
+        first, *more = self.method.inputs
+        self._check_kwargs(kwargs, tuple(more))
+        inputs = {first: self._to_core(x)}
+        for name in more:
+            if name not in kwargs:
+                raise ValueError(f"generate() needs {name}= (an array shaped as x).")
+            inputs[name] = self._to_core(kwargs[name], name)
+        images = self._run(**inputs)
+        if images.shape != inputs[first].shape:
+            raise ValueError(f"{self.method.name} gives {tuple(images.shape)} for x of {tuple(inputs[first].shape)}: "
+                             "not one image per input, so it has no ART form.")
+        return self._from_core(images, x)
+
+
+def attack_class(method: Method, name: str | None = None, doc: str | None = None) -> type:
+    """An ART evasion attack class running ``method`` on ``x`` as its first input.
+
+    Examples:
+        >>> from art_reps.core import ATTACK
+        >>> PGD = attack_class(ATTACK, "PGD")
+        >>> list(inspect.signature(PGD).parameters)[:4]
+        ['estimator', 'layer', 'norm', 'eps']
+    """
+    if not method.inputs:
+        raise ValueError(f"method {method.name!r} takes no input images: it has no ART form")
+    return type(name or "Rep" + method.name.title().replace("_", ""), (_CoreAttack,),
+                {"method": method, "__module__": __name__,
+                 "__doc__": doc or f"{method.summary} (:func:`art_reps.{method.name}`)."})
 
 
 class RepresentationInversion(_CoreAttack):
     """Images whose ``layer`` representation matches that of ``targets`` (or given representations),
-    starting from ``x``; by default :func:`art_reps.invert`'s recipe. ``y`` may hold labels: it is ignored.
+    starting from ``x``; every ``None`` takes :func:`art_reps.invert`'s recipe. ``y`` is ignored.
 
     ``generate(x, y=None, *, targets=None, target_representations=None)``.
     """
+
+    method = INVERSION
+    taken = ("start",)
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ("targets", "target_representations"))
@@ -239,142 +300,58 @@ class RepresentationInversion(_CoreAttack):
             targets = self._to_core(targets, "targets")
             if len(targets) != len(start):
                 raise ValueError(f"targets must match x in batch size: {len(targets)} targets for {len(start)} inputs.")
-            return self._from_core(self._run(invert, targets, start=start), x)
+            return self._from_core(self._run(targets=targets, start=start), x)
         reps = torch.as_tensor(np.asarray(reps, dtype=np.float32), device=self.estimator.device)
         if reps.dim() < 2 or len(reps) != len(start):
             raise ValueError(f"target_representations must be (N, ...) with N = {len(start)} (one per input), got "
                              f"shape {tuple(reps.shape)}.")
-        return self._from_core(self._run(invert, start=start, representations=reps), x)
+        return self._from_core(self._run(start=start, representations=reps), x)
 
 
 class IRIGenerator(_CoreAttack):
-    """Identically represented inputs (Nanda et al.): from ``seeds`` (a kind such as 'super-noise',
-    or images), inputs whose ``layer`` representation equals that of the targets ``x``, made with
-    any loss of :mod:`art_reps.core.iri_losses` (``LOSSES``: 'regularizer-free', 'mahendran', Nanda's
-    'freq*' human priors, 'adversarial' with ``distance``/``lam``/``reference``, 'feather').
-    Each loss brings its own recipe (:func:`art_reps.iris`) for the parameters left at ``None``.
+    """Identically represented inputs (Nanda et al.): from ``seeds`` (``seed_kind``, a kind such as
+    'super-noise', or images), inputs whose ``layer`` representation equals that of the targets
+    ``x``, made with any ``loss`` of :mod:`art_reps.core.iri_losses` (``LOSSES``), each loss with
+    its own recipe (:func:`art_reps.iris`) for the parameters left at ``None``.
 
     ``generate(x, y=None, *, seeds=None)`` returns one IRI per target.
     """
 
-    attack_params = _CoreAttack.attack_params + ["loss", "seed_kind", "distance", "lam", "reference"]
-    LOSSES = IRI_LOSSES
     method = IRIS
-
-    def __init__(self, estimator, *, layer: str, loss: str = "regularizer-free", seed_kind: str = "super-noise",
-                 distance=None, lam="auto", reference: str = "target", **kwargs):
-        self.loss, self.seed_kind = loss, seed_kind
-        self.distance, self.lam, self.reference = distance, lam, reference
-        super().__init__(estimator, layer=layer, **kwargs)
-
-    def _check_own_params(self) -> None:
-        super()._check_own_params()
-        if self.loss not in self.LOSSES:
-            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}.")
-        if self.loss == "adversarial" and not callable(self.distance):
-            raise ValueError("loss='adversarial' needs distance=, a function d(x, y) -> (N,) on images in [0, 1].")
-        if self.reference not in ("target", "seed"):
-            raise ValueError(f"reference must be 'target' or 'seed', got {self.reference!r}.")
-
-    def _method_arguments(self) -> dict:
-        return {"layer": self.layer, "loss": self.loss}
+    renamed = {"seed_kind": "start"}
+    LOSSES = IRI_LOSSES
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ("seeds",))
         targets = self._to_core(x)
         seeds = kwargs.get("seeds")
-        start = self.seed_kind if seeds is None else self._to_core(seeds, "seeds")
-        if seeds is not None and len(start) != len(targets):
+        if seeds is None:
+            return self._from_core(self._run(targets=targets), x)
+        start = self._to_core(seeds, "seeds")
+        if len(start) != len(targets):
             raise ValueError(f"seeds must match x in batch size: {len(start)} seeds for {len(targets)} targets.")
-        return self._from_core(self._run(iris, targets, loss=self.loss, start=start, distance=self.distance,
-                                         lam=self.lam, reference=self.reference), x)
+        return self._from_core(self._run(targets=targets, start=start), x)
 
 
 class FeatureVisualization(_CoreAttack):
     """Maximise a ``feature`` (channel, neuron or direction of ``layer``) starting from ``x``;
     ``param`` 'pixel', 'fourier' or 'maco' (Fel et al.: begins from ``x``'s phase, the magnitude
     fixed); ``closeness`` > 0 keeps each result near its ``x`` (Hamblin et al.'s feature
-    accentuation). By default :func:`art_reps.visualize`'s recipe for the parameterisation."""
+    accentuation). Every ``None`` takes :func:`art_reps.visualize`'s recipe for the parameterisation."""
 
-    attack_params = _CoreAttack.attack_params + ["feature", "kind", "param", "closeness"]
     method = VISUALIZATION
-
-    def __init__(self, estimator, *, layer: str, feature, kind: str = "channel", param="pixel",
-                 closeness: float = 0.0, **kwargs):
-        self.feature, self.kind, self.param, self.closeness = feature, kind, param, closeness
-        super().__init__(estimator, layer=layer, **kwargs)
-
-    def _check_own_params(self) -> None:
-        super()._check_own_params()
-        feature_index(self.feature, self.kind)
-        make_param(self.param)
-        check_nonnegative(self.closeness, "closeness")
-
-    def _method_arguments(self) -> dict:
-        return {"layer": self.layer, "feature": self.feature, "param": self.param}
+    taken = ("start", "n", "size")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
         self._check_kwargs(kwargs, ())
-        return self._from_core(self._run(visualize, feature=self.feature, kind=self.kind, start=self._to_core(x),
-                                         param=self.param, closeness=self.closeness), x)
+        return self._from_core(self._run(start=self._to_core(x)), x)
 
 
-class FeatureManipulation(_CoreAttack):
-    """Feature addition: push unit ``feature`` of ``layer`` up to ``cap`` within an ``eps``-ball of
-    ``x`` (norm 2 by default); by default :func:`art_reps.manipulate`'s recipe."""
+FeatureManipulation = attack_class(MANIPULATION, "FeatureManipulation", """Feature addition: push unit
+    ``feature`` of ``layer`` up to ``cap`` within an ``eps``-ball of ``x``; every ``None`` takes
+    :func:`art_reps.manipulate`'s recipe (an L2 ball of radius 2).""")
 
-    attack_params = _CoreAttack.attack_params + ["feature", "cap"]
-    method = MANIPULATION
-    _default_norm = 2
-
-    def __init__(self, estimator, *, layer: str, feature: int, eps: float | None = None, cap: float = 1.0, **kwargs):
-        self.feature, self.cap = feature, cap
-        super().__init__(estimator, layer=layer, eps=eps, **kwargs)
-
-    def _check_own_params(self) -> None:
-        super()._check_own_params()
-        if NORMS[self.norm] == "unconstrained":
-            raise ValueError("FeatureManipulation needs norm 2 or np.inf: the feature is added within a ball.")
-        if isinstance(self.feature, bool) or not isinstance(self.feature, numbers.Integral):
-            raise ValueError(f"feature must be an int unit index, got {self.feature!r}.")
-        if isinstance(self.cap, bool) or not isinstance(self.cap, numbers.Real):
-            raise ValueError(f"cap must be a number, got {self.cap!r}.")
-
-    def _method_arguments(self) -> dict:
-        return {"layer": self.layer, "feature": self.feature}
-
-    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
-        self._check_kwargs(kwargs, ())
-        return self._from_core(self._run(manipulate, self._to_core(x), feature=int(self.feature),
-                                         cap=float(self.cap)), x)
-
-
-class RepresentationPGD(_CoreAttack):
-    """Untargeted, label-free PGD on representations: maximise ``||R(x') - R(x)|| / ||R(x)||`` for
-    ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``, from a random start (fresh per
-    call; the same whatever ``batch_size``). By default :func:`art_reps.attack`'s recipe (10 steps of
-    2.5·eps/max_iter).
-
-    ``y`` may hold labels (one-hot or indices, as ART's ``AdversarialTrainer`` passes) and is ignored.
-    """
-
-    attack_params = _CoreAttack.attack_params + ["random_start"]
-    method = ATTACK
-    _default_norm = 2
-
-    def __init__(self, estimator, *, layer: str, eps: float = 0.5, norm=2, max_iter: int = 10,
-                 random_start: bool = True, **kwargs):
-        self.random_start = random_start
-        super().__init__(estimator, layer=layer, eps=eps, norm=norm, max_iter=max_iter, **kwargs)
-
-    def _check_own_params(self) -> None:
-        super()._check_own_params()
-        if NORMS[self.norm] == "unconstrained":
-            raise ValueError("RepresentationPGD needs norm 2 or np.inf.")
-        if self.random_start is not True:
-            raise ValueError(f"random_start must be True, got {self.random_start!r}: at x' = x the representation "
-                             "distance has zero gradient, so PGD without a random start never moves.")
-
-    def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
-        self._check_kwargs(kwargs, ())
-        return self._from_core(self._run(attack, self._to_core(x)), x)
+RepresentationPGD = attack_class(ATTACK, "RepresentationPGD", """Untargeted, label-free PGD on representations:
+    maximise ``||R(x') - R(x)|| / ||R(x)||`` for ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``,
+    from a random start (fresh per call; the same whatever ``batch_size``); every ``None`` takes
+    :func:`art_reps.attack`'s recipe. ``y`` may hold labels (as ART's ``AdversarialTrainer`` passes): ignored.""")

@@ -7,8 +7,10 @@ example (a channel; a flattened unit or a (c, y, x) tuple with ``kind='neuron'``
 tensor one per example; with ``kind='direction'`` it is a direction tensor. With ``layer=''`` and
 ``kind='channel'`` the target is a class of the model's output. As Captum's layer methods, they
 take the layer as a name or as the module itself, and ``device_ids``; an invalid target raises an
-error that is both a ``ValueError`` and Captum's ``AssertionError``. The model runs in eval mode
-during a call (as the papers read representations) and comes back in the caller's mode. Each
+error that is both a ``ValueError`` and Captum's ``AssertionError``; a negative target counts from
+the end, and ``additional_forward_args`` go to the model after the inputs, as Captum's own methods
+do. The model is read in the mode the caller left it (call ``model.eval()`` first, as with
+``Saliency``, to read a BatchNorm model as the papers do) and comes back as it was. Each
 runs a method of :mod:`art_reps.core.methods` (``sensitivity``, ``visualize``).
 
 Examples:
@@ -27,7 +29,8 @@ import torch
 from .extras import missing_extra
 
 try:
-    from captum._utils.common import _format_output, _format_tensor_into_tuples, _is_tuple
+    from captum._utils.common import (_format_additional_forward_args, _format_output, _format_tensor_into_tuples,
+                                      _is_tuple)
     from captum.attr._utils.attribution import Attribution, GradientAttribution
     from captum.log import log_usage
 except ImportError as error:
@@ -59,8 +62,10 @@ def _target(target, kind: str, n: int):
             if len(target) != n:
                 raise TargetError(f"target is a list of {len(target)} indices for {n} examples: give one per "
                                   "example, or an int for all")
-            if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target):
-                raise TargetError(f"a target list holds one int per example, got {target!r}")
+            ints = all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target)
+            tuples = all(isinstance(t, tuple) and all(isinstance(i, numbers.Integral) for i in t) for t in target)
+            if not (ints or tuples):
+                raise TargetError(f"a target list holds one int (or one tuple) per example, got {target!r}")
             target = torch.tensor(target, dtype=torch.long)
     try:
         return feature_index(target, kind, n=n, name="target")
@@ -84,21 +89,23 @@ class _RepresentationMethod:
         layer = _layer_name(model, layer)
         self.representation = Representation(model, layer, mean=mean, std=std, fake_relu=fake_relu)
         self.model, self.layer, self.kind, self.device_ids = model, layer, kind, device_ids
-        self.reading = {"mean": mean, "std": std, "fake_relu": fake_relu}
+        # the model is read in the mode the caller left it, as Captum's own methods read it
+        self.reading = {"mean": mean, "std": std, "fake_relu": fake_relu, "keep_mode": True}
 
     @staticmethod
-    def _single_input(inputs, additional_forward_args):
-        if additional_forward_args is not None:
-            raise ValueError("additional_forward_args is not supported: the model is called as model(inputs)")
+    def _single_input(inputs):
         is_tuple, inputs = _is_tuple(inputs), _format_tensor_into_tuples(inputs)
         if len(inputs) != 1:
             raise ValueError(f"inputs must be one image tensor (N, C, H, W), got a tuple of {len(inputs)}")
         return is_tuple, inputs[0]
 
-    def _run(self, function, *args, **arguments):
+    def _run(self, function, *args, additional_forward_args=None, **arguments):
+        """``function`` on the model; ``additional_forward_args`` go to the model after the images,
+        as Captum's own methods pass them."""
+        extra = _format_additional_forward_args(additional_forward_args)
         try:
             return function(self.model, *args, layer=self.layer, kind=self.kind, progress=False, **self.reading,
-                            **arguments)
+                            forward_args=tuple(extra or ()), **arguments)
         except FeatureIndexError as e:
             raise TargetError(str(e)) from e
 
@@ -117,8 +124,9 @@ class RepresentationSensitivity(_RepresentationMethod, GradientAttribution):
 
     @log_usage()
     def attribute(self, inputs, target=None, abs: bool = False, additional_forward_args=None):
-        is_tuple, x = self._single_input(inputs, additional_forward_args)
-        grad = self._run(sensitivity, x, _target(target, self.kind, len(x)))
+        is_tuple, x = self._single_input(inputs)
+        grad = self._run(sensitivity, x, _target(target, self.kind, len(x)),
+                         additional_forward_args=additional_forward_args)
         return _format_output(is_tuple, (grad.abs() if abs else grad,))
 
     def attribute_future(self):
@@ -142,9 +150,9 @@ class FeatureVisualization(_RepresentationMethod, Attribution):
 
     @log_usage()
     def attribute(self, inputs, target=None, additional_forward_args=None, closeness: float = 0.0, **options):
-        is_tuple, x = self._single_input(inputs, additional_forward_args)
+        is_tuple, x = self._single_input(inputs)
         res = self._run(visualize, feature=_target(target, self.kind, len(x)), start=x.clamp(0, 1),
-                        closeness=closeness, **options)
+                        closeness=closeness, additional_forward_args=additional_forward_args, **options)
         return _format_output(is_tuple, (res.images,))
 
     def attribute_future(self):

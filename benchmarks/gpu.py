@@ -7,9 +7,9 @@
 - peak memory of 10 and of 100 steps (one step's graph is freed before the next);
 - the automatic batch size (``batch_size="auto"``) and whether a batch of that size runs;
 - time to quality: the steps and seconds each recipe needs to reach the relative representation
-  distance that both reach (the larger of their final distances), for our default (normalised L2 steps of 0.2, linear decay, 300 steps) and Engstrom
-  et al.'s recipe (constant normalised L2 steps, 10,000 iterations; here steps of 0.05, cut at
-  3,000 to fit the 5 minutes).
+  distance that both reach (the larger of their final distances), for our default (normalised L2
+  steps of 0.2, linear decay, 300 steps) and Engstrom et al.'s recipe (constant normalised L2
+  steps, 10,000 iterations; here steps of 0.05, cut at 3,000 to fit the 5 minutes).
 
     python benchmarks/gpu.py                 # on a GPU; prints one JSON object
     python benchmarks/gpu.py --smoke         # on the CPU, small: checks the script runs (its
@@ -87,14 +87,16 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
     best = {k: min(v) for k, v in times.items()}
     per_step = {k: (best[k, counts[1]] - best[k, counts[0]]) / (counts[1] - counts[0]) for k in variants}
     result = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (smoke test: "
-              "these are not GPU numbers)", "torch": torch.__version__, "model": "resnet50", "input": [batch, 3, size, size],
+              "these are not GPU numbers)", "torch": torch.__version__, "model": "resnet50", "input": [batch, 3, size,
+                                                                                                       size],
               "per_step_s": per_step,
               "ours_vs_bare": per_step["ours"] / per_step["bare"],
               "ours_channels_last_vs_bare": per_step["ours_channels_last"] / per_step["bare"],
               "bare_channels_last_vs_bare": per_step["bare_channels_last"] / per_step["bare"],
               "speedup": {k[len("ours_"):]: per_step["ours"] / per_step[k] for k in variants
                           if k.startswith("ours_") and k != "ours_channels_last"}}
-    result["peak_memory_mib"] = {n: peak_memory.peak_mib(ours(n), device) for n in (10, 100 if device.type == "cuda" else 20)}
+    sizes = (10, 100 if device.type == "cuda" else 20)
+    result["peak_memory_mib"] = {n: peak_memory.peak_mib(ours(n), device) for n in sizes}
     chosen = auto_batch_size(model, ["avgpool"], (3, size, size))
     result["auto_batch_size"] = chosen
     if device.type == "cuda":
@@ -130,8 +132,10 @@ def table(r: dict) -> str:
     rows += [f"| speed-up of {name.replace('_', ' ')} over ours | {v:.2f} |" for name, v in r["speedup"].items()]
     peaks = " / ".join(f"{v:.0f}" for v in r["peak_memory_mib"].values())
     rows += [f"| peak memory, {' / '.join(r['peak_memory_mib'])} steps (MiB) | {peaks} |",
-             f"| automatic batch size (2 steps on it, s) | {r['auto_batch_size']} ({r.get('auto_batch_runs_s', 0):.1f}) |",
-             f"| steps to equal distance {q['distance']:.4f}: ours / Engstrom's | {q['ours_default']['steps_needed']} / "
+             f"| automatic batch size (2 steps on it, s) | {r['auto_batch_size']} "
+             f"({r.get('auto_batch_runs_s', 0):.1f}) |",
+             f"| steps to equal distance {q['distance']:.4f}: ours / Engstrom's | "
+             f"{q['ours_default']['steps_needed']} / "
              f"{q['engstrom']['steps_needed']} = {q['steps_ours_over_anchor']:.2f} |"]
     return "\n".join(rows)
 

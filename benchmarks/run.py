@@ -39,7 +39,8 @@ def report(repeats: int = 3) -> str:
     for name, size, batch, steps in STEP_CASES:
         parts.append(step_cost.row(step_cost.measure(name, size, batch, steps, repeats)))
         print(parts[-1], flush=True)
-    memory = subprocess.run([sys.executable, peak_memory.__file__, "--json"], capture_output=True, text=True, check=True)
+    memory = subprocess.run([sys.executable, peak_memory.__file__, "--json"], capture_output=True, text=True,
+                            check=True)
     parts += ["", peak_memory.table(json.loads(memory.stdout))]
     parts += ["", batch_throughput.table(batch_throughput.measure(repeats=repeats))]
     return "\n".join(parts)

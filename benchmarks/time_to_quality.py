@@ -218,7 +218,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--from-results", type=Path, default=None, help="render this saved JSON instead of measuring")
     parser.add_argument("--page", type=Path, default=None, help="rewrite this markdown page's time_to_quality block")
     args = parser.parse_args(argv)
-    result = json.loads(args.from_results.read_text()) if args.from_results else run(args.quick, args.tasks, args.device)
+    result = json.loads(args.from_results.read_text()) if args.from_results else run(args.quick, args.tasks,
+                                                                                     args.device)
     print(table(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -155,7 +155,8 @@ def run_sweep_alignment(*, quick: bool, progress: bool = True) -> dict:
 def run_beyond_anchors(*, quick: bool = False, out=None, progress: bool = True) -> dict:
     """The measurements registered in the module docstring."""
     return rounded({"quick": quick, "parameterisations": run_parameterisations(quick=quick, out=out, progress=progress),
-                    "pag": run_pag(quick=quick), "sweep_alignment": run_sweep_alignment(quick=quick, progress=progress)})
+                    "pag": run_pag(quick=quick), "sweep_alignment": run_sweep_alignment(quick=quick,
+                                                                                        progress=progress)})
 
 
 def _judges(results: dict) -> list:
@@ -235,7 +236,8 @@ def parameterisation_table(results: dict) -> str:
     for model, params in r["cells"].items():
         for param, by_judge in params.items():
             rows.append(f"| `{model}` | {param} | " + " | ".join(
-                f"{interval_text(c['similarity'])} | {interval_text(c['confidence'])} | {interval_text(c['recognised'])}"
+                f"{interval_text(c['similarity'])} | {interval_text(c['confidence'])} | "
+                f"{interval_text(c['recognised'])}"
                 for c in (by_judge[j] for j in judges)) + " |")
     return "\n".join(rows)
 
@@ -275,7 +277,8 @@ def sweep_alignment_table(results: dict) -> str:
     a = results["sweep_alignment"]
     n = next(iter(next(iter(a["scores"].values())).values()))
     rows = [f"Regularizer-free IRIs from noise, {n['n']} targets x {n.get('seeds', 1)} seeds, recognised ten-way "
-            "(chance 0.1):", "", "| model | L2 eps | " + " | ".join(a["keys"]) + " |", "|---|---|" + "---|" * len(a["keys"])]
+            "(chance 0.1):", "", "| model | L2 eps | " + " | ".join(a["keys"]) + " |",
+            "|---|---|" + "---|" * len(a["keys"])]
     rows += [f"| `{m}` | {a['eps'][m]:g} | " + " | ".join(interval_text(by_key[k]) for k in a["keys"]) + " |"
              for m, by_key in a["scores"].items()]
     return "\n".join(rows)

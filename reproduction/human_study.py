@@ -66,7 +66,8 @@ def export_study(path, *, references: torch.Tensor, option_a: torch.Tensor, opti
                        "a": add(option_a[i]), "b": add(option_b[i])})
     for k in range(attention_checks):
         i = k % n  # the reference itself against an unrelated image: a attentive participant picks it
-        trials.append({"id": f"c{k}", "kind": "attention", "condition": "attention", "reference": trials[i]["reference"],
+        trials.append({"id": f"c{k}", "kind": "attention", "condition": "attention",
+                       "reference": trials[i]["reference"],
                        "a": trials[i]["reference"], "b": trials[(i + 1) % n]["b"] if n > 1 else trials[i]["b"]})
     page = (_TEMPLATE.replace("__TITLE__", html.escape(title)).replace("__INSTRUCTIONS__", html.escape(instructions))
             .replace("__IMAGES__", json.dumps(images)).replace("__TRIALS__", json.dumps(trials, indent=0)))

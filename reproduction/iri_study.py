@@ -68,7 +68,8 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
                                          **s["options"])
                 for key, h in found.items():
                     hits.setdefault(key, []).append(h)
-            result.setdefault(name, {})[run_key(loss, kind)] = {k: over_targets(torch.stack(h)) for k, h in hits.items()}
+            result.setdefault(name, {})[run_key(loss, kind)] = {k: over_targets(torch.stack(h)) for k,
+                                                                h in hits.items()}
             bar.update(1)
     bar.close()
     return result

@@ -103,7 +103,8 @@ def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
         for judge, hits in _answers(judges, control.images, targets.labels, template, seeds, targets).items():
             table.setdefault(judge, {})[name] = proportion(hits)
     return {"n": len(targets), "controls": table, "transfer": run_transfer(judges, targets, quick=quick),
-            "card_accuracy": {name: (table[name]["targets"]["score"] if name in ENSEMBLES or name in SMOOTHED  # the 1,000 test images
+            # an ensemble's or smoothed judge's accuracy: on the 1,000 test images
+            "card_accuracy": {name: (table[name]["targets"]["score"] if name in ENSEMBLES or name in SMOOTHED
                                      else model_card(name)["clean_accuracy"]) for name in judges},
             "descriptions": {name: c.description for name, c in made.items()}}
 

@@ -59,7 +59,8 @@ FACTORS = {  # factor -> (name of the model without it -> name with it)
     "contrastive loss (SimCLR)": lambda n: n.replace("_ce", "_simclr") if "_ce" in n else None,
 }
 MOST_ALIGNED = "resnet_simclr_l2"
-PROBE_BARS = {"digit": 0.8, "background": 0.3}  # registered in docs/judging.md: claim 1 needs SimCLR cells that read digits
+PROBE_BARS = {"digit": 0.8,
+              "background": 0.3}  # registered in docs/judging.md: claim 1 needs SimCLR cells that read digits
 
 
 def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int = 0, progress: bool = True) -> dict:
@@ -130,7 +131,8 @@ def _claims(alignment: dict, effects: dict, keys, probes: dict, supervised: dict
         read = lambda runs: ", ".join(f"{p['digit']:.2f} / {p['background']:.2f}" for p in runs)  # noqa: E731
         if found:
             claim["measured"] = (f"linear probes, digit / background picture (bars >= {PROBE_BARS['digit']} / <= "
-                                 f"{PROBE_BARS['background']}): " + "; ".join(f"`{n}` {read(r)}" for n, r in probes.items())
+                                 f"{PROBE_BARS['background']}): " + "; ".join(f"`{n}` {read(r)}" for n,
+                                                                              r in probes.items())
                                  + "".join(f"; `{n}` {read([p])} (supervised, a positive control)"
                                            for n, p in (supervised or {}).items())
                                  + "; " + claim["measured"])
@@ -215,7 +217,8 @@ def _held(claim: dict) -> str:
 def stir_table(results: dict) -> str:
     s = results["stir"]
     names = list(s["stir"])
-    rows = [f"| STIR(row given column), {s['images']} images, {s['seeds']} seeds | " + " | ".join(f"`{n}`" for n in names)
+    rows = [f"| STIR(row given column), {s['images']} images, {s['seeds']} seeds | "
+            + " | ".join(f"`{n}`" for n in names)
             + " |", "|---|" + "---|" * len(names)]
     for b in names:
         rows.append(f"| `{b}` | " + " | ".join("-" if a == b else _cell(s["stir"][b][a]) for a in names) + " |")

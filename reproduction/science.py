@@ -76,7 +76,8 @@ def run_part(part: str, saved: dict, out="art_reps_results", *, device: str = "c
         result["reproduce"] = {**saved["reproduce"], "maximizing": run_maximizing(
             loaded, verdict_judges(device), SETTINGS["full"], out, seed)}
     result["measured_apart"] = {**saved.get("measured_apart", {}), part: (
-        f"python -m reproduction reproduce --only {part} ({time.time() - start:.0f} s): the code and settings of the full run")}
+        f"python -m reproduction reproduce --only {part} ({time.time() - start:.0f} s): "
+        "the code and settings of the full run")}
     return rounded(result)
 
 
@@ -147,7 +148,8 @@ def stir_table(s: dict) -> str:
 
 
 def metamer_table(metamers: dict) -> str:
-    rows = ["| model | layer | same class | rho above null | success | null max rho | n |", "|---|---|---|---|---|---|---|"]
+    rows = ["| model | layer | same class | rho above null | success | null max rho | n |",
+            "|---|---|---|---|---|---|---|"]
     for model, by_layer in metamers.items():
         for layer, r in by_layer.items():
             rows.append(f"| `{model}` | {layer} | {_cell(r['same_class'])} | {_cell(r['above_null'])} | "
@@ -181,7 +183,8 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
     decided = bool(judges)  # with no judge that passed its controls, no verdict on images is decided
     inv = e["inversion_recognised"]
     out.append(("inversion from noise: the robust model's recognised", ">= 0.9 x ceiling under every judge",
-                _against(inv, rob, judges, ceilings), all(score(inv[_key(j)][rob]) >= 0.9 * ceilings[j] for j in judges)))
+                _against(inv, rob, judges, ceilings),
+                all(score(inv[_key(j)][rob]) >= 0.9 * ceilings[j] for j in judges)))
     out.append(("inversion from noise: the standard model's recognised", "<= 0.2 under every judge",
                 _against(inv, std, judges, ceilings), all(score(inv[_key(j)][std]) <= 0.2 for j in judges)))
     al = results["alignment"]
@@ -192,9 +195,11 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
                 _against(al[rob][free], None, judges, ceilings),
                 all(score(al[rob][free][_key(j)]) >= 0.75 * ceilings[j] for j in judges)))
     out.append(("regularizer-free IRIs, standard: recognised", "<= 0.2 under every judge",
-                _against(al[std][free], None, judges, ceilings), all(score(al[std][free][_key(j)]) <= 0.2 for j in judges)))
+                _against(al[std][free], None, judges, ceilings),
+                all(score(al[std][free][_key(j)]) <= 0.2 for j in judges)))
     out.append(("adversarial regulariser, robust model: recognised", "below regularizer-free under every judge",
-                ", ".join(f"{j} {score(al[rob][adv][_key(j)]):.2f} vs {score(al[rob][free][_key(j)]):.2f}" for j in judges),
+                ", ".join(f"{j} {score(al[rob][adv][_key(j)]):.2f} vs {score(al[rob][free][_key(j)]):.2f}"
+                          for j in judges),
                 all(score(al[rob][adv][_key(j)]) < score(al[rob][free][_key(j)]) for j in judges)))
     mx = rep["maximizing"]
     network = [j for j in judges if j in e["interpolation_lerp_single_switch"]]

@@ -80,18 +80,52 @@ def test_feature_visualisation_matches_the_core(net, x):
     assert torch.equal(ours, core.images)
 
 
-def test_model_mode_is_the_callers(net, x):
+def test_a_model_in_train_mode_is_read_in_train_mode_as_saliency_reads_it(net, x):
+    """A BatchNorm model left in train mode: our class map is Saliency's (batch statistics), and
+    the model comes back with its running statistics and mode as they were."""
     net.train()
-    RepresentationSensitivity(net, "layer2").attribute(x, target=1)
-    assert net.training
+    stats = {k: v.clone() for k, v in net.state_dict().items()}
+    ours = RepresentationSensitivity(net).attribute(x, target=3)
+    net.load_state_dict(stats)  # Saliency itself updates the running statistics: compare from the same state
+    theirs = Saliency(net).attribute(x, target=3, abs=False)
+    net.load_state_dict(stats)
+    assert torch.allclose(ours, theirs, atol=1e-6) and net.training
+    net.eval()
+    assert not torch.allclose(RepresentationSensitivity(net).attribute(x, target=3), ours, atol=1e-4)
+
+
+def test_negative_targets_tuple_lists_and_additional_forward_args_read_as_saliency_reads_them(net, x):
+    net.eval()
+    ours = RepresentationSensitivity(net)
+    assert torch.allclose(ours.attribute(x, target=-1), Saliency(net).attribute(x, target=-1, abs=False), atol=1e-6)
+    assert torch.allclose(ours.attribute(x, target=[-1, 0, -3, 2]), ours.attribute(x, target=[9, 0, 7, 2]), atol=1e-6)
+    units = [(1, 0, 0), (2, 1, 1), (0, 3, 2), (-1, 0, 1)]
+    per_unit = RepresentationSensitivity(net, "layer3", kind="neuron").attribute(x, target=units)
+    for i, unit in enumerate(units):
+        one = RepresentationSensitivity(net, "layer3", kind="neuron").attribute(x[i:i + 1], target=unit)
+        assert torch.allclose(per_unit[i:i + 1], one, atol=1e-6)
+
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, images, scale):
+            return self.net(images) * scale
+
+    model = Scaled().eval()
+    ours = RepresentationSensitivity(model).attribute(x, target=2, additional_forward_args=(3.0,))
+    theirs = Saliency(model).attribute(x, target=2, abs=False, additional_forward_args=(3.0,))
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    assert torch.allclose(ours, 3 * RepresentationSensitivity(net).attribute(x, target=2), atol=1e-5)
 
 
 def test_bad_targets_and_arguments(net, x):
     method = RepresentationSensitivity(net, "layer3")
     with pytest.raises(ValueError, match="target must select a feature"):
         method.attribute(x)
-    with pytest.raises(ValueError, match="additional_forward_args is not supported"):
-        method.attribute(x, target=1, additional_forward_args=(1,))
+    with pytest.raises(ValueError, match="outside layer 'layer3'"):
+        method.attribute(x, target=-1000)
     with pytest.raises(ValueError, match="layer 'layer8' does not exist"):
         RepresentationSensitivity(net, "layer8")
     with pytest.raises(ValueError, match="inputs must be one image tensor"):

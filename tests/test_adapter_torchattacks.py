@@ -22,7 +22,7 @@ def test_inversion_matches_the_core_exactly(net, data):
     x, y = data
     ours = RepInversion(net, layer="layer3", steps=5, start="gray")(x, y)
     assert torch.equal(ours, art_reps.invert(net, x, layer="layer3", start="gray", steps=5).images)
-    explicit = RepInversion(net, layer="layer3", steps=5, step_size=0.05, start="gray", fake_relu=False)(x, y)
+    explicit = RepInversion(net, layer="layer3", steps=5, alpha=0.05, start="gray", fake_relu=False)(x, y)
     target = Representation(net, "layer3")(x)["layer3"]
     core = optimize(net, O.inversion("layer3", target), torch.full_like(x, 0.5), steps=5, step_size=0.05,
                     schedule="linear")

@@ -52,7 +52,8 @@ def test_every_registered_method_is_a_subcommand_with_its_recipe_as_defaults(cap
         for key, value in method.defaults().items():
             flag = "--" + key.replace("_", "-")
             if flag in text and key != "fake_relu":
-                assert f"(default: {value})" in text.split(flag, 2)[-1].split("--", 1)[0], (name, key)
+                help_text = " ".join(text.split(flag, 2)[-1].split("--", 1)[0].split())  # argparse wraps lines
+                assert f"(default: {value})" in help_text, (name, key)
     with pytest.raises(SystemExit):
         main(["visualize", "--help"])
     assert "{pixel,fourier,maco}" in capsys.readouterr().out  # choices are listed

@@ -97,7 +97,8 @@ def test_the_art_class_accentuates_and_takes_maco(net, images):
 
     clf = PyTorchClassifier(net, torch.nn.CrossEntropyLoss(), (3, 32, 32), 10, clip_values=(0, 1))
     x = images.numpy()
-    near = FeatureVisualization(clf, layer="avgpool", feature=5, closeness=10_000.0, max_iter=10, verbose=False).generate(x)
+    near = FeatureVisualization(clf, layer="avgpool", feature=5, closeness=10_000.0, max_iter=10,
+                                verbose=False).generate(x)
     free = FeatureVisualization(clf, layer="avgpool", feature=5, max_iter=10, verbose=False).generate(x)
     assert ((near - x) ** 2).mean() < ((free - x) ** 2).mean() and near.dtype == x.dtype
     maco = FeatureVisualization(clf, layer="avgpool", feature=5, param="maco", max_iter=3, verbose=False).generate(x)

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from art_reps.core.geometry import Geometry, L2Ball, LinfBall, make_geometry
+from hypothesis import given, settings, strategies as st
 
 
 @pytest.fixture
@@ -48,8 +49,6 @@ def test_make_geometry_rejects_bad_arguments(args):
     with pytest.raises(ValueError, match="eps|geometry"):
         make_geometry(*args)
 
-
-from hypothesis import given, settings, strategies as st
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,5 +1,4 @@
 """IRI losses (Nanda et al.), perceptual distances and alignment scores."""
-import numpy as np
 import pytest
 import torch
 from skimage.metrics import structural_similarity
@@ -183,7 +182,8 @@ def test_alignment_score_on_constructed_iris():
     iris = torch.cat([(0.9 * targets[:30] + 0.1 * seeds[:30]), (0.1 * targets[30:] + 0.9 * seeds[30:])])
     hits = alignment_hits(iris, targets, seeds, ssim_distance)
     assert hits.tolist() == [True] * 30 + [False] * 10
-    scores = alignment_score(iris, targets, seeds, {"ssim": ssim_distance, "l2": lambda a, b: (a - b).flatten(1).norm(dim=1)})
+    scores = alignment_score(iris, targets, seeds, {"ssim": ssim_distance, "l2": lambda a,
+                                                    b: (a - b).flatten(1).norm(dim=1)})
     assert scores["ssim"]["score"] == scores["l2"]["score"] == scores["mean"]["score"] == 0.75
     assert scores["mean"]["low"] < 0.75 < scores["mean"]["high"] and scores["mean"]["n"] == 40
     assert scores["ssim"]["low"] < 0.75 < scores["ssim"]["high"]

@@ -14,7 +14,8 @@ def test_activation_objectives_are_negated_activations():
     a = torch.arange(2 * 3 * 2 * 2, dtype=torch.float32).view(2, 3, 2, 2)
     acts = {"l": a}
     assert torch.equal(O.channel("l", 1)(acts, None), -a[:, 1].mean((1, 2)))
-    assert torch.equal(O.channel("l", torch.tensor([0, 2]))(acts, None), torch.stack([-a[0, 0].mean(), -a[1, 2].mean()]))
+    assert torch.equal(O.channel("l", torch.tensor([0, 2]))(acts, None), torch.stack([-a[0, 0].mean(),
+                                                                                      -a[1, 2].mean()]))
     assert torch.equal(O.neuron("l", (2, 1, 0))(acts, None), -a[:, 2, 1, 0])
     assert torch.equal(O.neuron("l", 5)(acts, None), -a.flatten(1)[:, 5])
     d = torch.tensor([0.0, 2.0, 0.0])

@@ -56,7 +56,8 @@ def test_fake_relu_gives_identity_backward_and_same_forward(net, images):
     for p in net.parameters():
         p.requires_grad_(False)
     h = net.layer2(net.layer1(net.stem(x)))
-    pre = net.layer3.bn2(net.layer3.conv2(net.layer3.relu1(net.layer3.bn1(net.layer3.conv1(h))))) + net.layer3.shortcut(h)
+    block = net.layer3
+    pre = block.bn2(block.conv2(block.relu1(block.bn1(block.conv1(h))))) + block.shortcut(h)
     (g_pre,) = torch.autograd.grad(pre.sum(), x)
     assert torch.allclose(g_fake, g_pre, atol=1e-4)
 

@@ -51,7 +51,8 @@ def changes(extra: str, before: dict, report) -> dict:
     ``extra`` would change (pip's dry run)."""
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"{WHEEL}[{extra}]", "--dry-run", "--report",
                     str(report)], check=True, timeout=900)
-    planned = {_name(i["metadata"]["name"]): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
+    installs = json.loads(report.read_text())["install"]
+    planned = {_name(i["metadata"]["name"]): i["metadata"]["version"] for i in installs}
     assert "art-reps" in planned
     return {n: (before[n], v) for n, v in planned.items() if n in before}
 

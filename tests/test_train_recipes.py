@@ -84,7 +84,9 @@ def test_adversarial_contrastive_view_stays_in_the_ball_and_raises_the_contrasti
     from art_reps.core import Representation
 
     rep = Representation(net, "avgpool")
-    loss = (lambda im: -objective(rep(im), im).mean().item())
+
+    def loss(im):
+        return -objective(rep(im), im).mean().item()
     assert loss(adv) > loss(x)
 
 
@@ -149,7 +151,8 @@ def test_plain_network_has_no_skip_path():
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), batch_size=1), "batch_size"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), eps=0.5, epochs=2, eps_warmup=2), "eps_warmup"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), layer="layer9"), "layer9"),
-    (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long)), "labels"),
+    (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long)),
+     "labels"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),
                                               eps=-0.1), "eps"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),

@@ -221,7 +221,7 @@ def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, 
                                      pngs[j].cpu(), entry)
                 done_now += len(todo)
             bar.update(len(chunk))
-    counts = [(done_now, skipped)]
+    counts: list = [(done_now, skipped)]
     if world > 1:  # also the barrier: every rank has written its items
         counts = [None] * world
         dist.all_gather_object(counts, (done_now, skipped))

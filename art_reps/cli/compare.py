@@ -57,11 +57,16 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
     device = images.device
     seeds = core.make_start(START, images.shape, seed=seed, device=device)
     stages = tqdm(total=3 * len(models) + 1, desc=title, disable=not progress)
-    inversions, features, saliency, distance, judged, pointing = {}, {}, {}, {}, {}, {}
+    inversions: dict = {}
+    features: dict = {}
+    saliency: dict = {}
+    distance: dict = {}
+    judged: dict = {}
+    pointing: dict = {}
     for label, (model, _) in models.items():
         res = core.invert(model, images, layer=layers[label], start=seeds, steps=steps, seed=seed, progress=False)
         inversions[label], distance[label] = res.images, mean_interval(res.losses.double())
-        for judge, hits in recognised(res.images, labels, judges or {}).items():
+        for judge, hits in (recognised(res.images, labels, judges) if judges and labels is not None else {}).items():
             judged.setdefault(judge, {})[label] = proportion(hits)
         stages.update(1)
         vis = core.visualize(model, layer=layers[label], feature=list(FEATURES), steps=max(1, steps // 4),
@@ -141,7 +146,8 @@ class Normalised(torch.nn.Module):
 
 def _reading_inside(models: dict, layers: dict) -> tuple[dict, dict]:
     """Models with reading options (mean/std) wrapped in :class:`Normalised`, their layers renamed."""
-    wrapped, named = {}, {}
+    wrapped: dict = {}
+    named: dict = {}
     for label, (model, reading) in models.items():
         unknown = set(reading) - {"mean", "std"}
         if unknown:

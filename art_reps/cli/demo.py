@@ -25,13 +25,13 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     (``recognised[judge][kind]``: share with its interval). ``steps``: the inversions' (default:
     :func:`art_reps.invert`'s recipe)."""
     steps = core.INVERSION.defaults()["steps"] if steps is None else check_count(steps, "steps")
-    device = torch.device(device)
-    models = {"standard": (zoo.load_model(standard, device=device), {}),
-              "robust": (zoo.load_model(robust, device=device), {})}
-    judges = {zoo.DEMO_JUDGE: zoo.load_judge(device=device)}
+    where = torch.device(device)
+    models: dict = {"standard": (zoo.load_model(standard, device=where), {}),
+                    "robust": (zoo.load_model(robust, device=where), {})}
+    judges = {zoo.DEMO_JUDGE: zoo.load_judge(device=where)}
     targets = balanced(n_per_class)
     layer = zoo.REPRESENTATION_LAYER
-    return run_compare(out, models, targets.images.to(device), targets.labels.to(device),
+    return run_compare(out, models, targets.images.to(where), targets.labels.to(where),
                        layers={"standard": layer, "robust": layer}, steps=steps, seed=seed, judges=judges,
                        boxes=targets.boxes, title="art-reps demo: robust vs standard representations",
                        about={"standard": standard, "robust": robust, "judges": list(judges)}, progress=progress)

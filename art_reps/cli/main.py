@@ -35,7 +35,8 @@ def _method(args) -> int:
 
     settings = given_settings(args, METHODS[args.command])
     summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
-                         ood=args.ood, data=args.data, labels=args.labels, size=args.size, seeds=getattr(args, "seeds", None),
+                         ood=args.ood, data=args.data, labels=args.labels, size=args.size, seeds=getattr(args, "seeds",
+                                                                                                         None),
                          **_loading(args),
                          device=args.device, seed=args.seed, autocast=args.autocast, progress=not args.quiet,
                          **settings)
@@ -106,7 +107,8 @@ def models_table(cards: dict) -> str:
         architecture = card["architecture"] + "".join(
             [f", width {options['width']}" if "width" in options else "",
              ", no residuals" if options.get("residual") is False else ""])
-        training += f", {t['epochs']} epochs{' (eps warm-up ' + str(t['eps_warmup']) + ')' if t.get('eps_warmup') else ''}"
+        warmup = f" (eps warm-up {t['eps_warmup']})" if t.get("eps_warmup") else ""
+        training += f", {t['epochs']} epochs{warmup}"
         training += f", seed {t['seed']}"
         if "init" in t:
             training += f", from {t['init'].removeprefix('the weights of ')}'s weights"
@@ -191,16 +193,19 @@ def _add_data_options(p, default=None) -> None:
 
 def _add_methods(sub) -> None:
     from ..core import METHODS
-    from .methods import add_method_flags, default_layer
+    from .methods import add_method_flags, default_layer, python_only, takes_seeds
 
     for name, method in METHODS.items():
-        p = sub.add_parser(name, help=method.summary + "; through any model, writes a PNG grid and summary.json")
+        kept = python_only(method)
+        epilog = (f"From Python only (left at their defaults here): {', '.join(kept)}." if kept else None)
+        p = sub.add_parser(name, help=method.summary + "; through any model, writes a PNG grid and summary.json",
+                           epilog=epilog)
         _add_model_options(p)
         p.add_argument("--layer", default=None, help=_LAYER_HELP.format(repr(default_layer(method))))
         p.add_argument("--per-class", type=int, default=1, help="test images per class (default: %(default)s)")
         p.add_argument("--ood", action="store_true", help="use the bundled photographs and faces instead")
         _add_data_options(p)
-        if "start" in method.parameters and method.inputs != ("a", "b"):
+        if takes_seeds(method):
             p.add_argument("--seeds", default=None, help="a folder of start images, one per target of --data in "
                                                          "sorted order (instead of --start)")
         p.add_argument("--autocast", action="store_true", help="mixed precision (bfloat16 on CPU, float16 on CUDA)")

@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import inspect
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core import METHODS, OPTIMIZERS, PARAMETERISATIONS, SCHEDULES, GEOMETRIES, Method
+from ..core import METHODS, Method
+from ..core.options import LOOP, Option
 
 FAKE_RELU = {"auto": "auto", "true": True, "false": False}
 SKIPPED = {"size", "axis", "representations", "regularizer"}  # keywords for Python callers only
@@ -86,8 +88,8 @@ def _own_flag(method: Method, name: str, parameter: inspect.Parameter, annotatio
                                     "number of images"))
     if name == "start":
         kinds = [k for k in (_literal_choices(annotation) or ())] + [START_IMAGES]
-        return Flag(name, dict(choices=kinds, help=f"start images: a kind, or 'images' for the data's own "
-                                                   f"{'(default: the parameterisation' + chr(39) + 's own)' if default is None else shown}"))
+        own = "(default: the parameterisation's own)" if default is None else shown
+        return Flag(name, dict(choices=kinds, help=f"start images: a kind, or 'images' for the data's own {own}"))
     if name == "distance":
         return Flag(name, dict(choices=DISTANCES, help="the distance the adversarial regulariser pushes up: a judge "
                                                        "network's features (independent of the models) or 1 - SSIM "
@@ -108,27 +110,34 @@ def _own_flag(method: Method, name: str, parameter: inspect.Parameter, annotatio
     return None
 
 
+def _loop_flag(name: str, option: Option, default) -> Flag:
+    """The flag of a loop option (:data:`art_reps.core.options.LOOP`), showing the method's recipe."""
+    if option.choices:
+        parse = dict(choices=option.choices)
+    else:
+        parse = dict(type=_number(option.kind or float, positive=True))
+    return Flag(name, dict(help=f"{option.help} (default: {default})", **parse))
+
+
 def method_flags(method: Method) -> list[Flag]:
     """Every flag of ``method``: its own keywords, then the loop and reading options with the recipe
     shown as their defaults."""
     hints = typing.get_type_hints(method.function)
     flags = [f for name, p in method.parameters.items() if (f := _own_flag(method, name, p, hints.get(name)))]
     recipe = method.defaults()
-    shown = lambda key, fallback: f"(default: {recipe.get(key, fallback)})"  # noqa: E731
     if method.optimises:
-        flags += [
-            Flag("steps", dict(type=_number(int, positive=True), help=shown("steps", 200))),
-            Flag("step_size", dict(type=_number(float, positive=True), help=shown("step_size", 0.05))),
-            Flag("optimizer", dict(choices=OPTIMIZERS, help=shown("optimizer", "sgd"))),
-            Flag("schedule", dict(choices=sorted(SCHEDULES), help=shown("schedule", "constant"))),
-            Flag("geometry", dict(choices=GEOMETRIES, help=shown("geometry", "unconstrained"))),
-            Flag("eps", dict(type=_number(float, positive=True), help=f"radius of the ball {shown('eps', None)}")),
-            Flag("param", dict(choices=PARAMETERISATIONS, help="pixels, Lucid's Fourier or MACO; 'maco' takes the "
-                                                               "embedded training images' spectrum (default: pixel)")),
-        ]
-    flags += [Flag("fake_relu", dict(choices=sorted(FAKE_RELU), help=shown("fake_relu", False))),
+        flags += [_loop_flag(name, option, recipe.get(name, option.default))
+                  for name, option in LOOP.items() if option.cli]
+    flags += [Flag("fake_relu", dict(choices=sorted(FAKE_RELU), help=f"(default: {recipe.get('fake_relu', False)})")),
               Flag("batch_size", dict(type=_batch_size, help="images per chunk, or 'auto' (default: all at once)"))]
     return flags
+
+
+def python_only(method: Method) -> list[str]:
+    """The method's own keywords that have no flag (the command line leaves them at their defaults)."""
+    flagged = {flag.name for flag in method_flags(method)}
+    given = {*method.inputs, method.labels, "layer"}
+    return [name for name in method.parameters if name not in flagged and name not in given]
 
 
 def add_method_flags(parser: argparse.ArgumentParser, method: Method) -> None:
@@ -281,15 +290,20 @@ def _inputs(per_class: int, ood: bool, data: str | None, labels: str | None, siz
     return resized(images, size), y
 
 
+def takes_seeds(method: Method) -> bool:
+    """Whether ``--seeds`` (a folder of start images, one per target) applies: a start, one input."""
+    return "start" in method.parameters and len(method.inputs) == 1
+
+
 def _seed_images(method: Method, seeds: str | None, settings: dict, images):
     """The start images of a ``seeds`` folder, checked against the method and the targets."""
     if seeds is None:
         return None
     from ..data.folders import load_items
 
-    if "start" not in method.parameters or method.inputs == ("a", "b"):
+    if not takes_seeds(method):
         raise ValueError(f"{method.name} does not start from images: --seeds is for "
-                         f"{sorted(n for n, m in METHODS.items() if 'start' in m.parameters and m.inputs != ('a', 'b'))}")
+                         f"{sorted(n for n, m in METHODS.items() if takes_seeds(m))}")
     if "start" in settings:
         raise ValueError("give --seeds (a folder of start images) or --start, not both")
     found = load_items(seeds, size=images.shape[-1], labels="none").images
@@ -358,7 +372,7 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     return summary
 
 
-def compare_models(specs: list, *, out, weights: list = (), layers: list = (), data: str | None = None,
+def compare_models(specs: list, *, out, weights: Sequence = (), layers: Sequence = (), data: str | None = None,
                    labels: str | None = None, size: int | None = None, limit: int | None = 30, steps: int | None = None,
                    device: str = "cpu", seed: int = 0, progress: bool = True, **loading) -> dict:
     """``art-reps compare``: two model specifications (``weights`` given in order to those of them

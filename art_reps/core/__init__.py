@@ -8,12 +8,12 @@ here and the public modules :mod:`.objectives`, :mod:`.checks`, :mod:`.schedules
 from . import checks, objectives, options, schedules
 from .batching import auto_batch_size, step_bytes
 from .borrow import frozen, with_autograd
-from .geometry import GEOMETRIES, Geometry, L2Ball, LinfBall, Unconstrained, make_geometry
+from .geometry import GEOMETRIES, Geometry, L2Ball, LinfBall, Unconstrained, make_geometry, pgd_step_size
 from .iri_losses import HUMAN_PRIORS, LOSSES as IRI_LOSSES, iri_objective
-from .loop import OPTIMIZERS, Result, input_gradient, optimize
-from .methods import (ATTACK, INTERPOLATION, INVERSION, IRIS, MANIPULATION, METHODS, SENSITIVITY, VISUALIZATION, Method,
-                      attack, interpolate, invert, iris, manipulate, register, sensitivity, visualize)
-from .options import ReadOptions, RunOptions
+from .loop import Result, input_gradient, optimize
+from .methods import (ATTACK, INTERPOLATION, INVERSION, IRIS, MANIPULATION, METHODS, SENSITIVITY, VISUALIZATION, Batch,
+                      Call, Method, attack, interpolate, invert, iris, manipulate, register, sensitivity, visualize)
+from .options import OPTIMIZERS, ReadOptions, RunOptions
 from .parameterisations import PARAMETERISATIONS, Fourier, Maco, Pixel, make_param
 from .representation import Representation, layer_shapes
 from .rng import Draws
@@ -23,10 +23,13 @@ from .starts import STARTS, make_start
 
 __all__ = [
     "checks", "objectives", "options", "schedules", "auto_batch_size", "step_bytes", "frozen", "with_autograd",
-    "GEOMETRIES", "Geometry", "L2Ball", "LinfBall", "Unconstrained", "make_geometry", "HUMAN_PRIORS", "IRI_LOSSES",
+    "GEOMETRIES", "Geometry", "L2Ball", "LinfBall", "Unconstrained", "make_geometry", "pgd_step_size", "HUMAN_PRIORS",
+    "IRI_LOSSES",
     "iri_objective", "OPTIMIZERS", "Result", "input_gradient", "optimize", "ATTACK", "INTERPOLATION", "INVERSION",
-    "IRIS", "MANIPULATION", "METHODS", "SENSITIVITY", "VISUALIZATION", "Method", "attack", "interpolate", "invert",
+    "IRIS", "MANIPULATION", "METHODS", "SENSITIVITY", "VISUALIZATION", "Batch", "Call", "Method", "attack",
+    "interpolate", "invert",
     "iris", "manipulate", "register", "sensitivity", "visualize", "ReadOptions", "RunOptions", "PARAMETERISATIONS",
-    "Fourier", "Maco", "Pixel", "make_param", "Representation", "layer_shapes", "Draws", "Runtime", "SCHEDULES", "constant",
+    "Fourier", "Maco", "Pixel", "make_param", "Representation", "layer_shapes", "Draws", "Runtime", "SCHEDULES",
+    "constant",
     "linear_decay", "make_schedule", "piecewise", "step_halving", "STARTS", "make_start",
 ]

@@ -62,7 +62,7 @@ def check_labels(labels, n: int, *, classes: int | None = None, name: str = "lab
 
 def check_count(value, name: str, *, minimum: int = 1, maximum: int = 10_000_000) -> int:
     value = _scalar(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not minimum <= value <= maximum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not minimum <= int(value) <= maximum:
         raise ValueError(f"{name} must be an int in [{minimum}, {maximum}], got {value!r}")
     return int(value)
 
@@ -113,8 +113,6 @@ def model_dtype(model: nn.Module) -> torch.dtype:
 
 
 def model_device(model: nn.Module) -> torch.device:
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
     return torch.device("cpu")

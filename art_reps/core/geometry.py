@@ -122,6 +122,17 @@ class LinfBall(Geometry):
 GEOMETRIES = ("unconstrained", "l2", "linf")
 
 
+def pgd_step_size(eps: float, steps: int) -> float:
+    """The PGD step rule every attack here uses (Madry et al.): ``2.5 * eps / steps``, so that
+    ``steps`` steps can cross the ball and back.
+
+    Examples:
+        >>> pgd_step_size(0.5, 10)
+        0.125
+    """
+    return 2.5 * float(eps) / int(steps)
+
+
 def make_geometry(geometry: str | Geometry = "unconstrained", eps: float | None = None, box=None) -> Geometry:
     """``"unconstrained"``, ``"l2"`` or ``"linf"`` (with ``eps``: a number, numpy scalar or
     one-element tensor), in ``box`` (default [0, 1]); or a Geometry instance, used as it is."""

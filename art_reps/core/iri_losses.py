@@ -76,5 +76,6 @@ def iri_objective(loss: str, layer: str, target_reps: torch.Tensor, *, distance=
                  (w_l1, O.alpha_norm(1.0, center=0.5)), (w_l6, O.p_norm(6.0))]
         return sum((w * t for w, t in terms if w), w_reg * reg)
     if distance is None or reference is None:
-        raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.metrics.distances.ssim_distance) and a reference")
+        raise ValueError("loss='adversarial' needs distance= (e.g. art_reps.metrics.distances.ssim_distance) "
+                         "and a reference")
     return reg - lam * O.image_distance(distance, reference, name="D(x, reference)")

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+from typing_extensions import Unpack
 
 from . import memory_layout
 from .checks import check_count, check_images, check_positive
 from .geometry import Geometry, make_geometry
 from .objectives import Objective
+from .options import LOOP, OPTIMIZERS, LoopOptions, loop_defaults
 from .parameterisations import make_param
 from .representation import Representation
 from .borrow import with_autograd
@@ -25,7 +28,6 @@ from .rng import Draws
 from .runtime import Runtime
 from .schedules import make_schedule
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
 PROGRESS_DELAY = 3.0  # seconds before a progress bar appears (short runs stay silent)
 
 
@@ -50,7 +52,7 @@ class Settings:
     geometry: Geometry
     optimizer: str
     schedule: Callable[[int], float]
-    param: object
+    param: Any  # a parameterisation (art_reps.core.parameterisations)
     restarts: int
     random_start: bool | torch.Tensor
     use_best: bool
@@ -59,10 +61,15 @@ class Settings:
     first: int = 0
 
     @classmethod
-    def make(cls, *, steps: int = 200, step_size: float = 0.05, geometry: str | Geometry = "unconstrained",
-             eps: float | None = None, box=None, optimizer: str = "sgd", schedule=None, param="pixel",
-             restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True,
-             tol: float | None = None, seed: int = 0, first: int = 0) -> "Settings":
+    def make(cls, **options: Unpack[LoopOptions]) -> "Settings":
+        """Check ``options`` (:data:`art_reps.core.options.LOOP`: the defaults and meanings) once."""
+        unknown = sorted(set(options) - set(LOOP))
+        if unknown:
+            raise TypeError(f"unknown loop option(s) {unknown}; the loop takes {sorted(LOOP)}")
+        o = {**loop_defaults(), **options}
+        steps, step_size, geometry, eps, box = o["steps"], o["step_size"], o["geometry"], o["eps"], o["box"]
+        optimizer, schedule, param, restarts = o["optimizer"], o["schedule"], o["param"], o["restarts"]
+        random_start, use_best, tol, seed, first = o["random_start"], o["use_best"], o["tol"], o["seed"], o["first"]
         steps = check_count(steps, "steps")
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
@@ -70,7 +77,8 @@ class Settings:
         param = make_param(param)
         projectable = getattr(param, "projectable", True)
         if not projectable and type(geometry) is not Geometry:
-            raise ValueError(f"param={param!r} cannot be kept inside geometry {geometry!r}: use geometry='unconstrained'")
+            raise ValueError(f"param={param!r} cannot be kept inside geometry {geometry!r}"
+                             f": use geometry='unconstrained'")
         restarts = check_count(restarts, "restarts", minimum=0, maximum=1000)
         if restarts and type(geometry) is Geometry and projectable:
             raise ValueError("restarts need a random element: use geometry 'l2' or 'linf', or param='fourier'")
@@ -220,28 +228,17 @@ def run_loop(rep: Representation, objective: Objective, start: torch.Tensor, set
 
 @with_autograd
 def optimize(model: torch.nn.Module | Representation, objective: Objective, start: torch.Tensor, *,
-             steps: int = 200, step_size: float = 0.05, geometry: str | Geometry = "unconstrained",
-             eps: float | None = None, box=None, optimizer: str = "sgd", schedule=None, param="pixel",
-             restarts: int = 0, random_start: bool | torch.Tensor = False, use_best: bool = True,
-             tol: float | None = None, seed: int = 0, first: int = 0, runtime: Runtime | None = None) -> Result:
+             runtime: Runtime | None = None, **options: Unpack[LoopOptions]) -> Result:
     """Minimise ``objective`` over images, from ``start`` (N, C, H, W) in [0, 1].
 
     ``model``: an ``nn.Module``, or a :class:`Representation` of one that carries how it is read
     (``mean``, ``std``, ``transform``, ``fake_relu``, ``keep_mode``); the objective's layers are
     read either way.
 
-    ``geometry`` ('unconstrained', 'l2', 'linf' with ``eps``) bounds the images around ``start``,
-    inside ``box`` (default [0, 1]; ``(low, high)`` numbers or per-channel tensors);
-    ``step_size`` is a step's length in that geometry's norm (Adam: its learning rate), times
-    ``schedule(t)`` (a callable, or a name of :data:`art_reps.core.schedules.SCHEDULES` such as
-    ``'linear'``). ``param`` 'pixel', 'fourier' or 'maco' begins from ``start`` as far as it can
-    express it (:mod:`art_reps.core.parameterisations`). ``restarts`` extra runs from random starts
-    in the ball (or the parameterisation's own random start); ``random_start`` True begins at a
-    random point of the ball, a tensor (N, C, H, W) at that point (projected into the ball).
-    Random draws come from one generator per sample seeded by ``seed`` (the same on any device and
-    in any batch); ``first`` numbers the samples from there, for a run cut into calls (a batch
-    job's chunk from item ``first`` on draws what those items draw in the whole run). ``tol``
-    stops once every sample's best loss is below it (checked every 10 steps).
+    ``options``: the loop options, each with its default and meaning in
+    :data:`art_reps.core.options.LOOP` (``steps``, ``step_size``, ``geometry`` with ``eps``,
+    ``optimizer``, ``schedule``, ``param``, ``restarts``, ``random_start``, ``seed``, ...); random draws
+    come from one generator per sample, so they are the same on any device and in any batch.
     ``runtime`` (:class:`Runtime`): mixed precision, memory layout, compilation, a progress bar.
 
     Examples:
@@ -259,9 +256,7 @@ def optimize(model: torch.nn.Module | Representation, objective: Objective, star
         raise TypeError(f"objective must be an art_reps Objective, got {type(objective).__name__}")
     if not objective.layers:
         raise ValueError("objective reads no layer of the model: add a representation term")
-    settings = Settings.make(steps=steps, step_size=step_size, geometry=geometry, eps=eps, box=box,
-                             optimizer=optimizer, schedule=schedule, param=param, restarts=restarts,
-                             random_start=random_start, use_best=use_best, tol=tol, seed=seed, first=first)
+    settings = Settings.make(**options)
     runtime = runtime or Runtime()
     if not isinstance(runtime, Runtime):
         raise TypeError(f"runtime must be an art_reps.core.Runtime, got {type(runtime).__name__}")

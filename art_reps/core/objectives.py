@@ -34,7 +34,8 @@ class Objective:
         if isinstance(other, (int, float)):
             return Objective(lambda a, x: self(a, x) + other, self.layers, f"{self.name} + {other}")
         other = _as_objective(other)
-        return Objective(lambda a, x: self(a, x) + other(a, x), self.layers | other.layers, f"{self.name} + {other.name}")
+        return Objective(lambda a, x: self(a, x) + other(a, x), self.layers | other.layers,
+                         f"{self.name} + {other.name}")
 
     __radd__ = __add__
 
@@ -90,19 +91,39 @@ def _where(layer: str) -> str:
     return "the model's output" if layer == "" else f"layer {layer!r}"
 
 
-def _check_index(index, size, layer: str, what: str) -> None:
-    """A clear error (before any step is taken: the first forward checks) for a feature outside the layer."""
+def _check_index(index, size, layer: str, what: str):
+    """A clear error (before any step is taken: the first forward checks) for a feature outside the
+    layer; a negative index counts from the end, as Python's and Captum's do. Returns the index with
+    negatives made positive."""
     if isinstance(index, tuple) or (isinstance(index, torch.Tensor) and index.dim() == 2):
         rows = torch.as_tensor(index).view(-1, len(index) if isinstance(index, tuple) else index.shape[1])
-        if rows.shape[1] != len(size) or bool((rows < 0).any()) or bool((rows >= torch.tensor(size)).any()):
+        bound = torch.tensor(size) if rows.shape[1] == len(size) else None
+        if bound is None or bool((rows < -bound).any()) or bool((rows >= bound).any()):
             shown = index if isinstance(index, tuple) else rows.tolist()
             raise FeatureIndexError(f"feature {shown} is outside {_where(layer)}, whose {what}s are indexed within "
                                     f"{size}")
-        return
+        rows = rows % bound
+        return tuple(int(i) for i in rows[0]) if isinstance(index, tuple) else rows.to(index.device)
     low, high = (int(index.min()), int(index.max())) if isinstance(index, torch.Tensor) else (index, index)
-    if low < 0 or high >= size:
+    if low < -size or high >= size:
         raise FeatureIndexError(f"feature {index if isinstance(index, int) else (low, high)} is outside "
-                                f"{_where(layer)}, which has {size} {what}s (valid: 0 to {size - 1})")
+                                f"{_where(layer)}, which has {size} {what}s (valid: 0 to {size - 1}, or -{size} "
+                                "to -1 from the end)")
+    return index % size
+
+
+def check_known_width(index, kind: str, model: torch.nn.Module, layer: str) -> None:
+    """Refuse, before any forward, a channel (or a unit of a linear layer) beyond ``layer``'s width
+    where its module declares it (convolutions, linear and normalisation layers); other layers are
+    checked at the first forward."""
+    module = dict(model.named_modules()).get(layer) if layer else None
+    linear = isinstance(module, torch.nn.Linear)
+    width = getattr(module, "out_features" if linear else "out_channels", getattr(module, "num_features", None))
+    if not isinstance(width, int) or kind == "direction" or (kind == "neuron" and not linear):
+        return
+    if isinstance(index, tuple) or (isinstance(index, torch.Tensor) and index.dim() == 2):
+        return
+    _check_index(index, width, layer, "unit" if linear else "channel")
 
 
 def neuron(layer: str, index) -> Objective:
@@ -112,11 +133,11 @@ def neuron(layer: str, index) -> Objective:
     checked = False  # the index is checked on the first forward only: no host sync in later steps
 
     def fn(acts, images):
-        nonlocal checked
+        nonlocal checked, index
         a = acts[layer]
         multi = isinstance(index, tuple) or (isinstance(index, torch.Tensor) and index.dim() == 2)
         if not checked:
-            _check_index(index, tuple(a.shape[1:]) if multi else a[0].numel(), layer, "unit")
+            index = _check_index(index, tuple(a.shape[1:]) if multi else a[0].numel(), layer, "unit")
             checked = True
         if isinstance(index, tuple):
             return -a[(slice(None), *index)]
@@ -141,11 +162,11 @@ def channel(layer: str, index) -> Objective:
     checked = False  # as in neuron()
 
     def fn(acts, images):
-        nonlocal checked
+        nonlocal checked, index
         a = acts[layer]
         a = a.flatten(2).mean(2) if a.dim() > 2 else a
         if not checked:
-            _check_index(index, a.shape[1], layer, "channel")
+            index = _check_index(index, a.shape[1], layer, "channel")
             checked = True
         if isinstance(index, torch.Tensor):
             return -a.gather(1, index.to(a.device).view(-1, 1)).squeeze(1)
@@ -169,7 +190,8 @@ def _direction_space(a: torch.Tensor, d: int, axis, layer: str) -> torch.Tensor:
                              f"({a.shape[-1]}) or per unit ({a[0].numel()})")
     if axis in (-1, a.dim() - 1) and a.dim() > 2:
         if a.shape[-1] != d:
-            raise ValueError(f"a direction of {d} entries does not fit the last axis ({a.shape[-1]}) of {_where(layer)}")
+            raise ValueError(f"a direction of {d} entries does not fit the last axis ({a.shape[-1]})"
+                             f" of {_where(layer)}")
         return a.reshape(len(a), -1, d).mean(1)
     if axis == 1:
         if a.shape[1] != d:

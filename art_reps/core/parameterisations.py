@@ -157,7 +157,8 @@ class _PhaseToImage:
     """Phases (N, C, H, W // 2 + 1) to images, summing the absolute gradient that reaches them."""
 
     def __init__(self, magnitude: torch.Tensor, size: tuple[int, int]):
-        self.magnitude, self.size, self.transparency = magnitude, size, None
+        self.magnitude, self.size = magnitude, size
+        self.transparency: torch.Tensor | None = None
 
     def __call__(self, phase: torch.Tensor) -> torch.Tensor:
         image = torch.fft.irfftn(torch.polar(self.magnitude.expand_as(phase), phase), s=self.size, norm="ortho")

@@ -70,6 +70,7 @@ class Representation:
     elsewhere (GELU transformers); a module name or a list of names fakes every call of those modules. Nothing is left
     on the model: hooks live only inside :meth:`attached` (or one ``__call__``), during which the
     model is in eval mode, unless ``keep_mode=True`` leaves its modes as the caller set them.
+    ``forward_args``: the model's further positional arguments, after the images (whole, to every call).
 
     Examples:
         >>> from art_reps.zoo.architectures import SmallResNet
@@ -79,7 +80,8 @@ class Representation:
     """
 
     def __init__(self, model: nn.Module, layers: str | Sequence[str], *, mean=None, std=None,
-                 fake_relu: bool | str | Sequence[str] = False, transform=None, keep_mode: bool = False):
+                 fake_relu: bool | str | Sequence[str] = False, transform=None, keep_mode: bool = False,
+                 forward_args: tuple = ()):
         if not isinstance(keep_mode, bool):
             raise TypeError(f"keep_mode must be True or False, got {keep_mode!r}")
         if not isinstance(model, nn.Module):
@@ -98,6 +100,10 @@ class Representation:
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
         self.transform, self.keep_mode = transform, bool(keep_mode)
+        if not isinstance(forward_args, tuple):
+            raise TypeError(f"forward_args must be a tuple (the model's arguments after the images), "
+                            f"got {type(forward_args).__name__}")
+        self.forward_args = forward_args
         self.mean = _as_channel_vector(mean, "mean")
         self.std = _as_channel_vector(std, "std")
         self.channels = expected_channels(model)
@@ -117,7 +123,7 @@ class Representation:
         if layers == self.layers:
             return self
         return Representation(self.model, layers, mean=self.mean, std=self.std, fake_relu=self.fake_relu_option,
-                              transform=self.transform, keep_mode=self.keep_mode)
+                              transform=self.transform, keep_mode=self.keep_mode, forward_args=self.forward_args)
 
     def _fake_relu_modules(self, fake_relu, has_relu: bool) -> dict[str, nn.Module]:
         """Modules whose calls are faked: ``{}`` for ``True`` (found by a probe forward at first read)."""
@@ -131,7 +137,8 @@ class Representation:
         if isinstance(fake_relu, str):
             fake_relu = [fake_relu]
         if not isinstance(fake_relu, (list, tuple)) or not all(isinstance(n, str) for n in fake_relu):
-            raise TypeError(f"fake_relu must be True, False, 'auto', a module name or a list of names, got {fake_relu!r}")
+            raise TypeError(f"fake_relu must be True, False, 'auto', a module name or a list of names, "
+                            f"got {fake_relu!r}")
         modules = {name: resolve_layer(self.model, name) for name in fake_relu}
         for name, m in modules.items():
             if not isinstance(m, nn.ReLU):
@@ -190,7 +197,7 @@ class Representation:
             calls.clear()
             relu_calls.clear()
             try:
-                output = self.model(self.normalize(images))
+                output = self.model(self.normalize(images), *self.forward_args)
                 if "" in self.layers:
                     acts[""] = _main_output(output, "")
             except _Captured:

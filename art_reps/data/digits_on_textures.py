@@ -81,9 +81,8 @@ def backgrounds_of(kind: str) -> tuple[np.ndarray, ...]:
     out = []
     for name in BACKGROUNDS[kind]:
         if name == "grace_hopper.jpg":
-            img = cbook.get_sample_data(name, asfileobj=False)
             from matplotlib.image import imread
-            img = imread(img)
+            img = imread(cbook.get_sample_data(name, asfileobj=False))
         elif name.endswith(".jpg"):
             img = load_sample_image(name)
         else:
@@ -134,7 +133,8 @@ def _contrasting_colour(rng: np.random.Generator, behind: np.ndarray) -> np.ndar
 
 
 def ink_colour(canvas: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random colour (3,) that contrasts with the mean colour of ``canvas`` (H, W, 3) under the ink ``alpha`` (H, W)."""
+    """A random colour (3,) that contrasts with the mean colour of ``canvas`` (H, W, 3)
+    under the ink ``alpha`` (H, W)."""
     return _contrasting_colour(rng, (canvas * alpha[..., None]).sum((0, 1)) / max(float(alpha.sum()), 1e-6))
 
 

@@ -49,8 +49,9 @@ def _read_image(path: Path, side: int) -> tuple[torch.Tensor, str | None]:
     from torchvision.transforms.functional import pil_to_tensor
 
     note = None
-    with Image.open(path) as image:
-        image.load()
+    with Image.open(path) as opened:
+        opened.load()
+        image: Image.Image = opened
         if image.mode.startswith("I"):  # 'I', 'I;16', 'I;16B': integers up to 65535
             scaled = np.asarray(image, dtype=np.float64) / 65535.0
             image = Image.fromarray(np.round(scaled.clip(0, 1) * 255).astype(np.uint8), "L")
@@ -58,7 +59,7 @@ def _read_image(path: Path, side: int) -> tuple[torch.Tensor, str | None]:
             rgba = image.convert("RGBA")
             image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
             note = "transparent: composited on white"
-        rgb = image.convert("RGB").resize((side, side), Image.BILINEAR)
+        rgb = image.convert("RGB").resize((side, side), Image.Resampling.BILINEAR)
     return pil_to_tensor(rgb).float() / 255, note
 
 
@@ -88,7 +89,11 @@ def load_items(data: str = "embedded", *, size: int | None = None, limit: int | 
     names = [p.relative_to(folder).as_posix() for p in files]
     by_name, classes = folder_labels(names, labels)
     side = 32 if size is None else check_count(size, "size", maximum=4096)
-    ids, images, found, unreadable, notes = [], [], [], [], []
+    ids: list[str] = []
+    images: list[torch.Tensor] = []
+    found: list = []
+    unreadable: list[dict[str, str]] = []
+    notes: list = []
     for p, name in zip(files, names):
         if limit is not None and len(ids) == limit:
             break

@@ -108,6 +108,7 @@ def digit_views(backgrounds: str = "model", *, jitter: float = JITTER, bank: dic
         return finish(*draw_digits(sources, rng, backgrounds))
 
     def from_bank(sources: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        assert bank is not None and row is not None
         missing = [int(v) for v in sources if int(v) not in row]
         if missing:
             raise ValueError(f"sources {missing[:5]} are not in the view bank (it holds {len(row)} digits)")
@@ -115,10 +116,11 @@ def digit_views(backgrounds: str = "model", *, jitter: float = JITTER, bank: dic
         draws = bank["images"].shape[1]
         first = torch.randint(draws, (len(rows),))
         second = (first + torch.randint(1, draws, (len(rows),))) % draws  # another draw of the same digit
-        return tuple(finish(bank["images"][rows, d].float() / 255, bank["boxes"][rows, d]) for d in (first, second))
+        return (finish(bank["images"][rows, first].float() / 255, bank["boxes"][rows, first]),
+                finish(bank["images"][rows, second].float() / 255, bank["boxes"][rows, second]))
 
     def views(sources: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        sources = np.asarray(torch.as_tensor(sources).cpu(), np.int64)
-        return from_bank(sources) if bank is not None else (drawn(sources), drawn(sources))
+        indices = np.asarray(torch.as_tensor(sources).cpu(), np.int64)
+        return from_bank(indices) if bank is not None else (drawn(indices), drawn(indices))
 
     return views

@@ -83,7 +83,6 @@ def metamer_success(model, metamers: torch.Tensor, originals: torch.Tensor, *, l
     same = predict(model, metamers) == predict(model, originals)
     above = rho > null_max
     items = {"same_class": same.cpu(), "above_null": above, "success": same.cpu() & above}
-    if not per_item:
-        items = {k: v.float().mean().item() for k, v in items.items()}
-    return {**items, "rho": rho.tolist(), "null_max": null_max}
+    shares = items if per_item else {k: v.float().mean().item() for k, v in items.items()}
+    return {**shares, "rho": rho.tolist(), "null_max": null_max}
 

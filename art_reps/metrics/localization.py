@@ -19,8 +19,8 @@ def _maps(saliency: torch.Tensor, smooth: float = 0.0) -> np.ndarray:
     sigma ``smooth`` pixels, normalised to [0, 1] per image."""
     if saliency.dim() not in (3, 4):
         raise ValueError(f"saliency must have shape (N, C, H, W) or (N, H, W), got {tuple(saliency.shape)}")
-    m = saliency.detach().abs().float()
-    m = (m.sum(1) if m.dim() == 4 else m).cpu().numpy()
+    t = saliency.detach().abs().float()
+    m = (t.sum(1) if t.dim() == 4 else t).cpu().numpy()
     if smooth > 0:
         m = ndimage.gaussian_filter(m, sigma=(0, smooth, smooth))
     m = m - m.reshape(len(m), -1).min(1)[:, None, None]

@@ -112,7 +112,7 @@ def reference_checks(images: torch.Tensor, labels: torch.Tensor, masks: torch.Te
     shift = torch.randint(1, 10, (len(labels),), generator=torch.Generator().manual_seed(seed))
     wrong = (labels + shift.to(labels.device)) % 10
     ink = (masks > 0.5).to(images.dtype)[:, None]
-    parts = {k: [] for k in ("ink_energy", "ink_share", "beats", "class_cosine", "relative_size")}
+    parts: dict[str, list] = {k: [] for k in ("ink_energy", "ink_share", "beats", "class_cosine", "relative_size")}
     for i in range(0, len(images), batch_size):
         x, x_clean, y, w, m = (t[i:i + batch_size] for t in (noisy, images, labels, wrong, ink))
         with torch.no_grad():

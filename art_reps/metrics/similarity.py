@@ -39,7 +39,8 @@ class CKA:
         if not sigma > 0:
             raise ValueError(f"sigma must be > 0, got {sigma!r}")
         self.kind, self.sigma = kind, sigma
-        self.n, self._features = 0, ([], [])
+        self.n = 0
+        self._features: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> "CKA":
         """Add a batch: x (B, ...) and y (B, ...) features of the same B inputs (flattened per row)."""
@@ -98,12 +99,12 @@ def _linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(numerator / denominator)
 
 
-def _unbiased_hsic(k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
+def _unbiased_hsic(k: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """Song et al. (2012): HSIC from Gram matrices with zeroed diagonals, unbiased for n >= 4."""
     n = k.shape[0]
-    k, l = k - torch.diag(torch.diag(k)), l - torch.diag(torch.diag(l))
-    ones_k, ones_l = k.sum(0), l.sum(0)
-    return ((k * l).sum() + ones_k.sum() * ones_l.sum() / ((n - 1) * (n - 2)) - 2 * (ones_k @ ones_l) / (n - 2)) / (
+    k, m = k - torch.diag(torch.diag(k)), m - torch.diag(torch.diag(m))
+    ones_k, ones_m = k.sum(0), m.sum(0)
+    return ((k * m).sum() + ones_k.sum() * ones_m.sum() / ((n - 1) * (n - 2)) - 2 * (ones_k @ ones_m) / (n - 2)) / (
         n * (n - 3))
 
 

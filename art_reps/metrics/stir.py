@@ -86,7 +86,7 @@ def stir_matrix(models: dict, inputs: torch.Tensor, *, layers: str | dict, start
                 for dst in names:
                     if dst != src:
                         stirs[(dst, src)].update(on[dst], reps[dst](iris)[layers[dst]])
-    result = {"stir": {b: {} for b in names}, "cka": {a: {} for a in names}}
+    result: dict[str, dict[str, dict]] = {"stir": {b: {} for b in names}, "cka": {a: {} for a in names}}
     for (b, a), cka in stirs.items():
         result["stir"][b][a] = cka.compute()
     for (a, b), cka in ckas.items():

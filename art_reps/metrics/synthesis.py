@@ -62,15 +62,16 @@ def selective_channels(model, images: torch.Tensor, labels: torch.Tensor, *, lay
     means = torch.stack([acts[labels == c].mean(0) for c in classes])
     z = (means - acts.mean(0)) / (acts.std(0) + 1e-6)
     z[purity < min_purity] = -float("inf")
-    channels, chosen = [], []
+    picked: list[int] = []
+    rows: list[int] = []
     for _ in range(per_class):
         for i in range(len(classes)):
             z_c = z[i].clone()
-            z_c[channels] = -float("inf")
+            z_c[picked] = -float("inf")
             if z_c.max() > -float("inf"):
-                channels.append(int(z_c.argmax()))
-                chosen.append(i)
-    channels, chosen = torch.tensor(channels, dtype=torch.long), torch.tensor(chosen, dtype=torch.long)
+                picked.append(int(z_c.argmax()))
+                rows.append(i)
+    channels, chosen = torch.tensor(picked, dtype=torch.long), torch.tensor(rows, dtype=torch.long)
     return SelectiveChannels(channels, classes[chosen], top_indices[:, channels],
                              labels[top_indices[:, channels]].mode(0).values if len(channels) else chosen,
                              purity[chosen, channels], acts[:, channels].max(0).values)

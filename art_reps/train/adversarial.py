@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core import Geometry, Runtime, frozen, make_geometry, optimize
+from ..core import Geometry, Runtime, frozen, make_geometry, optimize, pgd_step_size
 from ..core import checks
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive
 from ..core.objectives import Objective
@@ -34,7 +34,8 @@ def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, geometr
     Examples:
         >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
         >>> x = torch.rand(4, 3, 2, 2)
-        >>> adv = pgd(net, x, torch.zeros(4, dtype=torch.long), geometry=make_geometry("l2", 0.5), steps=3, step_size=0.25)
+        >>> adv = pgd(net, x, torch.zeros(4, dtype=torch.long), geometry=make_geometry("l2", 0.5),
+        ...           steps=3, step_size=0.25)
         >>> bool(((adv - x).flatten(1).norm(dim=1) <= 0.5 + 1e-5).all())
         True
     """
@@ -82,7 +83,7 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, ep
         for i in range(0, len(images), batch_size):
             x, y = images[i:i + batch_size], labels[i:i + batch_size]
             worst = optimize(model, _misclassified_first(y), x, geometry=norm, eps=eps, steps=steps,
-                             step_size=2.5 * eps / steps, random_start=True, restarts=restarts - 1,
+                             step_size=pgd_step_size(eps, steps), random_start=True, restarts=restarts - 1,
                              seed=seed + i, runtime=_QUIET)
             correct += int((worst.losses >= BROKEN / 2).sum())
         return correct / len(images)
@@ -180,7 +181,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
                         x = (x + noise_std * torch.randn(x.shape, generator=generator, device=x.device)).clamp(0, 1)
                     if geometry is not None:
                         x = pgd(model, x, y, geometry=geometry, steps=attack_steps,
-                                step_size=2.5 * radius / attack_steps, generator=generator)
+                                step_size=pgd_step_size(radius, attack_steps), generator=generator)
                     loss = F.cross_entropy(model(x.contiguous(memory_format=torch.channels_last)), y)
                     total += step(loss) * len(y)
                 history.append(total / len(images))

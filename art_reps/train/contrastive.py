@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive, resolve_layer
-from ..core import Representation, make_geometry
+from ..core import Representation, make_geometry, pgd_step_size
 from ..core.objectives import Objective
 from ..metrics.recognition import activations
 from .adversarial import seeded_global_rng, attack, check_labels, eps_schedule, one_cycle_sgd
@@ -129,7 +129,7 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
     with seeded_global_rng(seed, device):  # the head's initial weights come from the seed, not the caller's RNG
         width = Representation(model, layer)(_pair(views, data[:2], device)[0])[layer][0].numel()
         head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, projection)).to(device)
-    captured = {}
+    captured: dict[str, torch.Tensor] = {}
     handle = resolve_layer(model, layer).register_forward_hook(lambda m, i, o: captured.__setitem__("z", o))
 
     def embed(x):
@@ -157,7 +157,7 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
                             others = embed(view_2)
                         objective = _info_nce_against(layer, head, others, temperature)
                         view_1 = attack(model, objective, view_1, geometry=geometry, steps=attack_steps,
-                                        step_size=2.5 * radius / attack_steps, generator=generator)
+                                        step_size=pgd_step_size(radius, attack_steps), generator=generator)
                     model.train()
                     total += step(nt_xent(embed(view_1), embed(view_2), temperature)) * len(batch)
                 history.append(total / len(data))

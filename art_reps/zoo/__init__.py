@@ -83,7 +83,8 @@ def _check_name(name, folder=None) -> None:
 
 
 __all__ = [
-    "ARCHITECTURES", "JudgeNet", "SmallResNet", "Smoothed", "Ensemble", "LoadedModel", "list_models", "model_card", "load_model",
+    "ARCHITECTURES", "JudgeNet", "SmallResNet", "Smoothed", "Ensemble", "LoadedModel", "list_models", "model_card",
+    "load_model",
     "load_judge", "load_state_dict", "load_torchvision", "load_madrylab", "IMAGENET_MEAN", "IMAGENET_STD",
     "REPRESENTATION_LAYER", "STANDARD", "ROBUST", "JUDGE", "DEMO_JUDGE", "DEMO_JUDGE_MEMBERS", "WEIGHTS_DIR",
 ]

@@ -19,7 +19,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
         self.relu2 = nn.ReLU()
-        self.shortcut = nn.Identity()
+        self.shortcut: nn.Module = nn.Identity()
         if residual and (stride != 1 or cin != cout):
             self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 

@@ -44,7 +44,8 @@ def load_state_dict(path) -> dict[str, torch.Tensor]:
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as e:
-            raise ValueError(f"checkpoint {str(path)!r} is not a readable safetensors file (truncated or corrupt): {e}") from None
+            raise ValueError(f"checkpoint {str(path)!r} is not a readable safetensors file"
+                             f" (truncated or corrupt): {e}") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except __import__("pickle").UnpicklingError:
@@ -140,10 +141,10 @@ def load_madrylab(path, architecture: nn.Module | str | None = None, *,
 
         found = checkpoint_classes(weights) or 1000
         name = architecture or _matching_architecture(weights, found, path)
-        architecture = torchvision.models.get_model(name, weights=None, num_classes=num_classes or found)
+        module = torchvision.models.get_model(name, weights=None, num_classes=num_classes or found)
     else:
-        architecture = copy.deepcopy(architecture)
-    return LoadedModel(checked_load(architecture, weights, str(path)), mean, std)
+        module = copy.deepcopy(architecture)
+    return LoadedModel(checked_load(module, weights, str(path)), mean, std)
 
 
 def _matching_architecture(weights: dict, classes: int, path) -> str:

@@ -59,7 +59,8 @@ class ScoreNet(nn.Module):
         super().__init__()
         self.NULL, self.sigma, self.image_size = classes, sigma, tuple(image_size)
         w = width
-        self.down1, self.down2, self.mid = _Block(3, w, classes + 1), _Block(w, 2 * w, classes + 1), _Block(2 * w, 4 * w, classes + 1)
+        self.down1, self.down2 = _Block(3, w, classes + 1), _Block(w, 2 * w, classes + 1)
+        self.mid = _Block(2 * w, 4 * w, classes + 1)
         self.up2, self.up1 = _Block(6 * w, 2 * w, classes + 1), _Block(3 * w, w, classes + 1)
         self.out = nn.Conv2d(w, 3, 3, padding=1)
 

@@ -31,7 +31,7 @@ class Smoothed(nn.Module):
     def _counts(self, x: torch.Tensor, samples: int, seed: int) -> torch.Tensor:
         """(N, K) how many of ``samples`` noisy copies of each image the base puts in each class."""
         generator = torch.Generator().manual_seed(seed)
-        counts = None
+        counts: torch.Tensor | None = None
         per_chunk = max(1, self.batch_size // max(len(x), 1))
         done = 0
         while done < samples:
@@ -42,6 +42,7 @@ class Smoothed(nn.Module):
             chunk = torch.nn.functional.one_hot(votes, self._classes(x)).sum(1)
             counts = chunk if counts is None else counts + chunk
             done += k
+        assert counts is not None  # samples >= 1
         return counts
 
     def _classes(self, x: torch.Tensor) -> int:

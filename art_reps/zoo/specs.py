@@ -44,7 +44,8 @@ def normalisation(mean, std, default=(None, None)) -> tuple:
     def one(value, which: int, name: str):
         if value is None:
             return default[which]
-        if isinstance(value, str) or (isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], str)):
+        if isinstance(value, str) or (isinstance(value, (list, tuple))
+                                                         and len(value) == 1 and isinstance(value[0], str)):
             preset = value if isinstance(value, str) else value[0]
             if preset in NORMALISATIONS:
                 return NORMALISATIONS[preset][which]

@@ -44,7 +44,8 @@ def _passing(saved, judge):
     if judge in out["transfer"]:
         t = out["transfer"][judge]
         t["targets kept under blur"]["score"] = J.BLUR_KEEPS
-        t["standard visualisations"]["blurred"]["score"] = t["standard visualisations"]["clean"]["score"] - J.TRANSFER_LOSS
+        standard = t["standard visualisations"]
+        standard["blurred"]["score"] = standard["clean"]["score"] - J.TRANSFER_LOSS
         out["card_accuracy"][judge] = J.CARD_ACCURACY
     return out
 
@@ -53,7 +54,8 @@ def _passing(saved, judge):
 def test_the_rights_follow_the_numbers(saved, judge):
     passing = _passing(saved, judge)
     assert judge in J.validated_judges(passing)
-    for control, value in (("shifted", J.POSITIVE_AT_LEAST - 0.01), ("inversion style 0.25", J.POSITIVE_AT_LEAST - 0.01),
+    for control, value in (("shifted", J.POSITIVE_AT_LEAST - 0.01), ("inversion style 0.25",
+                                                                     J.POSITIVE_AT_LEAST - 0.01),
                            ("background", J.NEGATIVE_AT_MOST + 0.01)):
         changed = copy.deepcopy(passing)
         changed["controls"][judge][control]["score"] = value

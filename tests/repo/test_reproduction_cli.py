@@ -27,7 +27,8 @@ def test_the_models_page_lists_every_card_and_the_readme_the_embedded_ones():
     rows = [line for line in lines if line.startswith("| `")]
     assert [r.split("`")[1] for r in rows] == [n for n in list_models() if n not in REPLICATES]
     assert all(f"`{n}`" in lines[-1] for n in seeds)
-    assert block(ROOT / "docs" / "models.md", "models") == every, "run: python -m reproduction models --page docs/models.md"
+    assert block(ROOT / "docs" / "models.md",
+                 "models") == every, "run: python -m reproduction models --page docs/models.md"
     embedded = subprocess.run([sys.executable, "-m", "art_reps.cli", "models"], capture_output=True, text=True,
                               check=True).stdout.strip()
     assert models_table(embedded=True) == embedded

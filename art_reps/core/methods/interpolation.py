@@ -11,7 +11,7 @@ from ..checks import check_count, check_images
 from ..loop import Result
 from ..options import RunOptions
 from ..starts import check_start_kind, make_start
-from .inversion import StartKind
+from .inversion import INVERSION, StartKind
 from .method import Batch, Call, Method, run
 
 
@@ -33,16 +33,20 @@ def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int =
     return run(INTERPOLATION, model, a=a, b=b, layer=layer, n=n, start=start, **options)
 
 
+def _validate(call: Call) -> None:
+    check_count(call.arguments["n"], "n", minimum=2)
+    check_start_kind(call.arguments["start"], extra=("lerp",))
+    if isinstance(call.arguments["start"], torch.Tensor):
+        raise ValueError("interpolate's start is 'lerp' or a kind of STARTS, not images")
+
+
 def _prepare(call: Call) -> Batch:
     args = call.arguments
     channels = call.representation.channels
     a, b = check_images(args["a"], "a", channels=channels), check_images(args["b"], "b", channels=channels)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    n = check_count(args["n"], "n", minimum=2)
-    check_start_kind(args["start"], extra=("lerp",))
-    if isinstance(args["start"], torch.Tensor):
-        raise ValueError("interpolate's start is 'lerp' or a kind of STARTS, not images")
+    n = int(args["n"])
     lam = torch.linspace(0, 1, n, dtype=a.dtype, device=a.device).repeat(len(a))  # pair-major: (N * n,)
     pair_a, pair_b = a.repeat_interleave(n, 0), b.repeat_interleave(n, 0)
     if args["start"] == "lerp":
@@ -69,5 +73,5 @@ def _finish(result: Result, batch: Batch) -> Result:
 
 INTERPOLATION = Method(
     name="interpolate", summary="interpolate between image pairs in representation space (Engstrom et al.)",
-    function=interpolate, prepare=_prepare, objective=_objective, finish=_finish, inputs=("a", "b"),
-    recipe=lambda a: {"steps": 300, "step_size": 0.2, "schedule": "linear", "fake_relu": "auto"})
+    function=interpolate, prepare=_prepare, objective=_objective, finish=_finish, validate=_validate,
+    inputs=("a", "b"), recipe=INVERSION.recipe)

@@ -40,13 +40,18 @@ def invert(model, targets: torch.Tensor | None = None, *, layer: str, start: Sta
                regularizer=regularizer, **options)
 
 
+def _validate(call: Call) -> None:
+    a = call.arguments
+    if a["regularizer"] is not None and not isinstance(a["regularizer"], O.Objective):
+        raise TypeError(f"regularizer must be an art_reps Objective, got {type(a['regularizer']).__name__}")
+    check_start_kind(a["start"])
+
+
 def _prepare(call: Call) -> Batch:
     a = call.arguments
     targets, reps, start = a["targets"], a["representations"], a["start"]
     if (targets is None) == (reps is None):
         raise ValueError("pass exactly one of targets (images) or representations (of the layer)")
-    if a["regularizer"] is not None and not isinstance(a["regularizer"], O.Objective):
-        raise TypeError(f"regularizer must be an art_reps Objective, got {type(a['regularizer']).__name__}")
     if targets is not None:
         check_images(targets, "targets", channels=call.representation.channels)
         shape = targets.shape
@@ -56,7 +61,6 @@ def _prepare(call: Call) -> Batch:
         if not isinstance(start, torch.Tensor):
             raise ValueError("with representations, start must be images (N, C, H, W): the images' size is unknown")
         shape = (len(reps), *start.shape[1:])
-    check_start_kind(start)
     first = make_start(start, shape, seed=call.seed, first=call.first,
                        dtype=torch.float32 if targets is None else targets.dtype)
     per_sample = {"start": first, **({"targets": targets} if targets is not None else {"representations": reps})}
@@ -79,5 +83,6 @@ def _objective(call: Call, chunk: dict) -> O.Objective:
 
 INVERSION = Method(
     name="invert", summary="invert images' representations from noise (Engstrom et al.)", function=invert,
-    prepare=_prepare, objective=_objective, inputs=("targets",),
+    prepare=_prepare, objective=_objective, validate=_validate, inputs=("targets",),
+    per_sample=("representations",),
     recipe=lambda a: {"steps": 300, "step_size": 0.2, "schedule": "linear", "fake_relu": "auto"})

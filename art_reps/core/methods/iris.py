@@ -26,7 +26,8 @@ Loss = Literal["regularizer-free", "mahendran", "freq", "freq_tv", "freq_blur", 
 
 def iris(model, targets: torch.Tensor, *, layer: str, loss: Loss = "regularizer-free",
          start: StartKind | torch.Tensor = "super-noise",
-         distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None, lam: float | Literal["auto"] = "auto",
+         distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+         lam: float | Literal["auto"] = "auto",
          reference: Literal["target", "seed"] = "target", l_tv: float = 1.0, l_alpha: float = 1.0,
          **options: Unpack[RunOptions]) -> Result:
     """IRIs: from seeds ``start`` (a kind such as 'super-noise', 'light-noise', 'noise', 'white',
@@ -57,31 +58,36 @@ def recipe(arguments: dict) -> dict:
     return {"steps": 300, "step_size": 0.2, "schedule": "linear", "fake_relu": "auto"}
 
 
-def _prepare(call: Call) -> Batch:
+def _validate(call: Call) -> None:
     a = call.arguments
     if a["loss"] not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {a['loss']!r}")
-    targets = check_images(a["targets"], "targets", channels=call.representation.channels)
     check_start_kind(a["start"])
-    seeds = make_start(a["start"], targets.shape, seed=call.seed, first=call.first, dtype=targets.dtype)
     check_nonnegative(a["l_tv"], "l_tv"), check_nonnegative(a["l_alpha"], "l_alpha")
+    if a["loss"] != "adversarial":
+        return
+    if not callable(a["distance"]):
+        raise ValueError("loss='adversarial' needs distance=, a function d(x, y) -> (N,) on images in [0, 1] "
+                         "(e.g. art_reps.metrics.distances.ssim_distance)")
+    if a["reference"] not in ("target", "seed"):
+        raise ValueError(f"reference must be 'target' or 'seed', got {a['reference']!r}")
+    lam = a["lam"]
+    if lam == "auto" and a["reference"] == "seed":
+        raise ValueError("lam='auto' balances against the distance to the target; with reference='seed' pass "
+                         "a number (Nanda et al.'s *_seed variants use lam=-10: pull toward the seed)")
+    if lam != "auto" and (isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam)):
+        raise ValueError(f"lam must be 'auto' or a finite number, got {lam!r}")
+
+
+def _prepare(call: Call) -> Batch:
+    a = call.arguments
+    targets = check_images(a["targets"], "targets", channels=call.representation.channels)
+    seeds = make_start(a["start"], targets.shape, seed=call.seed, first=call.first, dtype=targets.dtype)
     per_sample = {"targets": targets, "start": seeds}
     lam = 1.0
     if a["loss"] == "adversarial":
-        if not callable(a["distance"]):
-            raise ValueError("loss='adversarial' needs distance=, a function d(x, y) -> (N,) on images in [0, 1] "
-                             "(e.g. art_reps.metrics.distances.ssim_distance)")
-        if a["reference"] not in ("target", "seed"):
-            raise ValueError(f"reference must be 'target' or 'seed', got {a['reference']!r}")
         per_sample["reference"] = targets if a["reference"] == "target" else seeds
-        lam = a["lam"]
-        if lam == "auto":
-            if a["reference"] == "seed":
-                raise ValueError("lam='auto' balances against the distance to the target; with reference='seed' pass "
-                                 "a number (Nanda et al.'s *_seed variants use lam=-10: pull toward the seed)")
-            lam = _balanced_lambda(call, targets, seeds, a["distance"])
-        elif isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam):
-            raise ValueError(f"lam must be 'auto' or a finite number, got {lam!r}")
+        lam = _balanced_lambda(call, targets, seeds, a["distance"]) if a["lam"] == "auto" else a["lam"]
     return Batch(len(targets), tuple(targets.shape[1:]), per_sample, {"lam": float(lam)})
 
 
@@ -107,4 +113,4 @@ def _objective(call: Call, chunk: dict) -> O.Objective:
 
 IRIS = Method(
     name="iris", summary="identically represented inputs (targets, seeds, IRIs) with any IRI loss (Nanda et al.)",
-    function=iris, prepare=_prepare, objective=_objective, recipe=recipe, inputs=("targets",))
+    function=iris, prepare=_prepare, objective=_objective, recipe=recipe, validate=_validate, inputs=("targets",))

@@ -31,6 +31,15 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature: O.Feature, c
     return run(MANIPULATION, model, images=images, layer=layer, feature=feature, cap=cap, **options)
 
 
+def _validate(call: Call) -> None:
+    a = call.arguments
+    index = O.feature_index(a["feature"], "neuron")
+    O.check_known_width(index, "neuron", call.representation.model, a["layer"])
+    cap = a["cap"]
+    if not isinstance(cap, torch.Tensor) and (isinstance(cap, bool) or not isinstance(cap, numbers.Real)):
+        raise ValueError(f"cap must be a number or an (N,) float tensor (one per image), got {cap!r}")
+
+
 def _prepare(call: Call) -> Batch:
     a = call.arguments
     images = check_images(a["images"], "images", channels=call.representation.channels)
@@ -44,10 +53,11 @@ def _prepare(call: Call) -> Batch:
             raise ValueError(f"cap must be a number or a ({n},) float tensor, got {cap.dtype} {tuple(cap.shape)}")
     elif isinstance(cap, bool) or not isinstance(cap, numbers.Real):
         raise ValueError(f"cap must be a number or a ({n},) float tensor, got {cap!r}")
-    per_sample = {"start": images}
-    shared = {}
+    per_sample: dict = {"start": images}
+    shared: dict = {}
     (per_sample if O.per_sample(index) else shared)["feature"] = index
-    (per_sample if isinstance(cap, torch.Tensor) else shared)["cap"] = cap if isinstance(cap, torch.Tensor) else float(cap)
+    per_cap = isinstance(cap, torch.Tensor)
+    (per_sample if per_cap else shared)["cap"] = cap if per_cap else float(cap)
     return Batch(n, tuple(images.shape[1:]), per_sample, shared)
 
 
@@ -57,5 +67,5 @@ def _objective(call: Call, chunk: dict) -> O.Objective:
 
 MANIPULATION = Method(
     name="manipulate", summary="add a feature to images within an L2 ball (Engstrom et al.)", function=manipulate,
-    prepare=_prepare, objective=_objective, inputs=("images",),
+    prepare=_prepare, objective=_objective, validate=_validate, inputs=("images",),
     recipe=lambda a: {"geometry": "l2", "eps": 2.0, "steps": 200, "step_size": 0.1, "fake_relu": "auto"})

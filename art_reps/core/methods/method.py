@@ -2,7 +2,9 @@
 
 A :class:`Method` is its public function (whose typed signature declares the method's own
 arguments and their defaults), its recipe (the loop and reading defaults its results were
-measured with), ``prepare`` (checks the arguments once, over the whole batch, and gives the
+measured with), ``validate`` (the argument checks that need no data, run by every face when a
+call is bound: an adapter's constructor refuses what the method would), ``prepare``
+(checks the arguments once, over the whole batch, and gives the
 per-sample tensors and the shared values) and ``objective`` (built per chunk). :func:`run`
 binds a call (unknown keywords are refused in the name of the function the user called), builds
 one :class:`Representation`, one loop :class:`Settings` and one :class:`Runtime`, cuts the samples
@@ -67,12 +69,20 @@ class Call:
     def device(self) -> torch.device:
         return self.representation.device
 
+    @property
+    def loop(self) -> Settings:
+        """The loop settings of a method that optimises (``settings``, never ``None`` there)."""
+        if self.settings is None:
+            raise TypeError(f"{self.method.name} has no optimisation loop")
+        return self.settings
+
 
 @dataclass(frozen=True)
 class Method:
     """A method declared once; see the module docstring. ``inputs`` names the arguments that take
     one image per sample (the command line fills them from its data: ``('a', 'b')`` takes pairs),
-    ``labels`` the argument that takes a label per sample, if any."""
+    ``labels`` the argument that takes a label per sample, if any, ``per_sample`` other arguments
+    that carry data per sample rather than a setting (the adapters take them as call arguments)."""
 
     name: str
     summary: str
@@ -80,10 +90,12 @@ class Method:
     prepare: Callable[[Call], Batch]
     objective: Callable[[Call, dict], Objective]
     recipe: Callable[[dict], dict] = lambda arguments: {}
+    validate: Callable[[Call], None] = lambda call: None
     finish: Callable[[Any, Batch], Any] | None = None
     optimises: bool = True
     inputs: tuple = ()
     labels: str | None = None
+    per_sample: tuple = ()
 
     @property
     def parameters(self) -> dict[str, inspect.Parameter]:
@@ -155,7 +167,9 @@ def bind(method: Method, model, given: dict, complete: bool = True) -> Call:
         rep = model.reading(own["layer"])
     else:
         rep = Representation(model, own["layer"], **{**recipe_reading, **(reading or {})})
-    return Call(method, own, rep, settings, runtime, batch_size)
+    call = Call(method, own, rep, settings, runtime, batch_size)
+    method.validate(call)
+    return call
 
 
 @with_autograd
@@ -166,16 +180,16 @@ def run(method: Method, model, /, **given):
     batch = method.prepare(call)
     rep = call.representation
     parts = slices(batch.n, chunk_size(call.batch_size, batch.n, rep, batch.shape))
-    steps = call.settings.steps * (call.settings.restarts + 1) if method.optimises else 1
+    settings = call.settings
+    steps = settings.steps * (settings.restarts + 1) if settings is not None else 1
     results = []
     with progress_bar(steps * len(parts), call.runtime, method.name) as bar:
         for part in parts:
             chunk = batch.take(part)
             objective = method.objective(call, chunk)
-            if method.optimises:
-                draws = call.settings.draws(part)
-                results.append(run_loop(rep, objective, chunk["start"], call.settings.take(part), call.runtime,
-                                        draws, bar))
+            if settings is not None:
+                results.append(run_loop(rep, objective, chunk["start"], settings.take(part), call.runtime,
+                                        settings.draws(part), bar))
             else:
                 results.append(input_gradient(rep, objective, chunk["images"]))
                 bar.update(1)

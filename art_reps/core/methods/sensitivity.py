@@ -50,7 +50,8 @@ def _prepare(call: Call) -> Batch:
     if not bool(torch.isfinite(images).all()):
         raise ValueError("images contains NaN or Inf values")
     index = O.feature_index(a["target"], _feature_kind(a["kind"]), n=len(images), name="target")
-    per_sample, shared = {"images": images}, {}
+    per_sample: dict = {"images": images}
+    shared: dict = {}
     (per_sample if O.per_sample(index) else shared)["target"] = index
     return Batch(len(images), tuple(images.shape[1:]), per_sample, shared)
 

@@ -51,7 +51,7 @@ def recipe(arguments: dict) -> dict:
     return {"steps": 200, "step_size": 0.05, "optimizer": "adam"}
 
 
-def _prepare(call: Call) -> Batch:
+def _validate(call: Call) -> None:
     a = call.arguments
     start, images = a["start"], isinstance(a["start"], torch.Tensor)
     if start is not None:
@@ -63,6 +63,14 @@ def _prepare(call: Call) -> Batch:
     if a["regularizer"] is not None and not isinstance(a["regularizer"], O.Objective):
         raise TypeError(f"regularizer must be an art_reps Objective, got {type(a['regularizer']).__name__}")
     index = O.feature_index(a["feature"], a["kind"], n=len(start) if images else None)
+    O.check_known_width(index, a["kind"], call.representation.model, a["layer"])
+
+
+def _prepare(call: Call) -> Batch:
+    a = call.arguments
+    start, images = a["start"], isinstance(a["start"], torch.Tensor)
+    closeness = float(a["closeness"])
+    index = O.feature_index(a["feature"], a["kind"], n=len(start) if images else None)
     count = len(index) if O.per_sample(index) else check_count(a["n"], "n")
     if images:
         count = len(start)
@@ -70,7 +78,7 @@ def _prepare(call: Call) -> Batch:
         raise ValueError(f"size must be (C, H, W), got {a['size']!r}")
     shape = tuple(start.shape) if images else (count, *(check_count(s, "size") for s in a["size"]))
     if start is None:
-        first = call.settings.param.random_image(shape, call.settings.draws(slice(0, count), "start"), torch.zeros(()))
+        first = call.loop.param.random_image(shape, call.loop.draws(slice(0, count), "start"), torch.zeros(()))
     else:
         first = make_start(start, shape, seed=call.seed, first=call.first)
     per_sample = {"start": first}
@@ -96,4 +104,4 @@ def _objective(call: Call, chunk: dict) -> O.Objective:
 
 VISUALIZATION = Method(
     name="visualize", summary="images that maximise channels, units or directions of a layer (feature visualisation)",
-    function=visualize, prepare=_prepare, objective=_objective, recipe=recipe)
+    function=visualize, prepare=_prepare, objective=_objective, recipe=recipe, validate=_validate)
