@@ -1,5 +1,5 @@
 """The mean amplitude spectrum of a set of images: the magnitude that MACO keeps fixed
-(:class:`art_reps.core.param.Maco`).
+(:class:`art_reps.core.parameterisations.Maco`).
 
 Examples:
     >>> mean_spectrum(torch.rand(4, 3, 32, 32)).shape
