@@ -215,9 +215,11 @@ def test_compare_two_torchvision_models_writes_a_page_that_opens_in_chromium(fol
     (["--model", "standard"], "compare takes --model twice"),
     (["--model", "standard", "--model", "torchvision:resnet18"], "give one file for each torchvision:/timm: model"),
     (["--model", "standard", "--model", "l2_eps1", "--layer", "layer9"], "layer 'layer9' does not exist"),
+    (["--model", "standard", "--model", "l2_eps1", "--data", "FOLDER", "--limit", "1"], "needs at least 2 images"),
 ])
-def test_compare_refuses_in_one_line_before_any_work(args, message, tmp_path, capsys):
+def test_compare_refuses_in_one_line_before_any_work(args, message, folder, tmp_path, capsys):
     out = tmp_path / "report"
+    args = [str(folder) if a == "FOLDER" else a for a in args]
     assert main(["compare", *args, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and not out.exists()

@@ -151,6 +151,8 @@ def test_plain_network_has_no_skip_path():
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), batch_size=1), "batch_size"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), eps=0.5, epochs=2, eps_warmup=2), "eps_warmup"),
     (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), layer="layer9"), "layer9"),
+    (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), views=lambda b: (b, b[:1])), "one view of each"),
+    (lambda net: train_contrastive(net, torch.rand(4, 3, 32, 32), views=lambda b: (b, b[..., :16])), "one shape"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long)),
      "labels"),
     (lambda net: adversarial.train_classifier(net, torch.rand(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),

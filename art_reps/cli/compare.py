@@ -49,6 +49,9 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
     """
     if len(models) != 2 or set(layers) != set(models):
         raise ValueError(f"compare takes two models, each with a layer; got models {list(models)}, layers {layers}")
+    if len(images) < 2:
+        raise ValueError(f"compare needs at least 2 images (STIR and CKA compare representations across inputs), "
+                         f"got {len(images)}")
     recipe_steps = core.INVERSION.defaults()["steps"]
     steps = recipe_steps if steps is None else steps
     shown_layers = dict(layers)

@@ -176,6 +176,12 @@ def _pair(views, batch: torch.Tensor, device) -> tuple[torch.Tensor, torch.Tenso
         raise TypeError(f"views(batch) must return a pair (view_1, view_2) of image batches, got {type(pair).__name__}")
     for i, view in enumerate(pair):
         check_images(view, f"views(batch)[{i}]")
+        if len(view) != len(batch):
+            raise ValueError(f"views(batch)[{i}] has {len(view)} images for a batch of {len(batch)}: views must give "
+                             "one view of each image (the contrastive pairs are matched by position)")
+    if pair[0].shape != pair[1].shape:
+        raise ValueError(f"views(batch) gave views of shapes {tuple(pair[0].shape)} and {tuple(pair[1].shape)}: "
+                         "both views must have one shape")
     return pair[0].to(device), pair[1].to(device)
 
 
