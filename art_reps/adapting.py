@@ -5,8 +5,8 @@ defaults) and the shared options under the ecosystem's names; :func:`constructor
 them the class's signature, so ``help()`` and ``inspect.signature`` show them.
 
 Examples:
-    >>> from art_reps.core import IRIS
-    >>> list(own_keywords(IRIS))[:3]
+    >>> from art_reps.core import METHODS
+    >>> list(own_keywords(METHODS["iris"]))[:3]
     ['layer', 'loss', 'start']
 """
 from __future__ import annotations

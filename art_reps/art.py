@@ -38,7 +38,7 @@ except ImportError as error:
     raise missing_extra(error, "art") from error
 
 from .adapting import call_seed, check_seed, constructor_signature, own_keywords, seeds_generator
-from .core import ATTACK, INVERSION, IRI_LOSSES, IRIS, MANIPULATION, VISUALIZATION, Method
+from .core import IRI_LOSSES, METHODS, Method
 from .core.checks import resolve_layer
 
 NORMS = {2: "l2", "2": "l2", np.inf: "linf", "inf": "linf", "unconstrained": "unconstrained"}
@@ -83,7 +83,7 @@ class _CoreAttack(EvasionAttack):
     options of :data:`SHARED` and :data:`RUN`, every ``None`` taking the method's recipe. Subclasses
     get ``attack_params`` and their signature from the declaration."""
 
-    method: Method = INVERSION
+    method: Method = METHODS["invert"]
     taken: tuple = ()
     renamed: dict = {}
     attack_params = EvasionAttack.attack_params
@@ -268,8 +268,8 @@ def attack_class(method: Method, name: str | None = None, doc: str | None = None
     """An ART evasion attack class running ``method`` on ``x`` as its first input.
 
     Examples:
-        >>> from art_reps.core import ATTACK
-        >>> PGD = attack_class(ATTACK, "PGD")
+        >>> from art_reps.core import METHODS
+        >>> PGD = attack_class(METHODS["attack"], "PGD")
         >>> list(inspect.signature(PGD).parameters)[:4]
         ['estimator', 'layer', 'norm', 'eps']
     """
@@ -287,7 +287,7 @@ class RepresentationInversion(_CoreAttack):
     ``generate(x, y=None, *, targets=None, target_representations=None)``.
     """
 
-    method = INVERSION
+    method = METHODS["invert"]
     taken = ("start",)
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
@@ -317,7 +317,7 @@ class IRIGenerator(_CoreAttack):
     ``generate(x, y=None, *, seeds=None)`` returns one IRI per target.
     """
 
-    method = IRIS
+    method = METHODS["iris"]
     renamed = {"seed_kind": "start"}
     LOSSES = IRI_LOSSES
 
@@ -339,7 +339,7 @@ class FeatureVisualization(_CoreAttack):
     fixed); ``closeness`` > 0 keeps each result near its ``x`` (Hamblin et al.'s feature
     accentuation). Every ``None`` takes :func:`art_reps.visualize`'s recipe for the parameterisation."""
 
-    method = VISUALIZATION
+    method = METHODS["visualize"]
     taken = ("start", "n", "size")
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs) -> np.ndarray:
@@ -347,11 +347,11 @@ class FeatureVisualization(_CoreAttack):
         return self._from_core(self._run(start=self._to_core(x)), x)
 
 
-FeatureManipulation = attack_class(MANIPULATION, "FeatureManipulation", """Feature addition: push unit
+FeatureManipulation = attack_class(METHODS["manipulate"], "FeatureManipulation", """Feature addition: push unit
     ``feature`` of ``layer`` up to ``cap`` within an ``eps``-ball of ``x``; every ``None`` takes
     :func:`art_reps.manipulate`'s recipe (an L2 ball of radius 2).""")
 
-RepresentationPGD = attack_class(ATTACK, "RepresentationPGD", """Untargeted, label-free PGD on representations:
-    maximise ``||R(x') - R(x)|| / ||R(x)||`` for ``x'`` in the ``eps``-ball (``norm`` 2 or np.inf) around ``x``,
-    from a random start (fresh per call; the same whatever ``batch_size``); every ``None`` takes
+RepresentationPGD = attack_class(METHODS["attack"], "RepresentationPGD", """Untargeted, label-free PGD on
+    representations: maximise ``||R(x') - R(x)|| / ||R(x)||`` for ``x'`` in the ``eps``-ball (``norm`` 2 or
+    np.inf) around ``x``, from a random start (fresh per call; the same whatever ``batch_size``); every ``None`` takes
     :func:`art_reps.attack`'s recipe. ``y`` may hold labels (as ART's ``AdversarialTrainer`` passes): ignored.""")

@@ -34,7 +34,7 @@ try:
 except ImportError as error:
     raise missing_extra(error, "torchattacks") from error
 
-from .core import ATTACK, INVERSION, IRIS, Method
+from .core import METHODS, Method
 from .adapting import SEED_RANGE, call_seed, constructor_signature, own_keywords, seeds_generator
 from .core.checks import resolve_layer
 
@@ -46,7 +46,7 @@ _RUN = {"fake_relu": None, "seed": None}
 class _CoreAttack(Attack):
     """A torchattacks ``Attack`` running :attr:`method`; see :func:`attack_class`."""
 
-    method: Method = INVERSION
+    method: Method = METHODS["invert"]
 
     def __init__(self, model: torch.nn.Module, **params):
         super().__init__(type(self).__name__, model)
@@ -99,8 +99,8 @@ def attack_class(method: Method, name: str | None = None, doc: str | None = None
     """A torchattacks ``Attack`` class running ``method`` on its first input (``method.inputs[0]``).
 
     Examples:
-        >>> from art_reps.core import INVERSION
-        >>> Inversion = attack_class(INVERSION, "Inversion")
+        >>> from art_reps.core import METHODS
+        >>> Inversion = attack_class(METHODS["invert"], "Inversion")
         >>> list(inspect.signature(Inversion).parameters)[:3]
         ['model', 'layer', 'start']
     """
@@ -112,13 +112,13 @@ def attack_class(method: Method, name: str | None = None, doc: str | None = None
     return cls
 
 
-RepPGD = attack_class(ATTACK, "RepPGD", """Untargeted representation PGD (:func:`art_reps.attack`): maximise
+RepPGD = attack_class(METHODS["attack"], "RepPGD", """Untargeted representation PGD (:func:`art_reps.attack`): maximise
     ``||R(x') - R(x)|| / ||R(x)||`` within an ``eps``-ball (``norm`` 'l2' or 'linf'), step ``alpha``, from a
-    random start; every ``None`` takes ``ATTACK.defaults()``.""")
-RepInversion = attack_class(INVERSION, "RepInversion", """Representation inversion of ``images`` from
+    random start; every ``None`` takes ``METHODS["attack"].defaults()``.""")
+RepInversion = attack_class(METHODS["invert"], "RepInversion", """Representation inversion of ``images`` from
     ``start`` (a kind such as Engstrom's 'noise'); every ``None`` takes :func:`art_reps.invert`'s recipe.""")
-RepIRI = attack_class(IRIS, "RepIRI", """Identically represented inputs of ``images`` from seeds ``start`` with
-    any IRI ``loss`` of :mod:`art_reps.core.iri_losses`, each loss with its own recipe (:func:`art_reps.iris`)
-    for the options left at ``None``.""")
+RepIRI = attack_class(METHODS["iris"], "RepIRI", """Identically represented inputs of ``images`` from seeds
+    ``start`` with any IRI ``loss`` of :mod:`art_reps.core.iri_losses`, each loss with its own recipe
+    (:func:`art_reps.iris`) for the options left at ``None``.""")
 
 __all__ = ["RepPGD", "RepInversion", "RepIRI", "attack_class", "SHARED", "SEED_RANGE"]

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 import art_reps  # noqa: E402
 import peak_memory  # noqa: E402
 import step_cost  # noqa: E402
-from art_reps.core import INVERSION, auto_batch_size  # noqa: E402
+from art_reps.core import METHODS, auto_batch_size  # noqa: E402
 
 def _sync(device):
     if device.type == "cuda":
@@ -103,7 +103,7 @@ def run(device: str, size: int, batch: int, steps: int, anchor_steps: int, repea
         big = torch.rand(min(chosen, 4096), 3, size, size, device=device)
         seconds, _ = _timed(lambda: art_reps.invert(model, big, layer="avgpool", steps=2, batch_size="auto"), device)
         result["auto_batch_runs_s"] = seconds
-    recipes = {"ours_default": INVERSION.defaults(),
+    recipes = {"ours_default": METHODS["invert"].defaults(),
                "engstrom": dict(steps=anchor_steps, step_size=0.05, schedule=art_reps.core.constant())}
     runs = {name: _timed(lambda: art_reps.invert(model, targets, layer="avgpool", start=x0, **options), device)
             for name, options in recipes.items()}

@@ -31,7 +31,8 @@ ALIGNMENT_RUNS = (("regularizer-free", "noise"), ("regularizer-free", "super-noi
                   ("mahendran", "noise"), ("adversarial", "noise"))  # (loss, seed)
 ATTACKED = "judge"  # the distance the adversarial regulariser pushes up
 SETTINGS = {
-    # the methods' recipes (core.IRIS.defaults(loss=...), core.INVERSION.defaults()), fewer steps when quick
+    # the methods' recipes (core.METHODS["iris"].defaults(loss=...), core.METHODS["invert"].defaults()),
+    # fewer steps when quick
     "full": {"alignment": {"per_class": 10, "seeds": SEEDS, "options": {}},
              "stir": {"per_class": 10, "options": {}, "seeds": (0, 1, 2)},
              "metamers": {"per_class": 10, "options": {}, "pairs": 2000}},
@@ -58,7 +59,7 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
     targets, others = test[index], other_class(test[index], index.tolist())
     judges = verdict_judges()
     result: dict = {}
-    bar = tqdm(total=len(models) * len(runs), desc="alignment", disable=not progress)
+    bar = tqdm(total=len(models) * len(runs), desc="alignment", disable=core.bar_disabled(progress))
     for name in models:
         model = load_model(name)
         for loss, kind in runs:
@@ -102,7 +103,7 @@ def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, quick: b
     s = SETTINGS["quick" if quick else "full"]["stir"]
     x = balanced(s["per_class"], offset=TARGETS_OFFSET).images
     runs = []
-    for seed in tqdm(s["seeds"], desc="stir", disable=not progress):
+    for seed in tqdm(s["seeds"], desc="stir", disable=core.bar_disabled(progress)):
         runs.append(stir(load_model(model_1), load_model(model_2), x, layer_1=zoo.REPRESENTATION_LAYER,
                          start="super-noise", kind="unbiased", seed=seed, **s["options"]))
     return {"model_1": model_1, "model_2": model_2, "images": len(x),
@@ -117,7 +118,7 @@ def run_metamers(models=METAMER_MODELS, layers=METAMER_LAYERS, *, quick: bool = 
     originals = balanced(s["per_class"], offset=TARGETS_OFFSET).images
     null = digits_on_textures("val").images
     result: dict = {}
-    bar = tqdm(total=len(models) * len(layers), desc="metamers", disable=not progress)
+    bar = tqdm(total=len(models) * len(layers), desc="metamers", disable=core.bar_disabled(progress))
     for name in models:
         model = load_model(name)
         for layer in layers:

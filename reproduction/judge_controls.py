@@ -99,7 +99,7 @@ def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
     judges, template = network_judges(), TemplateJudge()
     seeds = made["noise"].images
     table = {}
-    for name, control in tqdm(made.items(), desc="controls", disable=not progress):
+    for name, control in tqdm(made.items(), desc="controls", disable=core.bar_disabled(progress)):
         for judge, hits in _answers(judges, control.images, targets.labels, template, seeds, targets).items():
             table.setdefault(judge, {})[name] = proportion(hits)
     return {"n": len(targets), "controls": table, "transfer": run_transfer(judges, targets, quick=quick),

@@ -39,7 +39,7 @@ CANDIDATES = ("l2_eps0.5", "l2_eps1", "l2_eps2", "l2_eps3")  # registered in doc
 COLLAPSED = 0.5  # a candidate whose clean test accuracy (its card) is under this is reported, not chosen
 LAYER = zoo.REPRESENTATION_LAYER
 START = "noise"  # Engstrom's randn/20 + 0.5
-# Each measure runs its method's recipe (core.INVERSION.defaults(), ...: the methods' defaults), with
+# Each measure runs its method's recipe (core.METHODS["invert"].defaults(), ...: the methods' defaults), with
 # only what is listed here changed: fewer steps in the quick run; the maximizing inputs (registered in
 # docs/judging.md, "Experiments that can test the claims") from Engstrom's noise with the fake ReLU
 # and 300 steps, for the channels of at least min_purity, several starts each, beside class logits.
@@ -71,7 +71,8 @@ def run_reproduce(out="art_reps_results", *, quick: bool = False, standard: str 
     device = torch.device(device)
     judges = verdict_judges(device)
     models = {name: load_model(name, device=device) for name in (standard, robust)}
-    bar = tqdm(total=5 * len(models) + len(sweep), desc="python -m reproduction reproduce", disable=not progress)
+    bar = tqdm(total=5 * len(models) + len(sweep), desc="python -m reproduction reproduce",
+               disable=core.bar_disabled(progress))
     maximizing = run_maximizing(models, judges, s, out, seed, bar)
     engstrom: dict = {}
     for name, model in models.items():
@@ -92,8 +93,9 @@ def run_reproduce(out="art_reps_results", *, quick: bool = False, standard: str 
 
 def _recipes(s: dict) -> dict:
     """The settings each measure ran with: its method's recipe, changed by the study's settings."""
-    methods = {"inversion": core.INVERSION, "maximizing": core.VISUALIZATION, "interpolation": core.INTERPOLATION,
-               "manipulation": core.MANIPULATION, "ood": core.INVERSION}
+    used = {"inversion": "invert", "maximizing": "visualize", "interpolation": "interpolate",
+            "manipulation": "manipulate", "ood": "invert"}
+    methods = {k: core.METHODS[name] for k, name in used.items()}
     return {k: {**m.defaults(), **{o: v for o, v in s[k].items() if o in m.option_names}} for k, m in methods.items()}
 
 

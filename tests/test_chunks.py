@@ -3,7 +3,8 @@ import pytest
 import torch
 
 import art_reps
-from art_reps.core import auto_batch_size, step_bytes
+from art_reps.core import auto_batch_size
+from art_reps.core.batching import step_bytes
 from art_reps.core import objectives as O
 
 

@@ -216,3 +216,16 @@ def test_a_representation_carries_how_the_model_is_read(net, images):
     assert not torch.allclose(optimize(net, objective, start, steps=5).images, via_rep.images, atol=1e-4)
     with pytest.raises(TypeError, match="runtime must be an art_reps.core.Runtime"):
         optimize(net, objective, start, steps=1, runtime={"autocast": True})
+
+
+def test_tqdm_disable_in_the_environment_hides_every_bar(monkeypatch):
+    """tqdm lets an explicit disable= win over TQDM_DISABLE; the library's bars ask the environment too."""
+    from art_reps.core import bar_disabled
+    from art_reps.core.loop import progress_bar
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert bar_disabled(True)
+    with progress_bar(10, Runtime(progress=True), "x") as bar:
+        assert bar.disable
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    assert not bar_disabled(True) and bar_disabled(False)

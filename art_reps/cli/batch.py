@@ -33,7 +33,7 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from .. import core, zoo
-from ..core import METHODS, Method
+from ..core import METHODS, Method, bar_disabled
 from ..core.checks import check_count
 from ..data.folders import Items, load_items
 from ..metrics import probabilities
@@ -193,7 +193,7 @@ def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, 
     mine = [range(s, min(s + b, n)) for k, s in enumerate(range(0, n, b)) if k % world == rank]
     done_now = skipped = 0
     bar = tqdm(total=sum(map(len, mine)), desc=f"{recorded['method']} rank {rank}/{world}", position=rank,
-               disable=not progress)
+               disable=bar_disabled(progress))
     with bar:
         for chunk in mine:
             todo = [i for i in chunk if not writer.done(items.ids[i])]

@@ -52,14 +52,14 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
     if len(images) < 2:
         raise ValueError(f"compare needs at least 2 images (STIR and CKA compare representations across inputs), "
                          f"got {len(images)}")
-    recipe_steps = core.INVERSION.defaults()["steps"]
+    recipe_steps = core.METHODS["invert"].defaults()["steps"]
     steps = recipe_steps if steps is None else steps
     shown_layers = dict(layers)
     models, layers = _reading_inside(models, layers)
     (a, (model_a, _)), (b, (model_b, _)) = models.items()
     device = images.device
     seeds = core.make_start(START, images.shape, seed=seed, device=device)
-    stages = tqdm(total=3 * len(models) + 1, desc=title, disable=not progress)
+    stages = tqdm(total=3 * len(models) + 1, desc=title, disable=core.bar_disabled(progress))
     inversions: dict = {}
     features: dict = {}
     saliency: dict = {}

@@ -24,7 +24,7 @@ def run_demo(out="art_reps_demo", *, standard: str = zoo.STANDARD, robust: str =
     class; write PNG grids, ``metrics.json`` and ``index.html`` to ``out``. Returns the metrics
     (``recognised[judge][kind]``: share with its interval). ``steps``: the inversions' (default:
     :func:`art_reps.invert`'s recipe)."""
-    steps = core.INVERSION.defaults()["steps"] if steps is None else check_count(steps, "steps")
+    steps = core.METHODS["invert"].defaults()["steps"] if steps is None else check_count(steps, "steps")
     where = torch.device(device)
     models: dict = {"standard": (zoo.load_model(standard, device=where), {}),
                     "robust": (zoo.load_model(robust, device=where), {})}

@@ -127,9 +127,9 @@ def _models(args) -> int:
 
 
 def _inversion_steps() -> int:
-    from ..core import INVERSION
+    from ..core import METHODS
 
-    return INVERSION.defaults()["steps"]
+    return METHODS["invert"].defaults()["steps"]
 
 
 def _robust() -> str:

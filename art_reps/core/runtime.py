@@ -13,9 +13,21 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 
 import torch
+
+
+def bar_disabled(progress: bool) -> bool:
+    """Whether a progress bar stays hidden: ``progress`` False, or tqdm's ``TQDM_DISABLE`` set in the
+    environment (tqdm lets an explicit ``disable=`` win over it, so every bar here asks this).
+
+    Examples:
+        >>> bar_disabled(False)
+        True
+    """
+    return not progress or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from .method import Batch, Call, Method, run
 def attack(model, images: torch.Tensor, *, layer: str, **options: Unpack[RunOptions]) -> Result:
     """Representation PGD: maximise ``||R(x') - R(x)|| / ||R(x)||`` over ``x'`` in a ball around
     ``images`` (N, C, H, W), from a random point of the ball (at ``x' = x`` the distance has no
-    gradient). Defaults, ``ATTACK.defaults()``: an L2 ball of radius 0.5, 10 normalised steps of
+    gradient). Defaults, ``METHODS["attack"].defaults()``: an L2 ball of radius 0.5, 10 normalised steps of
     :func:`~art_reps.core.geometry.pgd_step_size`, the iterate that moves the representation most.
 
     Examples:

@@ -25,7 +25,7 @@ def invert(model, targets: torch.Tensor | None = None, *, layer: str, start: Sta
     total variation) from ``start``. targets: (N, C, H, W) in [0, 1], or ``representations`` (N, ...)
     of the layer given directly (then ``start`` must be images); start: a kind (default Engstrom's
     noise) or (N or 1, C, H, W) images. ``options``: :mod:`art_reps.core.options`; their defaults
-    are the recipe the results were measured with, ``INVERSION.defaults()``: 300 normalised steps
+    are the recipe the results were measured with, ``METHODS["invert"].defaults()``: 300 normalised steps
     of 0.2 decaying linearly, the fake ReLU where the model has one.
 
     Examples:

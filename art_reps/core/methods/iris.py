@@ -34,7 +34,7 @@ def iris(model, targets: torch.Tensor, *, layer: str, loss: Loss = "regularizer-
     'black', or images (N or 1, C, H, W)), inputs whose ``layer`` representation equals that of
     ``targets`` (N, C, H, W), made with IRI ``loss`` (:mod:`art_reps.core.iri_losses`; ``distance``,
     ``lam`` and ``reference`` for 'adversarial', an automatic ``lam`` taken once over all N seeds;
-    ``l_tv`` and ``l_alpha`` for 'mahendran'). Each loss brings its own recipe (``IRIS.defaults(loss=...)``):
+    ``l_tv`` and ``l_alpha`` for 'mahendran'). Each loss brings its own recipe (``METHODS["iris"].defaults(loss=...)``):
     Mahendran's momentum and piecewise schedule, Feather's 1,000 Adam steps with the step halved eight
     times, else 300 normalised steps of 0.2 decaying linearly; the fake ReLU where the model has one.
 

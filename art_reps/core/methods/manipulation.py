@@ -18,7 +18,7 @@ def manipulate(model, images: torch.Tensor, *, layer: str, feature: O.Feature, c
     """Feature addition: raise unit ``feature`` of ``layer`` (flattened index, or a (c, y, x) tuple)
     up to ``cap`` within a ball around ``images`` (N, C, H, W) (Engstrom et al.'s
     ``min(R_i - cap, 0)``). feature and cap: one for all images, or (N,) tensors (one per image).
-    Defaults, ``MANIPULATION.defaults()``: an L2 ball of radius 2, 200 normalised steps of 0.1, the
+    Defaults, ``METHODS["manipulate"].defaults()``: an L2 ball of radius 2, 200 normalised steps of 0.1, the
     fake ReLU where the model has one.
 
     Examples:

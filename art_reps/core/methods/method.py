@@ -123,7 +123,7 @@ class Method:
         return run(self, model, **given)
 
     def defaults(self, **arguments) -> dict:
-        """The recipe for these arguments (the method's defaults elsewhere), e.g. ``INVERSION.defaults()``."""
+        """The recipe for these arguments (the method's defaults elsewhere), e.g. ``METHODS["invert"].defaults()``."""
         own = {n: p.default for n, p in self.parameters.items() if p.default is not inspect.Parameter.empty}
         return dict(self.recipe({**own, **arguments}))  # arguments may name options the recipe reads (param)
 

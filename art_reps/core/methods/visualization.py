@@ -31,7 +31,7 @@ def visualize(model, *, layer: str, feature: O.Feature, kind: Literal["channel",
     images of ``size`` without start images (or one per feature given). ``closeness`` > 0 with
     start images is Hamblin et al.'s feature accentuation: the feature is raised while
     ``closeness`` times the mean squared distance to the start keeps each image near its own.
-    Defaults, ``VISUALIZATION.defaults(param=...)``: 200 steps; pixels normalised steps of 0.1,
+    Defaults, ``METHODS["visualize"].defaults(param=...)``: 200 steps; pixels normalised steps of 0.1,
     Fourier and MACO Adam at 0.05.
 
     Examples:
