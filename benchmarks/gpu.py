@@ -151,7 +151,7 @@ def main(argv=None) -> dict:
         result = json.loads(args.from_results.read_text())
         print(table(result))
         if args.page:
-            from reproduction.science import update_page
+            from reproduction.pages import update_page
 
             update_page(args.page, {"gpu": table(result)})
         return result

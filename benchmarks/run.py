@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     text = report(args.repeats)
     print(text)
     if args.page:
-        from reproduction.science import update_page
+        from reproduction.pages import update_page
 
         update_page(args.page, {"benchmarks": text})
 

@@ -224,7 +224,7 @@ def main(argv=None) -> dict:
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
     if args.page:
-        from reproduction.science import update_page
+        from reproduction.pages import update_page
 
         update_page(args.page, {"time_to_quality": table(result)})
     return result

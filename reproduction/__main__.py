@@ -18,7 +18,7 @@ import sys
 def _results_command(args, study, run) -> int:
     """Measure with ``run()`` (the full run saved) or load the saved results, print the tables and
     rewrite their blocks in a markdown page."""
-    from .science import update_page
+    from .pages import update_page
 
     if args.from_results:
         results = study.RESULTS.load(args.results)
@@ -34,15 +34,15 @@ def _results_command(args, study, run) -> int:
 
 
 def _reproduce(args) -> int:
-    from . import science
+    from . import reproduce
 
     if args.only is not None:
         if args.quick or args.from_results:
             raise ValueError("--only re-measures one part of the saved full run: drop --quick and --from-results")
-        saved = science.RESULTS.load(args.results)
-        return _results_command(args, science, lambda: science.run_part(
+        saved = reproduce.RESULTS.load(args.results)
+        return _results_command(args, reproduce, lambda: reproduce.run_part(
             args.only, saved, args.out, device=args.device, seed=args.seed, progress=not args.quiet))
-    return _results_command(args, science, lambda: science.run_all(
+    return _results_command(args, reproduce, lambda: reproduce.run_all(
         args.out, quick=args.quick, device=args.device, seed=args.seed, progress=not args.quiet))
 
 
@@ -68,7 +68,7 @@ def _pipeline_study(args) -> int:
 
 def _alignment(args) -> int:
     from .iri_study import run_alignment
-    from .science import alignment_table
+    from .reproduce import alignment_table
 
     print(alignment_table(run_alignment(args.models, quick=args.quick, seed=args.seed, progress=not args.quiet)))
     return 0
@@ -76,7 +76,7 @@ def _alignment(args) -> int:
 
 def _stir(args) -> int:
     from .iri_study import run_stir
-    from .science import stir_table
+    from .reproduce import stir_table
 
     print(stir_table(run_stir(args.model_1, args.model_2, quick=args.quick, progress=not args.quiet)))
     return 0
@@ -84,7 +84,7 @@ def _stir(args) -> int:
 
 def _metamers(args) -> int:
     from .iri_study import run_metamers
-    from .science import metamer_table
+    from .reproduce import metamer_table
 
     print(metamer_table(run_metamers(args.models, args.layers, quick=args.quick, seed=args.seed,
                                      progress=not args.quiet)))
@@ -93,7 +93,7 @@ def _metamers(args) -> int:
 
 def _models(args) -> int:
     from .models import models_table
-    from .science import update_page
+    from .pages import update_page
 
     table = models_table(embedded=args.embedded)
     if args.page:
@@ -146,7 +146,7 @@ def _add_iri_study(sub) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .science import PARTS
+    from .reproduce import PARTS
 
     top = argparse.ArgumentParser(prog="python -m reproduction", description="The papers' claims, measured.")
     sub = top.add_subparsers(dest="command", required=True)

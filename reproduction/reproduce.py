@@ -1,263 +1,264 @@
-"""Engstrom et al.'s and Aggarwal et al.'s claims on the embedded default, measured with the
-judges of :mod:`reproduction.judging`, every figure with its interval: numbers (``results.json``) and
-figures (PNG grids). Through the robust models the representation is read with the fake ReLU
-where Engstrom et al. used it (inversion, interpolation, visualisation, manipulation).
+"""Every science table of the results page from one command, ``python -m reproduction reproduce``: Engstrom et al.,
+Aggarwal et al., Nanda et al.'s alignment and STIR, Feather et al.'s metamers. The full run
+writes ``results/science.json``; the blocks between ``<!-- name -->`` markers of
+``docs/results.md`` are rendered from it (``--page``), so no number in them is typed by hand.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
-import torch
-from tqdm.auto import tqdm
+from art_reps import zoo
+from art_reps.cli.report import rounded
+from art_reps.metrics import interval_text
 
-from art_reps import core, zoo
-from art_reps.cli.report import save_grid
-from art_reps.data import balanced, digits_on_textures, lfw_faces, natural_photos, targets_index
-from art_reps.metrics import (
-    alignment_hits,
-    baseline_scores,
-    channel_activations,
-    feature_similarity,
-    localize_model,
-    manipulation_scores,
-    mean_interval,
-    path_scores,
-    predict,
-    probabilities,
-    proportion,
-    selective_channels,
-)
-from art_reps.metrics.recognition import answer, recognised
+from .models import load_model
+from .saved import SavedResults
 
-from .controls import other_class
-from .judge_controls import deciding_judges as verdict_judges
-from .judging import SEEDS, TARGETS_OFFSET, distances, over_targets
-from .models import list_models, load_model, model_card
-
-SWEEP = ("standard", "l2_eps0.02", "l2_eps0.05")  # Aggarwal's low-eps claim (docs/judging.md)
-CANDIDATES = ("l2_eps0.5", "l2_eps1", "l2_eps2", "l2_eps3")  # registered in docs/judging.md
-COLLAPSED = 0.5  # a candidate whose clean test accuracy (its card) is under this is reported, not chosen
-LAYER = zoo.REPRESENTATION_LAYER
-START = "noise"  # Engstrom's randn/20 + 0.5
-# Each measure runs its method's recipe (core.METHODS["invert"].defaults(), ...: the methods' defaults), with
-# only what is listed here changed: fewer steps in the quick run; the maximizing inputs (registered in
-# docs/judging.md, "Experiments that can test the claims") from Engstrom's noise with the fake ReLU
-# and 300 steps, for the channels of at least min_purity, several starts each, beside class logits.
-SETTINGS = {
-    "full": {"per_class": 10, "seeds": SEEDS, "inversion": {},
-             "maximizing": {"per_class": 10, "min_purity": 0.8, "top": 10, "seeds": SEEDS, "class_seeds": 10,
-                            "steps": 300, "fake_relu": True},
-             "interpolation": {"per_class": 10, "n": 5},
-             "manipulation": {"per_class": 10, "shift": 3},
-             "ood": {"faces": 10}},
-    "quick": {"per_class": 2, "seeds": (0, 1), "inversion": {"steps": 100},
-              "maximizing": {"per_class": 1, "min_purity": 0.8, "top": 10, "seeds": (0, 1), "class_seeds": 2,
-                             "steps": 40, "fake_relu": True},
-              "interpolation": {"per_class": 1, "n": 3, "steps": 60},
-              "manipulation": {"per_class": 1, "shift": 3, "steps": 40},
-              "ood": {"faces": 2, "steps": 60}},
+RESULTS = SavedResults("science.json")
+LAYER_NAME = zoo.REPRESENTATION_LAYER
+BLOCKS = ("selection", "verdicts", "engstrom", "maximizing", "aggarwal", "alignment", "stir", "metamers")
+ENGSTROM = {
+    "inversion_recognised": "inversion from noise: shows the target's class",
+    "inversion_distance": "inversion: relative representation distance reached",
+    "ood_inversion_similarity": "inversion of photos and faces: judge-feature cosine similarity",
+    "interpolation_lerp_single_switch": "interpolation from the pixel cross-fade: one class change, a to b",
+    "interpolation_lerp_endpoint_classes": "interpolation from the pixel cross-fade: images in an endpoint class",
+    "interpolation_noise_single_switch": "interpolation from noise: one class change, a to b",
+    "interpolation_noise_endpoint_classes": "interpolation from noise: images in an endpoint class",
+    "manipulation_success": "feature addition: added feature visible and class kept",
+    "manipulation_feature_visible": "feature addition: added class's probability rose >= 0.05",
+    "manipulation_class_kept": "feature addition: class kept",
+    "manipulation_added_probability_rise": "feature addition: rise of the added class's probability",
 }
 
 
-def run_reproduce(out="art_reps_results", *, quick: bool = False, standard: str = zoo.STANDARD,
-                  robust: str = zoo.ROBUST, sweep=SWEEP, device: str = "cpu", seed: int = 0,
-                  progress: bool = True) -> dict:
-    """Measure every claim and write the figures to ``out``. Returns
-    ``{"engstrom": {measure: {judge: {model: interval}}}, "aggarwal": {model: {...}}, ...}``, each
-    interval ``{"score", "low", "high", "n"}``; ``quick`` runs the same code on fewer images."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    s = SETTINGS["quick" if quick else "full"]
-    device = torch.device(device)
-    judges = verdict_judges(device)
-    models = {name: load_model(name, device=device) for name in (standard, robust)}
-    bar = tqdm(total=5 * len(models) + len(sweep), desc="python -m reproduction reproduce",
-               disable=core.bar_disabled(progress))
-    maximizing = run_maximizing(models, judges, s, out, seed, bar)
-    engstrom: dict = {}
-    for name, model in models.items():
-        for measure, by_judge in _engstrom(model, name, judges, s, out, seed, bar).items():
-            for judge, value in by_judge.items():
-                engstrom.setdefault(measure, {}).setdefault(judge, {})[name] = value
-    aggarwal = {}
-    for name in sweep:
-        aggarwal[name] = _aggarwal(name, device)
-        bar.update(1)
-    bar.close()
-    test, val = digits_on_textures("test"), digits_on_textures("val")
-    return {"models": {"standard": standard, "robust": robust, "judges": list(judges)},
-            "settings": s, "recipes": _recipes(s), "seed": seed, "engstrom": engstrom, "maximizing": maximizing,
-            "aggarwal": aggarwal,
-            "aggarwal_baselines": baseline_scores(test.boxes, val.boxes, intervals=True)}
+def run_all(out="art_reps_results", *, quick: bool = False, device: str = "cpu", seed: int = 0,
+            progress: bool = True) -> dict:
+    """Run every study (``quick``: the same code on fewer images and steps); figures go to ``out``."""
+    from .iri_study import run_alignment, run_metamers, run_stir
+    from .judge_controls import RESULTS as CONTROLS
+    from .judge_controls import validated_judges
+    from .anchor_experiments import choose_robust, run_reproduce
+
+    controls = CONTROLS.load()
+    ceilings = {j: controls["controls"][j]["targets"]["score"] for j in validated_judges(controls)}
+    return rounded({"quick": quick, "robust": zoo.ROBUST, "ceilings": ceilings,
+                    "selection": choose_robust(quick=quick, seed=seed),
+                    "reproduce": run_reproduce(out, quick=quick, device=device, seed=seed, progress=progress),
+                    "alignment": run_alignment(quick=quick, seed=seed, progress=progress),
+                    "stir": run_stir(quick=quick, progress=progress),
+                    "metamers": run_metamers(quick=quick, seed=seed, progress=progress)})
 
 
-def _recipes(s: dict) -> dict:
-    """The settings each measure ran with: its method's recipe, changed by the study's settings."""
-    used = {"inversion": "invert", "maximizing": "visualize", "interpolation": "interpolate",
-            "manipulation": "manipulate", "ood": "invert"}
-    methods = {k: core.METHODS[name] for k, name in used.items()}
-    return {k: {**m.defaults(), **{o: v for o, v in s[k].items() if o in m.option_names}} for k, m in methods.items()}
+PARTS = ("selection", "maximizing")  # what `python -m reproduction reproduce --only PART` re-measures alone
 
 
-def choose_robust(candidates=CANDIDATES, *, quick: bool = False, seed: int = 0) -> dict:
-    """The registered choice of the robust model: on validation images (10 per class, or 2 with
-    ``quick``), the candidate whose inversions from noise the deciding judges recognise most often
-    on average (ties to the smaller eps). A candidate without weights, or collapsed (clean accuracy
-    under ``COLLAPSED``), is listed in ``excluded`` with the reason and not measured.
+def run_part(part: str, saved: dict, out="art_reps_results", *, device: str = "cpu", seed: int = 0,
+             progress: bool = True) -> dict:
+    """``saved`` (the full run's results) with one part measured again by the code the full run
+    calls, the same settings, and ``measured_apart[part]`` saying so (seconds, the command)."""
+    import time
 
-    Returns ``{"scores": {name: {judge: interval}}, "mean": {name: float}, "chosen": name,
-    "excluded": {name: reason}}``.
-    """
-    s = SETTINGS["quick" if quick else "full"]
-    trained = set(list_models())
-    excluded = {n: "not trained" for n in candidates if n not in trained}
-    for name in candidates:
-        clean = model_card(name)["clean_accuracy"] if name in trained else None
-        if clean is not None and clean < COLLAPSED:
-            excluded[name] = f"collapsed: clean accuracy {clean:.3f}"
-    measured = [n for n in candidates if n not in excluded]
-    if not measured:
-        raise ValueError(f"no candidate of {list(candidates)} can be chosen: {excluded}")
-    targets = balanced(s["per_class"], split="val")
-    seeds = core.make_start(START, targets.images.shape, seed=seed)
-    judges = verdict_judges()
-    scores = {}
-    for name in measured:
-        res = core.invert(load_model(name), targets.images, layer=LAYER, start=seeds, seed=seed, **s["inversion"])
-        hits = recognised(res.images, targets.labels, judges)
-        scores[name] = {j: proportion(h) for j, h in hits.items()}
-    mean = {name: sum(r["score"] for r in by_judge.values()) / len(by_judge) for name, by_judge in scores.items()}
-    chosen = max(measured, key=lambda n: (round(mean[n], 6), -model_card(n)["training"]["eps"]))
-    return {"scores": scores, "mean": mean, "chosen": chosen, "excluded": excluded}
+    from .judge_controls import deciding_judges as verdict_judges
+    from .anchor_experiments import SETTINGS, choose_robust, run_maximizing
+
+    if part not in PARTS:
+        raise ValueError(f"--only must be one of {list(PARTS)}, got {part!r}")
+    if saved.get("quick", True):
+        raise ValueError("--only re-measures a part of the saved full run: measure it all first (without --quick)")
+    start, result = time.time(), dict(saved)
+    if part == "selection":
+        result["selection"] = choose_robust(seed=seed)
+    else:
+        models = saved["reproduce"]["models"]
+        loaded = {models[k]: load_model(models[k], device=device) for k in ("standard", "robust")}
+        result["reproduce"] = {**saved["reproduce"], "maximizing": run_maximizing(
+            loaded, verdict_judges(device), SETTINGS["full"], out, seed)}
+    result["measured_apart"] = {**saved.get("measured_apart", {}), part: (
+        f"python -m reproduction reproduce --only {part} ({time.time() - start:.0f} s): "
+        "the code and settings of the full run")}
+    return rounded(result)
 
 
-def _by_judge(hits: dict) -> dict:
-    return {judge: proportion(h) for judge, h in hits.items()}
+def _cell(r: dict) -> str:
+    return interval_text(r, 3 if r["high"] - r["low"] < 0.01 else 2)
 
 
-def inversion_hits(model, targets, index, judges: dict, *, seeds=SEEDS, **options) -> tuple[dict, list]:
-    """The inversions of ``targets`` (the test images ``index``) from Engstrom's noise, one run per
-    seed: (criterion name -> (S, N) booleans, the runs' Results). Criteria: ``recognised`` under
-    each judge (ten-way); ``two-way`` and ``nanda`` under each network judge's features (nearer the
-    target than a digit of another class on the same background; than the seed)."""
-    others = other_class(targets, index)
-    dists = {j: d for j, d in distances(judges).items() if j in judges}
-    hits, runs = {}, []
-    for seed in seeds:
-        start = core.make_start(START, targets.images.shape, seed=seed)
-        res = core.invert(model, targets.images, layer=LAYER, start=start, seed=seed, progress=False, **options)
-        runs.append(res)
-        found = {f"{j}: recognised": h for j, h in recognised(res.images, targets.labels, judges).items()}
-        for j, d in dists.items():
-            found[f"{j}: two-way"] = alignment_hits(res.images, targets.images, others.images, d)
-            found[f"{j}: nanda"] = alignment_hits(res.images, targets.images, start, d)
-        for key, h in found.items():
-            hits.setdefault(key, []).append(h)
-    return {k: torch.stack(v) for k, v in hits.items()}, runs
+def engstrom_table(rep: dict) -> str:
+    std, rob = rep["models"]["standard"], rep["models"]["robust"]
+    rows = [f"| measure | judge | `{std}` | `{rob}` | n |", "|---|---|---|---|---|"]
+    for key, label in ENGSTROM.items():
+        for judge, values in rep["engstrom"][key].items():
+            rows.append(f"| {label} | {judge} | {_cell(values[std])} | {_cell(values[rob])} | {values[std]['n']} |")
+    return "\n".join(rows)
 
 
-def _engstrom(model, name: str, judges: dict, s: dict, out: Path, seed: int, bar) -> dict:
-    """Every Engstrom measure for one model: {measure: {judge or '-': interval}}."""
-    result: dict = {}
-    test = digits_on_textures("test")
-    index = targets_index(test, s["per_class"], TARGETS_OFFSET)
-    targets = test[index]
-    hits, runs = inversion_hits(model, targets, index.tolist(), judges, seeds=s["seeds"], **s["inversion"])
-    save_grid(torch.cat([targets.images[::s["per_class"]], runs[0].images[::s["per_class"]]]),
-              out / f"inversion_{name}.png", nrow=10)
-    result["inversion_recognised"] = {k: over_targets(h) for k, h in hits.items()}
-    result["inversion_distance"] = {"-": over_targets(torch.stack([r.losses for r in runs]))}
-    bar.update(1)
-
-    ood = torch.cat([natural_photos(), lfw_faces(n=s["ood"]["faces"])])
-    ood_inv = core.invert(model, ood, layer=LAYER, start=START, seed=seed,
-                          **{k: v for k, v in s["ood"].items() if k != "faces"})
-    save_grid(torch.cat([ood, ood_inv.images]), out / f"inversion_ood_{name}.png", nrow=len(ood))
-    result["ood_inversion_similarity"] = {j: mean_interval(feature_similarity(getattr(m, "base", m), ood_inv.images,
-                                                                               ood))
-                                          for j, m in judges.items() if isinstance(m, torch.nn.Module)}
-    bar.update(1)
-
-    val = digits_on_textures("val")
-    ip = s["interpolation"]
-    pairs = balanced(2 * ip["per_class"], offset=2 * TARGETS_OFFSET)
-    a, b = pairs[0::2], pairs[1::2]
-    b = b[torch.arange(len(b)).roll(-ip["per_class"])]  # each image paired with one of the next class
-    for start in ("lerp", "noise"):
-        path = core.interpolate(model, a.images, b.images, layer=LAYER, start=start, seed=seed,
-                                **{k: v for k, v in ip.items() if k != "per_class"})
-        save_grid(path.images[:10].flatten(0, 1), out / f"interpolation_{start}_{name}.png", nrow=ip["n"])
-        for j, m in judges.items():
-            labels = answer(m, path.images.flatten(0, 1)).view(-1, ip["n"])
-            scores = path_scores(labels, a.labels, b.labels, per_item=True)
-            result.setdefault(f"interpolation_{start}_single_switch", {})[j] = proportion(scores["single_switch"])
-            result.setdefault(f"interpolation_{start}_endpoint_classes", {})[j] = mean_interval(
-                scores["endpoint_classes"])
-    bar.update(1)
-
-    mp = s["manipulation"]
-    x = balanced(mp["per_class"], offset=TARGETS_OFFSET)
-    sel = selective_channels(model, val.images, val.labels, layer=LAYER)
-    added = (x.labels + mp["shift"]) % 10
-    res = core.manipulate(model, x.images, layer=LAYER, feature=sel.channels[added], cap=sel.max_activation[added],
-                          seed=seed, **{k: v for k, v in mp.items() if k not in ("per_class", "shift")})
-    save_grid(torch.cat([x.images[::mp["per_class"]], res.images[::mp["per_class"]]]), out / f"manipulation_{name}.png",
-              nrow=10)
-    for j, m in {k: v for k, v in judges.items() if isinstance(v, torch.nn.Module)}.items():
-        scores = manipulation_scores(probabilities(m, x.images), probabilities(m, res.images), x.labels, added,
-                                     per_item=True)
-        for key, value in scores.items():
-            result.setdefault(f"manipulation_{key}", {})[j] = (
-                proportion(value) if value.dtype == torch.bool else mean_interval(value))
-    bar.update(1)
-    return result
+def maximizing_table(rep: dict) -> str:
+    mx, s = rep["maximizing"], rep["settings"]["maximizing"]
+    judges = rep["models"]["judges"]
+    rows = ["| model | channels passing (of all) | purity of their top images | " + " | ".join(
+        f"{j}: channels, clean | {j}: channels, blurred | {j}: class logits, clean | {j}: class logits, blurred"
+        for j in judges) + " |", "|---|---|---|" + "---|---|---|---|" * len(judges)]
+    for model, r in mx.items():
+        cells = []
+        for j in judges:
+            ch = r.get("channel", {}).get(j)
+            cells += [_cell(ch["clean"]) if ch else "-", _cell(ch["blurred"]) if ch else "-",
+                      _cell(r["class_logits"][j]["clean"]), _cell(r["class_logits"][j]["blurred"])]
+        rows.append(f"| `{model}` | {r['channels']} of {r['of']} ({', '.join(map(str, r['per_class']))} by class) | "
+                    f"{_cell(r['purity']) if r['purity'] else '-'} | " + " | ".join(cells) + " |")
+    return (f"Channels of `{LAYER_NAME}` whose {s['top']} most-activating validation images are >= {s['min_purity']} "
+            f"of the class they are selected for (up to {s['per_class']} a class), each maximised from "
+            f"{len(s['seeds'])} noise starts (interval over channels); class logits from {s['class_seeds']} starts "
+            "a class; judged as the selected class, clean and under the transfer control's blur:\n\n"
+            + "\n".join(rows))
 
 
-def run_maximizing(models: dict, judges: dict, s: dict, out, seed: int = 0, bar=None) -> dict:
-    """model name -> :func:`maximizing_inputs` with the settings ``s`` (``SETTINGS[...]``)."""
-    Path(out).mkdir(parents=True, exist_ok=True)
-    return {name: maximizing_inputs(model, name, judges, s["maximizing"], Path(out), seed, bar)
-            for name, model in models.items()}
+def aggarwal_table(rep: dict) -> str:
+    rows = ["| model | eps | clean accuracy | PGD-20 L2 0.25 | box accuracy (IoU >= 0.5) | mean IoU | pointing game "
+            "| threshold |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in rep["aggarwal"].items():
+        rows.append(f"| `{name}` | {r['eps']} | {_cell(r['clean_accuracy'])} | {r['pgd_accuracy_0.25']:.3f} | "
+                    f"{_cell(r['box_accuracy'])} | {_cell(r['mean_iou'])} | {_cell(r['pointing_game'])} | "
+                    f"{r['threshold']} |")
+    for name, r in rep["aggarwal_baselines"].items():
+        rows.append(f"| {name} box (no map) | - | - | - | {_cell(r['box_accuracy'])} | {_cell(r['mean_iou'])} | "
+                    f"{_cell(r['pointing_game'])} | - |")
+    return "\n".join(rows)
 
 
-def maximizing_inputs(model, name: str, judges: dict, mx: dict, out: Path, seed: int = 0, bar=None) -> dict:
-    """Engstrom's maximising inputs as registered: the channels of ``LAYER`` whose top validation
-    images are at least ``min_purity`` of the class they are selected for, each maximised from
-    ``seeds`` noise starts and judged as that class (share over channels, BCa of each channel's
-    mean over its starts), clean and under the transfer control's blur; beside them each class
-    logit maximised from ``class_seeds`` starts. Writes ``maximizing_inputs_<name>.png``."""
-    from .judge_controls import blur
-
-    val = digits_on_textures("val")
-    sel = selective_channels(model, val.images, val.labels, layer=LAYER, per_class=mx["per_class"], top=mx["top"],
-                             min_purity=mx["min_purity"])
-    recipe = {"steps": mx["steps"], "fake_relu": mx["fake_relu"], "progress": False}
-    result = {"channels": len(sel.channels), "of": channel_activations(model, val.images[:1], layer=LAYER).shape[1],
-              "per_class": torch.bincount(sel.classes, minlength=10).tolist(),
-              "purity": mean_interval(sel.purity) if len(sel.channels) else None}
-    if len(sel.channels):
-        runs = [core.visualize(model, layer=LAYER, feature=sel.channels.tolist(), seed=s, **recipe).images
-                for s in mx["seeds"]]
-        hits = {kind: [recognised(transform(images), sel.classes, judges) for images in runs]
-                for kind, transform in (("clean", lambda x: x), ("blurred", blur))}
-        result["channel"] = {j: {kind: over_targets(torch.stack([h[j] for h in by_seed]))
-                                 for kind, by_seed in hits.items()} for j in judges}
-        save_grid(torch.cat([val.images[sel.top_indices[0, :10]], runs[0][:10]]), out / f"maximizing_inputs_{name}.png",
-                  nrow=10)
-    classes = torch.arange(10).repeat_interleave(mx["class_seeds"])
-    logits = core.visualize(model, layer="", feature=classes.tolist(), seed=seed, **recipe).images
-    result["class_logits"] = {j: {kind: proportion(recognised(transform(logits), classes, judges)[j])
-                                  for kind, transform in (("clean", lambda x: x), ("blurred", blur))} for j in judges}
-    if bar is not None:
-        bar.update(1)
-    return result
+def alignment_table(alignment: dict) -> str:
+    judges = list(next(iter(next(iter(alignment.values())).values())))
+    rows = ["| model | IRI loss / seed | " + " | ".join(judges) + " | n |", "|---|---|" + "---|" * (len(judges) + 1)]
+    for model, by_run in alignment.items():
+        for run, scores in by_run.items():
+            rows.append(f"| `{model}` | {run} | " + " | ".join(_cell(scores[j]) for j in judges)
+                        + f" | {scores[judges[0]]['n']} |")
+    return "\n".join(rows)
 
 
-def _aggarwal(name: str, device) -> dict:
-    card = model_card(name)
-    model = load_model(name, device=device)
-    test = digits_on_textures("test")
-    pgd = {p["eps"]: p["accuracy"] for p in card["pgd_accuracy"]}
-    clean = proportion(predict(model, test.images).cpu() == test.labels)
-    return {"eps": card["training"]["eps"], "clean_accuracy": clean, "pgd_accuracy_0.25": pgd.get(0.25),
-            **localize_model(model, smooth=1.0)}
+def stir_table(s: dict) -> str:
+    m1, m2 = s["model_1"], s["model_2"]
+    return "\n".join([
+        f"| quantity ({s['images']} images, mean over {s['cka']['n']} seeds, t interval) | value |", "|---|---|",
+        f"| STIR(`{m2}` \\| `{m1}`): {m2} on IRIs of {m1} | {_cell(s['m2_given_m1'])} |",
+        f"| STIR(`{m1}` \\| `{m2}`): {m1} on IRIs of {m2} | {_cell(s['m1_given_m2'])} |",
+        f"| CKA(`{m1}`, `{m2}`) on the images themselves | {_cell(s['cka'])} |"])
+
+
+def metamer_table(metamers: dict) -> str:
+    rows = ["| model | layer | same class | rho above null | success | null max rho | n |",
+            "|---|---|---|---|---|---|---|"]
+    for model, by_layer in metamers.items():
+        for layer, r in by_layer.items():
+            rows.append(f"| `{model}` | {layer} | {_cell(r['same_class'])} | {_cell(r['above_null'])} | "
+                        f"{_cell(r['success'])} | {r['null_max']:.3f} | {r['success']['n']} |")
+    return "\n".join(rows)
+
+
+def _scores(by_judge: dict, model: str, judges) -> str:
+    return ", ".join(f"{j} {_cell(by_judge[j][model] if model else by_judge[j])}" for j in judges)
+
+
+def _key(judge: str) -> str:
+    return f"{judge}: recognised"
+
+
+def _against(by_key: dict, model: str | None, judges, ceilings) -> str:
+    return ", ".join(f"{j} {_cell(by_key[_key(j)][model] if model else by_key[_key(j)])} (ceiling {ceilings[j]:.2f})"
+                     for j in judges)
+
+
+def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
+    """(claim, target, measured, met) for every target of "How we judge" (docs/judging.md), decided
+    ten-way under every judge that passed its controls, against each judge's ceiling (its share
+    of the clean targets themselves)."""
+    rep = results["reproduce"]
+    e = rep["engstrom"]
+    std, rob = rep["models"]["standard"], rep["models"]["robust"]
+    judges, ceilings = rep["models"]["judges"], results["ceilings"]
+    score = lambda r: r["score"]  # noqa: E731
+    out = []
+    decided = bool(judges)  # with no judge that passed its controls, no verdict on images is decided
+    inv = e["inversion_recognised"]
+    out.append(("inversion from noise: the robust model's recognised", ">= 0.9 x ceiling under every judge",
+                _against(inv, rob, judges, ceilings),
+                all(score(inv[_key(j)][rob]) >= 0.9 * ceilings[j] for j in judges)))
+    out.append(("inversion from noise: the standard model's recognised", "<= 0.2 under every judge",
+                _against(inv, std, judges, ceilings), all(score(inv[_key(j)][std]) <= 0.2 for j in judges)))
+    al = results["alignment"]
+    from .iri_study import run_key
+
+    free, adv = run_key("regularizer-free", "noise"), run_key("adversarial", "noise")
+    out.append(("regularizer-free IRIs, robust: recognised", ">= 0.75 x ceiling under every judge",
+                _against(al[rob][free], None, judges, ceilings),
+                all(score(al[rob][free][_key(j)]) >= 0.75 * ceilings[j] for j in judges)))
+    out.append(("regularizer-free IRIs, standard: recognised", "<= 0.2 under every judge",
+                _against(al[std][free], None, judges, ceilings),
+                all(score(al[std][free][_key(j)]) <= 0.2 for j in judges)))
+    out.append(("adversarial regulariser, robust model: recognised", "below regularizer-free under every judge",
+                ", ".join(f"{j} {score(al[rob][adv][_key(j)]):.2f} vs {score(al[rob][free][_key(j)]):.2f}"
+                          for j in judges),
+                all(score(al[rob][adv][_key(j)]) < score(al[rob][free][_key(j)]) for j in judges)))
+    mx = rep["maximizing"]
+    network = [j for j in judges if j in e["interpolation_lerp_single_switch"]]
+    channel = {m: {j: {k: score(mx[m]["channel"][j][k]) if "channel" in mx[m] else 0.0 for k in ("clean", "blurred")}
+                   for j in network} for m in (std, rob)}
+    out.append(("maximising inputs of selective channels show their class", "robust - standard >= 0.2 under every "
+                "judge, clean and blurred",
+                ", ".join(f"{j} {channel[rob][j]['clean']:.2f} - {channel[std][j]['clean']:.2f} (blurred "
+                          f"{channel[rob][j]['blurred']:.2f} - {channel[std][j]['blurred']:.2f})" for j in network),
+                bool(network) and all(channel[rob][j][k] - channel[std][j][k] >= 0.2 for j in network
+                                      for k in ("clean", "blurred"))))
+    key = "interpolation_lerp_single_switch"
+    out.append(("interpolation from the cross-fade: one class change", "robust - standard >= 0.2 under every judge",
+                ", ".join(f"{j} {score(e[key][j][rob]):.2f} - {score(e[key][j][std]):.2f}" for j in network),
+                bool(network) and all(score(e[key][j][rob]) - score(e[key][j][std]) >= 0.2 for j in network)))
+    if not decided:
+        out = [(claim, target, "", None) for claim, target, _, _ in out]
+    ag = rep["aggarwal"]
+    base = ag[std]
+    best = []
+    for name, r in ag.items():
+        if name == std:
+            continue
+        ok = (r["clean_accuracy"]["score"] >= base["clean_accuracy"]["score"] - 0.01
+              and r["box_accuracy"]["score"] >= 2 * base["box_accuracy"]["score"]
+              and r["box_accuracy"]["low"] > base["box_accuracy"]["high"])
+        best.append((ok, name, r))
+    ok, name, r = max(best, key=lambda t: (t[0], t[2]["box_accuracy"]["score"]))
+    out.append(("Aggarwal: low eps keeps accuracy, localises better",
+                "clean within 0.01 of standard, box accuracy >= 2x, intervals apart",
+                f"{name}: clean {_cell(r['clean_accuracy'])} vs {_cell(base['clean_accuracy'])}, box "
+                f"{_cell(r['box_accuracy'])} vs {_cell(base['box_accuracy'])}", ok))
+    return out
+
+
+def verdicts_table(results: dict) -> str:
+    rows = ["| claim | target | measured | met |", "|---|---|---|---|"]
+    rows += [f"| {c} | {t} | {m or '-'} | {_met(ok)} |" for c, t, m, ok in verdicts(results)]
+    return "\n".join(rows)
+
+
+def _met(ok) -> str:
+    return "undecided: no judge passed its controls" if ok is None else "yes" if ok else "**no**"
+
+
+def selection_table(selection: dict) -> str:
+    names = list(selection["scores"])
+    judges = list(selection["scores"][names[0]])
+    rows = ["| candidate | " + " | ".join(judges) + " | mean | chosen |", "|---|" + "---|" * (len(judges) + 2)]
+    for name in names:
+        rows.append(f"| `{name}` | " + " | ".join(_cell(selection["scores"][name][j]) for j in judges)
+                    + f" | {selection['mean'][name]:.3f} | {'yes' if name == selection['chosen'] else ''} |")
+    for name, reason in selection.get("excluded", {}).items():
+        rows.append(f"| `{name}` | " + " | ".join("-" for _ in judges) + f" | - | no: {reason} |")
+    return "\n".join(rows)
+
+
+def render(results: dict) -> dict:
+    """block name -> markdown table."""
+    return {"selection": selection_table(results["selection"]), "verdicts": verdicts_table(results),
+            "engstrom": engstrom_table(results["reproduce"]), "maximizing": maximizing_table(results["reproduce"]),
+            "aggarwal": aggarwal_table(results["reproduce"]),
+            "alignment": alignment_table(results["alignment"]), "stir": stir_table(results["stir"]),
+            "metamers": metamer_table(results["metamers"])}

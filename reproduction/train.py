@@ -48,9 +48,8 @@ SPECS = {
     "l2_eps0.25": dict(_SWEEP, eps=0.25),
     "l2_eps0.5": dict(_ROBUST, eps=0.5),
     "l2_eps1": dict(_ROBUST, eps=1.0),
-    # l2_eps2 collapsed from scratch and with a 5-epoch warm-up (results/failed); it and l2_eps3 now
-    # start from the next smaller eps's weights, the second route (registered in docs/judging.md
-    # before training).
+    # l2_eps2 and l2_eps3 start from the next smaller eps's weights: from scratch, and with a 5-epoch
+    # warm-up, l2_eps2 collapsed (results/failed; docs/judging.md).
     "l2_eps2": dict(_ROBUST, eps=2.0, epochs=10, init="l2_eps1"),
     "l2_eps3": dict(_ROBUST, eps=3.0, epochs=10, init="l2_eps2"),
     "judge": dict(_JUDGE, architecture="JudgeNet", eps=0.0),
@@ -69,7 +68,7 @@ _GRID = dict(architecture="SmallResNet", seed=0, attack_steps=3, pgd=False)
 # twice on independent backgrounds); the adversarial ones fine-tune their non-adversarial cell
 # with adversarial first views (registered in docs/judging.md).
 DIGIT_VIEWS = dict(views="digits", view_draws=16, temperature=0.2, epochs=SIMCLR_EPOCHS, lr=0.02)
-ADVERSARIAL_FINE_TUNE, EPS_WARMUP = 30, 10  # epochs; round 2: round 1 had no warm-up (docs/judging.md)
+ADVERSARIAL_FINE_TUNE, EPS_WARMUP = 30, 10  # epochs (docs/judging.md, Corrections)
 for _residual in (True, False):
     _arch = "resnet" if _residual else "plain"
     for _loss in ("ce", "simclr"):

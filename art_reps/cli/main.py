@@ -18,7 +18,7 @@ def _demo(args) -> int:
 
 
 def _compare(args) -> int:
-    from .methods import compare_models
+    from .compare import compare_models
 
     metrics = compare_models(args.model, out=args.out, weights=args.weights or [], layers=args.layer or [],
                              data=args.data, labels=args.labels, size=args.size, limit=args.limit, arch=args.arch,

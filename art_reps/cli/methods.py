@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import typing
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -370,53 +369,3 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
                        "losses": losses.tolist(), "png": save_grid(images, out / f"{name}.png", nrow=nrow)})
     write_json(summary, out / "summary.json")
     return summary
-
-
-def compare_models(specs: list, *, out, weights: Sequence = (), layers: Sequence = (), data: str | None = None,
-                   labels: str | None = None, size: int | None = None, limit: int | None = 30, steps: int | None = None,
-                   device: str = "cpu", seed: int = 0, progress: bool = True, **loading) -> dict:
-    """``art-reps compare``: two model specifications (``weights`` given in order to those of them
-    that take one; ``layers`` one for both or one each, default ``avgpool``) on a ``data`` folder
-    (default: three embedded test images a class, judged by the demo's judge);
-    every argument is checked, and both models loaded, before any work or folder."""
-    import re
-
-    from ..core.checks import check_count, resolve_layer
-    from ..data.folders import load_items, resized
-    from .. import zoo
-    from ..data import balanced
-    from .compare import run_compare
-
-    if len(specs) != 2:
-        raise ValueError(f"compare takes --model twice (two models), got {len(specs)}")
-    if len(layers) not in (0, 1, 2):
-        raise ValueError(f"--layer takes one layer for both models or one each, got {len(layers)}")
-    steps = check_count(steps, "steps") if steps is not None else None
-    needs = [s for s in specs if s.partition(":")[0] in ("torchvision", "timm")]
-    if len(weights) != len(needs):
-        raise ValueError(f"--weights: give one file for each torchvision:/timm: model, in order ({len(needs)}), "
-                         f"got {len(weights)}")
-    given = iter(weights)
-    models, names = {}, []
-    for spec in specs:
-        w = next(given) if spec in needs else None
-        net, reading = load_model_spec(spec, device, weights=w, **loading)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(w).stem if w else Path(spec.partition(":")[2] or spec).stem)
-        names.append(name if name not in names else f"{name}_2")
-        models[names[-1]] = (net, reading)
-    chosen = list(layers) * 2 if len(layers) == 1 else list(layers) or ["avgpool", "avgpool"]
-    layer_of = dict(zip(names, chosen))
-    for name, (net, _) in models.items():
-        resolve_layer(net, layer_of[name])
-    judges = boxes = None
-    if data is None:
-        targets = balanced(3)
-        x, y, boxes = resized(targets.images, size), targets.labels, targets.boxes
-        judges = {zoo.DEMO_JUDGE: zoo.load_judge(device=device)} if size is None else None
-    else:
-        items = load_items(data, size=size, limit=limit, labels=labels)
-        x, y = items.images, items.labels
-    return run_compare(out, models, x.to(device), y.to(device), layers=layer_of, steps=steps, seed=seed,
-                       judges=judges, boxes=None if size else boxes, progress=progress,
-                       title=f"art-reps compare: {names[0]} vs {names[1]}",
-                       about={"specifications": dict(zip(names, specs))})

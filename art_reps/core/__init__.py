@@ -7,7 +7,7 @@ here and the public modules :mod:`.objectives`, :mod:`.checks`, :mod:`.schedules
 """
 from . import checks, objectives, options, schedules
 from .batching import auto_batch_size
-from .borrow import frozen, with_autograd
+from .model_state import frozen, with_autograd
 from .geometry import GEOMETRIES, Geometry, L2Ball, LinfBall, Unconstrained, make_geometry, pgd_step_size
 from .iri_losses import HUMAN_PRIORS, LOSSES as IRI_LOSSES, iri_objective
 from .loop import Result, input_gradient, optimize

@@ -23,7 +23,7 @@ from .objectives import Objective
 from .options import LOOP, OPTIMIZERS, LoopOptions, loop_defaults
 from .parameterisations import make_param
 from .representation import Representation
-from .borrow import with_autograd
+from .model_state import with_autograd
 from .rng import Draws
 from .runtime import Runtime, bar_disabled
 from .schedules import make_schedule

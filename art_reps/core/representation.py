@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .checks import check_images, expected_channels, model_device, model_dtype, resolve_layer
-from .borrow import frozen
+from .model_state import frozen
 
 
 class _Captured(Exception):
@@ -257,7 +257,7 @@ def layer_shapes(model: nn.Module, images: torch.Tensor) -> list[tuple[str, tupl
         >>> layer_shapes(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()), torch.rand(1, 3, 5, 5))
         [('0', (1, 4, 3, 3)), ('1', (1, 36)), ('', (1, 36))]
     """
-    from .borrow import frozen
+    from .model_state import frozen
 
     shapes: dict = {}
 

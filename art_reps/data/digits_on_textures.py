@@ -29,7 +29,6 @@ BACKGROUNDS = {
               "flower.jpg", "grace_hopper.jpg"),
     "unseen": ("page", "text", "horse", "logo", "shepp_logan_phantom"),  # for controls only: no model or judge
 }
-CLASSES = tuple(str(d) for d in range(10))
 SIZES = (14, 22)  # digit height in pixels, inclusive
 MIN_CONTRAST = 0.5  # RGB distance between a digit's colour and the mean colour behind it
 _PER_CLASS = {"train": 350, "val": 50, "test": 100}

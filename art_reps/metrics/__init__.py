@@ -7,7 +7,7 @@ from .plausibility import plausibility, plausibility_hits
 from .localization import (baseline_scores, box_iou, calibrate_threshold, localization_scores, localize_model,
                            saliency_boxes,
                            saliency_points)
-from .recognition import (activations, answer, cross_judge, feature_similarity, judge_accuracy, predict, probabilities,
+from .recognition import (activations, answer, feature_similarity, judge_accuracy, predict, probabilities,
                           recognised)
 from .similarity import CKA, linear_cka, rbf_cka
 from .statistics import interval_text, mean_interval, proportion, runs_interval, seeds_interval
@@ -19,7 +19,7 @@ __all__ = ["distances", "pag_score", "plausibility", "plausibility_hits", "CKA",
            "interval_text", "mean_interval", "proportion", "seeds_interval", "runs_interval", "activations",
            "alignment_hits", "alignment_score", "linear_cka", "metamer_success", "rbf_cka",
            "spearman", "stir", "stir_matrix", "SelectiveChannels", "baseline_scores", "box_iou", "calibrate_threshold",
-           "channel_activations", "cross_judge",
+           "channel_activations",
            "feature_similarity", "judge_accuracy", "localization_scores", "localize_model",
            "manipulation_scores", "path_scores", "predict", "answer", "recognised", "probabilities", "saliency_boxes",
            "saliency_points",

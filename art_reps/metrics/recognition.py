@@ -61,12 +61,6 @@ def judge_accuracy(judge: torch.nn.Module, images: torch.Tensor, labels: torch.T
     return (predict(judge, images, **kwargs) == labels.to(images.device)).float().mean().item()
 
 
-def cross_judge(judges: dict[str, torch.nn.Module], images: dict[str, torch.Tensor],
-                labels: torch.Tensor) -> dict[str, dict[str, float]]:
-    """``result[judge][source]``: accuracy of each judge on the images made through each source model."""
-    return {j: {s: judge_accuracy(m, x, labels) for s, x in images.items()} for j, m in judges.items()}
-
-
 def answer(judge, images: torch.Tensor) -> torch.Tensor:
     """(N,) the class a judge names: its ``predict`` where it has one, else its argmax (a network)."""
     return judge.predict(images).cpu() if hasattr(judge, "predict") else predict(judge, images).cpu()

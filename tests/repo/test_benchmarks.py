@@ -52,7 +52,7 @@ def test_time_to_quality_runs_small_and_compares_at_the_quality_both_reach(tmp_p
 def test_speed_page_time_to_quality_block_is_the_saved_measurement():
     import importlib.util
 
-    from reproduction.science import page_blocks
+    from reproduction.pages import page_blocks
 
     spec = importlib.util.spec_from_file_location("time_to_quality", SCRIPT.parent / "time_to_quality.py")
     module = importlib.util.module_from_spec(spec)
@@ -97,7 +97,7 @@ def test_speed_page_time_to_quality_block_is_the_saved_measurement():
 def test_speed_page_gpu_block_is_the_saved_h200_run():
     import importlib.util
 
-    from reproduction.science import page_blocks
+    from reproduction.pages import page_blocks
 
     spec = importlib.util.spec_from_file_location("gpu", SCRIPT)
     module = importlib.util.module_from_spec(spec)
@@ -119,7 +119,7 @@ def test_speed_page_gpu_block_is_the_saved_h200_run():
 def test_speed_page_per_step_rows_are_at_the_bare_loops_cost():
     """Every per-step row of the speed page (``python benchmarks/run.py --page docs/speed.md``)
     reads ours / bare <= 1.05: the one-off set-up is left out, the marginal step is the bare one."""
-    from reproduction.science import page_blocks
+    from reproduction.pages import page_blocks
 
     block = page_blocks(SCRIPT.parents[1] / "docs" / "speed.md", ["benchmarks"])["benchmarks"]
     rows = [line.split("|") for line in block.splitlines() if line.startswith("| ") and "x3x" in line

@@ -9,7 +9,7 @@ import art_reps
 from art_reps.metrics import interval_text, pag_score, plausibility, plausibility_hits
 from art_reps.metrics.pag import classifier_gradient
 from reproduction import beyond_anchors as B
-from reproduction.science import page_blocks
+from reproduction.pages import page_blocks
 
 RESULTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 

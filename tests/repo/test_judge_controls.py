@@ -8,7 +8,7 @@ import pytest
 from art_reps import zoo
 from reproduction.controls import NEGATIVE, POSITIVE
 from reproduction import judge_controls as J
-from reproduction.science import page_blocks
+from reproduction.pages import page_blocks
 from reproduction import models
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

@@ -9,7 +9,7 @@ import torch
 
 from reproduction import pipeline_study as P
 from reproduction.__main__ import main
-from reproduction.science import page_blocks
+from reproduction.pages import page_blocks
 from reproduction.train import GRID
 from reproduction import models
 from tables import intervals, labels

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from art_reps import zoo
-from reproduction import beyond_anchors, pipeline_study, science
+from reproduction import beyond_anchors, pipeline_study, reproduce
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -18,7 +18,7 @@ def test_readme_is_at_most_12_kb():
 
 
 def test_the_summary_is_what_the_saved_results_say():
-    saved = science.RESULTS.load()
+    saved = reproduce.RESULTS.load()
     (judge,) = saved["reproduce"]["models"]["judges"]  # the one judge that passed its controls
     assert f"`{judge}`" in README
     inversion = saved["reproduce"]["engstrom"]["inversion_recognised"][f"{judge}: recognised"]
@@ -26,9 +26,9 @@ def test_the_summary_is_what_the_saved_results_say():
     robust, standard = inversion[models["robust"]], inversion[models["standard"]]
     assert (f"({robust['score']:.2f} against {standard['score']:.2f} of {robust['n']} targets x "
             f"{robust['seeds']} seeds)") in README
-    met = [v[3] for v in science.verdicts(saved)]
+    met = [v[3] for v in reproduce.verdicts(saved)]
     assert f"{met.count(False)} of the {len(met)} registered targets" in README
-    aggarwal = [v[3] for v in science.verdicts(saved) if v[0].startswith("Aggarwal")]
+    aggarwal = [v[3] for v in reproduce.verdicts(saved) if v[0].startswith("Aggarwal")]
     assert aggarwal == [True] and "Aggarwal et al.'s claim holds" in README
     claims = [c["holds"] for c in pipeline_study.RESULTS.load()["claims"]]
     assert claims == [None, True] and "their first claim is not testable here" in README

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ..batching import check_batch_size, chunk_size, join, slices
-from ..borrow import with_autograd
+from ..model_state import with_autograd
 from ..loop import Settings, input_gradient, progress_bar, run_loop
 from ..objectives import Objective
 from ..options import GROUPS, split

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from reproduction import science
+from reproduction import reproduce
+from reproduction.pages import page_blocks, update_page
 from reproduction.__main__ import main
 from reproduction import models
 from tables import intervals as _intervals, labels as _labels
@@ -17,26 +18,26 @@ TOLERANCE = 0.05  # thread scheduling may change the last bits of an optimisatio
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
-    return out, science.run_all(out, quick=True, progress=False)
+    return out, reproduce.run_all(out, quick=True, progress=False)
 
 
 def test_page_blocks_are_the_saved_full_results():
-    saved = science.RESULTS.load()
+    saved = reproduce.RESULTS.load()
     assert saved["quick"] is False
-    assert science.page_blocks(RESULTS) == science.render(saved)
+    assert page_blocks(RESULTS, reproduce.BLOCKS) == reproduce.render(saved)
 
 
 def test_the_shipped_robust_model_is_the_registered_choice():
     from art_reps import zoo
 
-    saved = science.RESULTS.load()
+    saved = reproduce.RESULTS.load()
     assert saved["selection"]["chosen"] == saved["robust"] == zoo.ROBUST
 
 
 def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_the_others(quick):
-    from reproduction.reproduce import CANDIDATES, COLLAPSED
+    from reproduction.anchor_experiments import CANDIDATES, COLLAPSED
 
-    for selection in science.RESULTS.load()["selection"], quick[1]["selection"]:
+    for selection in reproduce.RESULTS.load()["selection"], quick[1]["selection"]:
         measured, excluded = set(selection["scores"]), selection.get("excluded", {})
         assert measured | set(excluded) <= set(CANDIDATES) and not measured & set(excluded)
         assert selection["chosen"] in measured
@@ -44,14 +45,14 @@ def test_the_choice_measures_every_registered_candidate_it_can_and_says_why_not_
             assert (reason == "not trained") == (name not in models.list_models()), name
             if reason != "not trained":
                 assert models.model_card(name)["clean_accuracy"] < COLLAPSED and reason.startswith("collapsed"), name
-        rows = science.selection_table(selection).splitlines()[2:]
+        rows = reproduce.selection_table(selection).splitlines()[2:]
         assert len(rows) == len(measured) + len(excluded) and sum(r.endswith(" yes |") for r in rows) == 1
     assert set(quick[1]["selection"]["scores"]) | set(quick[1]["selection"]["excluded"]) == set(CANDIDATES)
 
 
 def test_the_pages_sentences_on_the_choice_are_what_it_measured():
 
-    scores = {n: by_judge["glyph_pair"] for n, by_judge in science.RESULTS.load()["selection"]["scores"].items()}
+    scores = {n: by_judge["glyph_pair"] for n, by_judge in reproduce.RESULTS.load()["selection"]["scores"].items()}
     assert scores["l2_eps0.5"]["high"] >= scores["l2_eps1"]["low"]  # as good within the intervals
     assert scores["l2_eps2"]["high"] < scores["l2_eps1"]["low"]  # rarely shows its class
     assert models.model_card("l2_eps2")["autoattack_accuracy"][0]["accuracy"] < 0.1  # near chance at eps 2
@@ -59,26 +60,26 @@ def test_the_pages_sentences_on_the_choice_are_what_it_measured():
 
 
 def test_a_part_measured_apart_replaces_only_that_part_and_says_so(monkeypatch, tmp_path):
-    from reproduction import reproduce
+    from reproduction import anchor_experiments
 
-    saved = science.RESULTS.load()
+    saved = reproduce.RESULTS.load()
     fresh = {"scores": {"l2_eps1": {"glyph_pair": {"score": 0.5, "low": 0.4, "high": 0.6, "n": 100}}},
              "mean": {"l2_eps1": 0.5}, "chosen": "l2_eps1", "excluded": {}}
-    monkeypatch.setattr(reproduce, "choose_robust", lambda seed: fresh)
-    merged = science.run_part("selection", saved, tmp_path)
+    monkeypatch.setattr(anchor_experiments, "choose_robust", lambda seed: fresh)
+    merged = reproduce.run_part("selection", saved, tmp_path)
     assert merged["selection"] == fresh and merged["measured_apart"]["selection"].startswith(
         "python -m reproduction reproduce --only selection (")
     assert {k: v for k, v in merged.items() if k not in ("selection", "measured_apart")} == {
         k: v for k, v in saved.items() if k not in ("selection", "measured_apart")}
     with pytest.raises(ValueError, match="measure it all first"):
-        science.run_part("selection", {**saved, "quick": True}, tmp_path)
+        reproduce.run_part("selection", {**saved, "quick": True}, tmp_path)
     with pytest.raises(ValueError, match="--only must be one of"):
-        science.run_part("verdicts", saved, tmp_path)
+        reproduce.run_part("verdicts", saved, tmp_path)
 
 
 def test_quick_run_measures_every_row_of_the_results_page(quick):
     _, results = quick
-    fresh, shown = science.render(results), science.page_blocks(RESULTS)
+    fresh, shown = reproduce.render(results), page_blocks(RESULTS, reproduce.BLOCKS)
     assert list(fresh) == list(shown)
     for name in ("engstrom", "alignment", "metamers"):
         assert [r[:2] for r in _labels(fresh[name])] == [r[:2] for r in _labels(shown[name])], name
@@ -108,7 +109,7 @@ def test_the_robust_model_inverts_to_its_targets_on_the_quick_run(quick):
     _, results = quick
     models = results["reproduce"]["models"]
     if not models["judges"]:
-        assert all(v[3] is None for v in science.verdicts(results) if not v[0].startswith("Aggarwal"))
+        assert all(v[3] is None for v in reproduce.verdicts(results) if not v[0].startswith("Aggarwal"))
         return
     inv = results["reproduce"]["engstrom"]["inversion_recognised"][f"{models['judges'][0]}: recognised"]
     assert inv[models["robust"]]["low"] > inv[models["standard"]]["high"]
@@ -119,8 +120,8 @@ def test_results_page_is_rewritten_from_results(quick, tmp_path):
     _, results = quick
     copy = tmp_path / "RESULTS.md"
     shutil.copy(RESULTS, copy)
-    science.update_page(copy, science.render(results))
-    assert science.page_blocks(copy) == science.render(results)
+    update_page(copy, reproduce.render(results))
+    assert page_blocks(copy, reproduce.BLOCKS) == reproduce.render(results)
     assert copy.read_text().split("<!-- selection -->")[0] == RESULTS.read_text().split("<!-- selection -->")[0]
     assert main(["reproduce", "--from-results", "--page", str(copy), "--quiet"]) == 0
     assert copy.read_text() == RESULTS.read_text()
@@ -135,12 +136,12 @@ def test_a_page_without_the_blocks_is_refused(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_full_run_reproduces_the_saved_results(tmp_path):
-    fresh, saved = science.run_all(tmp_path, progress=False), science.RESULTS.load()
+    fresh, saved = reproduce.run_all(tmp_path, progress=False), reproduce.RESULTS.load()
     pairs = list(zip(_intervals(fresh), _intervals(saved)))
     assert len(pairs) == len(list(_intervals(saved)))
     for a, b in pairs:
         assert a["n"] == b["n"] and a["score"] == pytest.approx(b["score"], abs=TOLERANCE), (a, b)
-    assert [v[3] for v in science.verdicts(fresh)] == [v[3] for v in science.verdicts(saved)]
+    assert [v[3] for v in reproduce.verdicts(fresh)] == [v[3] for v in reproduce.verdicts(saved)]
 
 
 def test_the_earlier_verdicts_are_the_earlier_measurement():
