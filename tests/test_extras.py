@@ -11,7 +11,7 @@ HIDE = "import sys\nfor name in {hidden!r}:\n    sys.modules[name] = None  # as 
 
 def run(code: str, hidden=()) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", HIDE.format(hidden=list(hidden)) + code], capture_output=True,
-                          text=True, timeout=600)
+                          text=True)
 
 
 def test_the_library_and_its_command_work_without_any_framework():

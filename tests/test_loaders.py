@@ -40,6 +40,25 @@ def test_torchvision_weights_round_trip(tmp_path, resnet_state, suffix):
     assert loaded.mean == (0.485, 0.456, 0.406) and not loaded.model.training
 
 
+@pytest.mark.parametrize("prefix", ["model.", "module.model.", "module."])
+def test_lightning_and_dataparallel_checkpoints_load(tmp_path, resnet_state, prefix):
+    """A Lightning checkpoint (the network as ``self.model``, under ``state_dict`` beside the
+    trainer's state) loads as the plain state dict does."""
+    path = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {prefix + k: v for k, v in resnet_state.items()}, "epoch": 3,
+                "pytorch-lightning_version": "2.4.0"}, path)
+    reference = load_torchvision("resnet18", num_classes=10).model
+    reference.load_state_dict(resnet_state)
+    assert _same_outputs(load_torchvision("resnet18", weights=path, num_classes=10).model, reference)
+
+
+def test_a_missing_model_file_is_called_missing(capsys):
+    from art_reps.cli import main
+
+    assert main(["layers", "--model", "no/such/model.pt"]) == 2
+    assert "--model no/such/model.pt: no such file" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("key", ["model", "state_dict"])
 def test_madrylab_checkpoint(tmp_path, resnet_state, key):
     state = {}

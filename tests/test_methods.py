@@ -432,3 +432,18 @@ def test_transparent_images_are_composited_and_limit_counts_readable_images(tmp_
     assert torch.allclose(a[:, :8], torch.tensor([1.0, 0, 0]).view(3, 1, 1).expand(3, 8, 32), atol=0.02)
     assert torch.allclose(a[:, 24:], torch.ones(3, 8, 32), atol=0.02)  # white behind, not the hidden black
     assert items.notes == [{"file": "a.png", "note": "transparent: composited on white"}]
+
+
+def test_a_feature_that_reads_zero_throughout_is_a_warning_not_a_silent_grey_image():
+    """Channel 1 is kept at zero by its ReLU for every image: nothing can move it. Its image is
+    named in a warning; channel 0, which moves, is not."""
+    import warnings
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1))
+    with torch.no_grad():
+        net[0].weight[1], net[0].bias[0], net[0].bias[1] = 0.0, 5.0, -1.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        art_reps.visualize(net, layer="1", feature=[0, 1], param="fourier", steps=5, progress=False)
+    said = [str(w.message) for w in caught if "read exactly 0" in str(w.message)]
+    assert len(said) == 1 and "image(s) [1]" in said[0]

@@ -164,7 +164,7 @@ def test_layers_lists_a_resnet50_at_224_px_with_shapes(tmp_path):
     path = tmp_path / "resnet50.pt"
     torch.save(torchvision.models.resnet50().state_dict(), path)
     proc = subprocess.run([sys.executable, "-m", "art_reps.cli", "layers", "--model", "torchvision:resnet50",
-                           "--weights", str(path), "--size", "224"], capture_output=True, text=True, timeout=300,
+                           "--weights", str(path), "--size", "224"], capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert proc.returncode == 0, proc.stderr
     rows = {name.strip(): shape for name, shape in (line.rsplit("  ", 1) for line in proc.stdout.splitlines()[1:])}

@@ -106,7 +106,7 @@ def installed(tmp_path_factory):
 
 
 def run(env, *args, cwd=None):
-    return subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True)
 
 
 def test_python_art_and_torchattacks_faces(installed):

@@ -90,15 +90,16 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
             for s in STIR_SEEDS]
     stages.update(1)
     stages.close()
-    similarity = {f"{b}_given_{a}": seeds_interval([r["m2_given_m1"] for r in runs]),
-                  f"{a}_given_{b}": seeds_interval([r["m1_given_m2"] for r in runs]),
-                  "cka": seeds_interval([r["cka"] for r in runs])}
+    similarity = {f"{b}_given_{a}": seeds_interval([r["m2_given_m1"] for r in runs], bounds=(0, 1)),
+                  f"{a}_given_{b}": seeds_interval([r["m1_given_m2"] for r in runs], bounds=(0, 1)),
+                  "cka": seeds_interval([r["cka"] for r in runs], bounds=(0, 1))}
     warning = None
-    if max(d["score"] for d in distance.values()) > CONVERGED:
-        far = max(distance, key=lambda k: distance[k]["score"])
-        warning = (f"With --steps {steps} the inversions through {far} have not matched their targets (relative "
-                   f"representation distance {distance[far]['score']:.2f} > {CONVERGED}): too few steps for the "
-                   f"effect to show; the recipe uses {recipe_steps}.")
+    far = [label for label, d in distance.items() if d["score"] > CONVERGED]
+    if far:
+        reached = ", ".join(f"{label} {distance[label]['score']:.2f}" for label in far)
+        warning = (f"With --steps {steps} the inversions through {' and '.join(far)} have not matched their targets "
+                   f"(relative representation distance {reached} > {CONVERGED}): too few steps for the effect to "
+                   f"show; the recipe uses {recipe_steps}.")
     layers = shown_layers
     metrics = rounded({"models": {a: {"layer": layers[a]}, b: {"layer": layers[b]}, **(about or {})}, "steps": steps,
                        "images": len(images), "seed": seed, "recognised": judged, "relative_distance": distance,

@@ -35,14 +35,13 @@ def _method(args) -> int:
 
     settings = given_settings(args, METHODS[args.command])
     summary = run_method(args.command, out=args.out, model=args.model, layer=args.layer, per_class=args.per_class,
-                         ood=args.ood, data=args.data, labels=args.labels, size=args.size, seeds=getattr(args, "seeds",
-                                                                                                         None),
-                         **_loading(args),
-                         device=args.device, seed=args.seed, autocast=args.autocast, progress=not args.quiet,
-                         **settings)
+                         ood=args.ood, data=args.data, labels=args.labels, size=args.size,
+                         seeds=getattr(args, "seeds", None), **_loading(args), device=args.device, seed=args.seed,
+                         autocast=args.autocast, progress=not args.quiet, **settings)
     losses = summary["losses"]
+    said = {k: summary[k] for k in ("unreadable", "left_out") if summary.get(k)}
     print(json.dumps({"grid": f"{args.out or 'art_reps_' + args.command}/{summary['png']}", "images": summary["images"],
-                      "mean_loss": round(sum(losses) / len(losses), 4)}, indent=2))
+                      "mean_loss": round(sum(losses) / len(losses), 4), **said}, indent=2))
     return 0
 
 

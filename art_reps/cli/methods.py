@@ -270,8 +270,10 @@ def per_item(method: Method, result):
 
 
 def _inputs(per_class: int, ood: bool, data: str | None, labels: str | None, size: int | None):
-    """(images, labels): ``per_class`` test images of each class, the photographs and faces (no
-    labels), or the images of a ``data`` folder (labels -1 where unknown), at ``size`` px if given."""
+    """(images, labels, about): ``per_class`` test images of each class, the photographs and faces
+    (no labels), or the images of a ``data`` folder (labels -1 where unknown), at ``size`` px if
+    given; ``about`` says, for a folder, which files could not be read, what was changed in others
+    and which sub-folder is which class."""
     import torch
 
     from ..data import lfw_faces, natural_photos
@@ -280,13 +282,14 @@ def _inputs(per_class: int, ood: bool, data: str | None, labels: str | None, siz
 
     if data is not None:
         items = load_items(data, size=size, labels=labels)
-        return items.images, items.labels
+        about = {"unreadable": items.unreadable, "notes": items.notes, "classes": items.classes}
+        return items.images, items.labels, {k: v for k, v in about.items() if v}
     if ood:
         images, y = torch.cat([natural_photos(), lfw_faces(n=6)]), None
     else:
         targets = balanced(per_class)
         images, y = targets.images, targets.labels
-    return resized(images, size), y
+    return resized(images, size), y, {}
 
 
 def takes_seeds(method: Method) -> bool:
@@ -352,7 +355,10 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     net, reading = load_model_spec(model, device, weights=weights, arch=arch, num_classes=num_classes, mean=mean,
                                    std=std)
     layer = check_layer(method, net, layer)
-    x, y = _inputs(per_class, ood, data, labels, size)
+    x, y, about = _inputs(per_class, ood, data, labels, size)
+    if method.inputs == ("a", "b") and len(x) % 2:
+        about["left_out"] = (f"{name} takes images in pairs (first and second, third and fourth, ...): the last of "
+                             f"the {len(x)} images has no partner and is left out")
     starts = _seed_images(method, seeds, settings, x)
     keywords = feed(method, x.to(device), None if y is None else y.to(device), net, {**settings, **reading})
     if starts is not None:
@@ -364,7 +370,8 @@ def run_method(name: str, *, out=None, model: str | None = None, layer: str | No
     out = Path(out or f"art_reps_{name}")
     out.mkdir(parents=True, exist_ok=True)
     summary = rounded({"method": name, "model": model or zoo.ROBUST, "layer": layer, "images": len(outputs),
-                       **({"data": data} if data is not None else {}), **reading, "autocast": bool(autocast),
+                       **({"data": data} if data is not None else {}), **({"weights": str(weights)} if weights else {}),
+                       **about, **reading, "autocast": bool(autocast),
                        "settings": {**method.defaults(**settings), **settings, "seed": seed},
                        "losses": losses.tolist(), "png": save_grid(images, out / f"{name}.png", nrow=nrow)})
     write_json(summary, out / "summary.json")

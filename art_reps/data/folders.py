@@ -136,7 +136,7 @@ def folder_labels(names: list[str], labels: str | None) -> tuple[dict, dict]:
     path = Path(labels)
     if not path.is_file():
         raise FileNotFoundError(f"labels must be 'folders', 'none' or a CSV file; {labels!r} is none of them")
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # a spreadsheet's byte-order mark is read
         rows = list(csv.DictReader(f))
     if not rows or not {"file", "label"} <= set(rows[0]):
         raise ValueError(f"labels CSV {labels!r} needs the columns 'file' and 'label' (a class index), one row "

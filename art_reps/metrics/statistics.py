@@ -56,13 +56,16 @@ def mean_interval(values, *, level: float = LEVEL, seed: int = 0) -> dict:
     return {"score": mean, "low": float(ci.low), "high": float(ci.high), "n": len(a)}
 
 
-def seeds_interval(values, *, level: float = LEVEL) -> dict:
-    """Mean over a few independent runs (seeds) with a Student t interval (``scipy.stats.t``).
+def seeds_interval(values, *, level: float = LEVEL, bounds: tuple[float, float] | None = None) -> dict:
+    """Mean over a few independent runs (seeds) with a Student t interval (``scipy.stats.t``),
+    clipped to ``bounds`` where the quantity has them (a share, STIR and CKA lie in [0, 1]).
 
     Examples:
         >>> r = seeds_interval([0.40, 0.42, 0.44])
         >>> round(r["score"], 2), round(r["low"], 3), round(r["high"], 3), r["n"]
         (0.42, 0.37, 0.47, 3)
+        >>> seeds_interval([0.98, 1.0, 0.99], bounds=(0, 1))["high"]
+        1.0
     """
     from scipy.stats import t
 
@@ -71,7 +74,10 @@ def seeds_interval(values, *, level: float = LEVEL) -> dict:
         raise ValueError(f"an interval over seeds needs at least 2 runs, got {len(a)}")
     mean, sem = float(a.mean()), float(a.std(ddof=1) / np.sqrt(len(a)))
     half = float(t.ppf((1 + level) / 2, len(a) - 1)) * sem
-    return {"score": mean, "low": mean - half, "high": mean + half, "n": len(a)}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return {"score": mean, "low": low, "high": high, "n": len(a)}
 
 
 def _as_runs(values, name: str) -> np.ndarray:

@@ -61,7 +61,8 @@ def load_state_dict(path) -> dict[str, torch.Tensor]:
 
 def unwrap(raw, source: str) -> dict[str, torch.Tensor]:
     """The state dict inside a checkpoint: itself, or under ``state_dict``/``model_state_dict``/
-    ``model``; a ``module.`` prefix (DataParallel) on every key is dropped."""
+    ``model``; a ``module.`` prefix (DataParallel) and a ``model.`` prefix (a Lightning module that
+    holds the network as ``self.model``) on every key are dropped."""
     state = raw
     for key in _WRAPPERS:
         if isinstance(raw, dict) and isinstance(raw.get(key), dict):
@@ -70,8 +71,9 @@ def unwrap(raw, source: str) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{source} holds no state dict (tensors by name, or under {list(_WRAPPERS)}): save "
                          "model.state_dict()")
-    if all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+    for prefix in ("module.", "model.", "module."):
+        if all(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
     return state
 
 

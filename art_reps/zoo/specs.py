@@ -151,6 +151,8 @@ def load_spec(spec: str, *, weights=None, arch: str | None = None, num_classes: 
             raise ValueError(f"--model {spec} is a state dict, not a TorchScript file: give its architecture, e.g. "
                              f"--model torchvision:resnet50 --weights {spec}")
         return LoadedModel(scripted, *normalisation(mean, std))
+    if path.suffix in (".pt", ".pth", ".ckpt", ".safetensors", ".bin") or "/" in spec or "\\" in spec:
+        raise FileNotFoundError(f"--model {spec}: no such file")
     raise ValueError(f"unknown model {spec!r}: {USAGE} (embedded: {list_models()})")
 
 

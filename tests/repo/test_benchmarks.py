@@ -11,7 +11,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu.py"
 
 
 def test_gpu_benchmark_smoke_runs_on_the_cpu():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(proc.stdout)
     assert "not GPU numbers" in r["device"]
@@ -26,7 +26,7 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the script runs the real benchmark")
 def test_gpu_benchmark_refuses_to_run_without_a_gpu_unless_asked():
-    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True)
     assert proc.returncode == 2 and "no CUDA device: run with --smoke" in proc.stderr
 
 
@@ -34,7 +34,7 @@ def test_time_to_quality_runs_small_and_compares_at_the_quality_both_reach(tmp_p
     out = tmp_path / "ttq.json"
     script = SCRIPT.parent / "time_to_quality.py"
     proc = subprocess.run([sys.executable, str(script), "--quick", "--tasks", "iris", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(out.read_text())["tasks"]["iris"]
     assert r["anchor"] == "nanda" and r["anchor_steps"] == 50

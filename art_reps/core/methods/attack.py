@@ -10,9 +10,10 @@ from ..checks import check_images
 from ..geometry import pgd_step_size
 from ..loop import Result
 from ..options import RunOptions
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 
+@public
 def attack(model, images: torch.Tensor, *, layer: str, **options: Unpack[RunOptions]) -> Result:
     """Representation PGD: maximise ``||R(x') - R(x)|| / ||R(x)||`` over ``x'`` in a ball around
     ``images`` (N, C, H, W), from a random point of the ball (at ``x' = x`` the distance has no

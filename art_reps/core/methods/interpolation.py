@@ -12,9 +12,10 @@ from ..loop import Result
 from ..options import RunOptions
 from ..starts import check_start_kind, make_start
 from .inversion import INVERSION, StartKind
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 
+@public
 def interpolate(model, a: torch.Tensor, b: torch.Tensor, *, layer: str, n: int = 8,
                 start: Literal["lerp"] | StartKind = "lerp", **options: Unpack[RunOptions]) -> Result:
     """Interpolation in representation space: invert ``(1-l) R(a) + l R(b)`` for ``n`` values of

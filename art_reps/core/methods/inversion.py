@@ -11,11 +11,12 @@ from ..checks import check_images
 from ..loop import Result
 from ..options import RunOptions
 from ..starts import check_start_kind, make_start
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 StartKind = Literal["noise", "super-noise", "light-noise", "uniform", "gray", "white", "black"]
 
 
+@public
 def invert(model, targets: torch.Tensor | None = None, *, layer: str, start: StartKind | torch.Tensor = "noise",
            representations: torch.Tensor | None = None, regularizer: O.Objective | None = None,
            **options: Unpack[RunOptions]) -> Result:

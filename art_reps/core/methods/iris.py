@@ -18,12 +18,13 @@ from ..loop import Result
 from ..options import RunOptions
 from ..starts import check_start_kind, make_start
 from .inversion import StartKind
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 Loss = Literal["regularizer-free", "mahendran", "freq", "freq_tv", "freq_blur", "freq_lp", "freq_tv_l6", "adversarial",
                "feather"]
 
 
+@public
 def iris(model, targets: torch.Tensor, *, layer: str, loss: Loss = "regularizer-free",
          start: StartKind | torch.Tensor = "super-noise",
          distance: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,

@@ -10,9 +10,10 @@ from .. import objectives as O
 from ..checks import check_images
 from ..loop import Result
 from ..options import RunOptions
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 
+@public
 def manipulate(model, images: torch.Tensor, *, layer: str, feature: O.Feature, cap: float | torch.Tensor = 1.0,
                **options: Unpack[RunOptions]) -> Result:
     """Feature addition: raise unit ``feature`` of ``layer`` (flattened index, or a (c, y, x) tuple)

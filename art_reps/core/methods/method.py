@@ -13,6 +13,7 @@ into chunks by slicing what ``prepare`` marked per sample, and joins the chunks'
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,14 +129,35 @@ class Method:
         return dict(self.recipe({**own, **arguments}))  # arguments may name options the recipe reads (param)
 
 
+def _closest(name: str, known: list) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; it takes {sorted(known)}"
+
+
+def public(function: Callable) -> Callable:
+    """A method's public function, whose misspelled keyword is named with the closest known one even
+    where Python would first complain of a required keyword it takes for the misspelling
+    (``manipulate(model, x, layer=..., fetaure=1)``)."""
+    known = [n for n in inspect.signature(function).parameters if n != "options"]
+    known += [n for g in GROUPS.values() for n in g]
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        unknown = [k for k in kwargs if k not in known]
+        if unknown:
+            raise TypeError(f"{function.__name__}() got an unexpected keyword argument {unknown[0]!r}"
+                            f"{_closest(unknown[0], known)}")
+        return function(*args, **kwargs)
+
+    return checked
+
+
 def _refuse_unknown(method: Method, given: dict, complete: bool) -> None:
     """Unknown keywords (with the closest known name) and, with ``complete``, missing required ones."""
     known = list(method.parameters) + list(method.option_names)
     for name in given:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {sorted(known)}"
-            raise TypeError(f"{method.name}() got an unexpected keyword argument {name!r}{hint}")
+            raise TypeError(f"{method.name}() got an unexpected keyword argument {name!r}{_closest(name, known)}")
     missing = [n for n, p in method.parameters.items() if p.default is inspect.Parameter.empty and n not in given]
     if missing and complete:
         raise TypeError(f"{method.name}() missing required argument(s): {', '.join(map(repr, missing))}")

@@ -8,9 +8,10 @@ from typing_extensions import Unpack
 
 from .. import objectives as O
 from ..options import ReadOptions
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 
+@public
 def sensitivity(model, images: torch.Tensor, target: O.Feature, *, layer: str = "",
                 kind: Literal["class", "channel", "neuron", "direction"] = "class", axis: int | None = None,
                 **options: Unpack[ReadOptions]) -> torch.Tensor:

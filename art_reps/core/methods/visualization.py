@@ -1,6 +1,7 @@
 """Feature visualisation (Engstrom et al.; Lucid; MACO) and feature accentuation (Hamblin et al.)."""
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import torch
@@ -13,9 +14,10 @@ from ..options import RunOptions
 from ..parameterisations import make_param
 from ..starts import check_start_kind, make_start
 from .inversion import StartKind
-from .method import Batch, Call, Method, run
+from .method import Batch, Call, Method, public, run
 
 
+@public
 def visualize(model, *, layer: str, feature: O.Feature, kind: Literal["channel", "neuron", "direction"] = "channel",
               start: StartKind | torch.Tensor | None = None, n: int = 1, size: tuple = (3, 32, 32),
               regularizer: O.Objective | None = None, closeness: float = 0.0, axis: int | None = None,
@@ -102,6 +104,17 @@ def _objective(call: Call, chunk: dict) -> O.Objective:
     return objective
 
 
+def _finish(result: Result, batch: Batch) -> Result:
+    """Warn where a feature read exactly zero at every step: nothing moved it (a unit a ReLU keeps at
+    zero for these images has no gradient), so its image is only the start."""
+    dead = [i for i in range(result.history.shape[1]) if bool((result.history[:, i] == 0).all())]
+    if dead:
+        warnings.warn(f"visualize: the feature read exactly 0 at every step for image(s) {dead[:10]}: it has no "
+                      "gradient there (a unit its ReLU keeps at zero), so those images are only their start; "
+                      "try fake_relu=True, another start, or the layer before the ReLU", RuntimeWarning, stacklevel=3)
+    return result
+
+
 VISUALIZATION = Method(
     name="visualize", summary="images that maximise channels, units or directions of a layer (feature visualisation)",
-    function=visualize, prepare=_prepare, objective=_objective, recipe=recipe, validate=_validate)
+    function=visualize, prepare=_prepare, objective=_objective, recipe=recipe, validate=_validate, finish=_finish)
