@@ -6,6 +6,7 @@ visible where people browse). The test suite executes them again without writing
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def refresh(path: Path, timeout: int = 1200) -> None:
+    os.environ["TQDM_DISABLE"] = "1"  # the committed outputs hold results, not progress bars
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     nbformat.write(notebook, path)

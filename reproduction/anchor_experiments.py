@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from art_reps import core, zoo
 from art_reps.cli.report import save_grid
@@ -71,8 +70,8 @@ def run_reproduce(out="art_reps_results", *, quick: bool = False, standard: str 
     device = torch.device(device)
     judges = verdict_judges(device)
     models = {name: load_model(name, device=device) for name in (standard, robust)}
-    bar = tqdm(total=5 * len(models) + len(sweep), desc="python -m reproduction reproduce",
-               disable=core.bar_disabled(progress))
+    bar = core.bar(total=5 * len(models) + len(sweep), desc="python -m reproduction reproduce",
+               show=progress)
     maximizing = run_maximizing(models, judges, s, out, seed, bar)
     engstrom: dict = {}
     for name, model in models.items():

@@ -13,7 +13,6 @@ Nanda's ``LPNormLossSingleModel`` does.
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
 
 from art_reps import core, zoo
 from art_reps.data import balanced, digits_on_textures, targets_index
@@ -59,7 +58,7 @@ def run_alignment(models=ALIGNMENT_MODELS, runs=ALIGNMENT_RUNS, *, quick: bool =
     targets, others = test[index], other_class(test[index], index.tolist())
     judges = verdict_judges()
     result: dict = {}
-    bar = tqdm(total=len(models) * len(runs), desc="alignment", disable=core.bar_disabled(progress))
+    bar = core.bar(total=len(models) * len(runs), desc="alignment", show=progress)
     for name in models:
         model = load_model(name)
         for loss, kind in runs:
@@ -103,7 +102,7 @@ def run_stir(model_1: str = zoo.STANDARD, model_2: str = zoo.ROBUST, *, quick: b
     s = SETTINGS["quick" if quick else "full"]["stir"]
     x = balanced(s["per_class"], offset=TARGETS_OFFSET).images
     runs = []
-    for seed in tqdm(s["seeds"], desc="stir", disable=core.bar_disabled(progress)):
+    for seed in core.bar(s["seeds"], desc="stir", show=progress):
         runs.append(stir(load_model(model_1), load_model(model_2), x, layer_1=zoo.REPRESENTATION_LAYER,
                          start="super-noise", kind="unbiased", seed=seed, **s["options"]))
     return {"model_1": model_1, "model_2": model_2, "images": len(x),
@@ -118,7 +117,7 @@ def run_metamers(models=METAMER_MODELS, layers=METAMER_LAYERS, *, quick: bool = 
     originals = balanced(s["per_class"], offset=TARGETS_OFFSET).images
     null = digits_on_textures("val").images
     result: dict = {}
-    bar = tqdm(total=len(models) * len(layers), desc="metamers", disable=core.bar_disabled(progress))
+    bar = core.bar(total=len(models) * len(layers), desc="metamers", show=progress)
     for name in models:
         model = load_model(name)
         for layer in layers:

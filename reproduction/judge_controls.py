@@ -89,7 +89,6 @@ def _answers(judges: dict, images: torch.Tensor, labels: torch.Tensor, template:
 
 def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
     """Every judge on every control (see the module docstring); ``quick``: 100 targets."""
-    from tqdm.auto import tqdm
 
     test = digits_on_textures("test")
     index = torch.arange(len(test)) if not quick else torch.cat(
@@ -99,7 +98,7 @@ def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
     judges, template = network_judges(), TemplateJudge()
     seeds = made["noise"].images
     table = {}
-    for name, control in tqdm(made.items(), desc="controls", disable=core.bar_disabled(progress)):
+    for name, control in core.bar(made.items(), desc="controls", show=progress):
         for judge, hits in _answers(judges, control.images, targets.labels, template, seeds, targets).items():
             table.setdefault(judge, {})[name] = proportion(hits)
     return {"n": len(targets), "controls": table, "transfer": run_transfer(judges, targets, quick=quick),

@@ -29,10 +29,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from art_reps import zoo
-from art_reps.core import bar_disabled
+from art_reps.core import bar
 from art_reps.cli.report import rounded, save_grid
 from art_reps.data import digits_on_textures, targets_index
 from art_reps.metrics import interval_text, runs_interval, seeds_interval, stir_matrix
@@ -77,7 +76,7 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     runs = {cell: runs_of(cell) for cell in models}
     loaded = {name: load_model(name) for cell in models for name in runs[cell]}
     hits, iris = {}, {}
-    for cell in tqdm(models, desc="alignment", disable=bar_disabled(progress)):
+    for cell in bar(models, desc="alignment", show=progress):
         by_run = []
         for name in runs[cell]:
             found = [alignment_run(loaded[name], targets, others, *RUN, judges=judges, seed=seed + s, **a["options"])
@@ -153,7 +152,7 @@ def _claims(alignment: dict, effects: dict, keys, probes: dict, supervised: dict
 def _stir(models: dict, images: torch.Tensor, s: dict, progress: bool) -> dict:
     runs = [stir_matrix(models, images, layers=zoo.REPRESENTATION_LAYER, start="super-noise", kind="unbiased",
                         seed=seed, **s["options"])
-            for seed in tqdm(s["seeds"], desc="stir", disable=bar_disabled(progress))]
+            for seed in bar(s["seeds"], desc="stir", show=progress)]
     return {"images": len(images), "seeds": len(runs),
             "stir": {b: {a: seeds_interval([r["stir"][b][a] for r in runs]) for a in runs[0]["stir"][b]}
                      for b in models}}

@@ -164,7 +164,7 @@ def test_numpy_and_tensor_numbers_are_eps(model, eps):
 @pytest.mark.parametrize("call, message", [
     (lambda m, x: art_reps.visualize(m, layer="layer3", feature=1000, steps=2),
      "outside layer 'layer3', which has 128"),
-    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=[-1, 2], steps=2), "outside layer 'layer3'"),
+    (lambda m, x: art_reps.visualize(m, layer="layer3", feature=[-200, 2], steps=2), "outside layer 'layer3'"),
     (lambda m, x: art_reps.visualize(m, layer="layer3", feature=(1, 50, 0), kind="neuron", steps=2),
      r"indexed within \(128, 8, 8\)"),
     (lambda m, x: art_reps.visualize(m, layer="layer3", feature=1.5, steps=2), "feature must be an int"),

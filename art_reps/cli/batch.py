@@ -30,10 +30,9 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
 from .. import core, zoo
-from ..core import METHODS, Method, bar_disabled
+from ..core import METHODS, Method
 from ..core.checks import check_count
 from ..data.folders import Items, load_items
 from ..metrics import probabilities
@@ -192,8 +191,8 @@ def _run(spec: Method, items: Items, out: Path, recorded: dict, settings: dict, 
     n, b = len(items.ids), recorded["batch_size"]
     mine = [range(s, min(s + b, n)) for k, s in enumerate(range(0, n, b)) if k % world == rank]
     done_now = skipped = 0
-    bar = tqdm(total=sum(map(len, mine)), desc=f"{recorded['method']} rank {rank}/{world}", position=rank,
-               disable=bar_disabled(progress))
+    bar = core.bar(total=sum(map(len, mine)), desc=f"{recorded['method']} rank {rank}/{world}", position=rank,
+               show=progress)
     with bar:
         for chunk in mine:
             todo = [i for i in chunk if not writer.done(items.ids[i])]

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from .. import core, zoo
 from ..metrics import interval_text, localization_scores, mean_interval, predict, proportion, seeds_interval, stir
@@ -62,7 +61,7 @@ def run_compare(out, models: dict, images: torch.Tensor, labels: torch.Tensor | 
     (a, (model_a, _)), (b, (model_b, _)) = models.items()
     device = images.device
     seeds = core.make_start(START, images.shape, seed=seed, device=device)
-    stages = tqdm(total=3 * len(models) + 1, desc=title, disable=core.bar_disabled(progress))
+    stages = core.bar(total=3 * len(models) + 1, desc=title, show=progress)
     inversions: dict = {}
     features: dict = {}
     saliency: dict = {}

@@ -17,7 +17,7 @@ from .options import OPTIMIZERS, ReadOptions, RunOptions
 from .parameterisations import PARAMETERISATIONS, Fourier, Maco, Pixel, make_param
 from .representation import Representation, layer_shapes
 from .rng import Draws
-from .runtime import Runtime, bar_disabled
+from .runtime import Runtime, bar, bar_disabled
 from .schedules import SCHEDULES, constant, linear_decay, make_schedule, piecewise, step_halving
 from .starts import STARTS, make_start
 
@@ -28,7 +28,7 @@ __all__ = [
     "METHODS", "Method", "Batch", "Call", "register", "attack", "interpolate", "invert", "iris", "manipulate",
     "sensitivity", "visualize",
     # the loop and what it is made of
-    "optimize", "input_gradient", "Result", "Representation", "layer_shapes", "Runtime", "bar_disabled",
+    "optimize", "input_gradient", "Result", "Representation", "layer_shapes", "Runtime", "bar", "bar_disabled",
     "RunOptions", "ReadOptions", "OPTIMIZERS", "GEOMETRIES", "Geometry", "L2Ball", "LinfBall", "Unconstrained",
     "make_geometry", "pgd_step_size", "PARAMETERISATIONS", "Fourier", "Maco", "Pixel", "make_param", "SCHEDULES",
     "constant", "linear_decay", "make_schedule", "piecewise", "step_halving", "STARTS", "make_start", "Draws",

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 from typing_extensions import Unpack
 
 from . import memory_layout
@@ -25,7 +24,7 @@ from .parameterisations import make_param
 from .representation import Representation
 from .model_state import with_autograd
 from .rng import Draws
-from .runtime import Runtime, bar_disabled
+from .runtime import Runtime, bar
 from .schedules import make_schedule
 
 PROGRESS_DELAY = 3.0  # seconds before a progress bar appears (short runs stay silent)
@@ -145,7 +144,7 @@ def _prefers_channels_last(read, objective: Objective, model, centre: torch.Tens
 
 def progress_bar(total: int, runtime: Runtime, desc: str):
     """A bar that appears only on runs longer than ``PROGRESS_DELAY`` seconds (``runtime.progress``)."""
-    return tqdm(total=total, disable=bar_disabled(runtime.progress), desc=desc, leave=False, delay=PROGRESS_DELAY)
+    return bar(total=total, show=runtime.progress, desc=desc, leave=False, delay=PROGRESS_DELAY)
 
 
 def run_loop(rep: Representation, objective: Objective, start: torch.Tensor, settings: Settings, runtime: Runtime,

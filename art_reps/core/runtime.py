@@ -30,6 +30,24 @@ def bar_disabled(progress: bool) -> bool:
     return not progress or os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def bar(iterable=None, *, show: bool = True, **kwargs):
+    """A tqdm progress bar (hidden where :func:`bar_disabled`): a notebook widget where ipywidgets is
+    installed, else tqdm's plain text bar, never tqdm's "IProgress not found" warning.
+
+    Examples:
+        >>> sum(bar(range(3), show=False))
+        3
+    """
+    return _BAR(iterable, disable=bar_disabled(show), **kwargs)
+
+
+try:  # tqdm.auto's notebook bar needs ipywidgets; outside a notebook it is the plain bar anyway
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm as _BAR
+except ImportError:
+    from tqdm.std import tqdm as _BAR
+
+
 @dataclass(frozen=True)
 class Runtime:
     """``autocast``: ``True`` for bfloat16 on CPU (slow on CPUs without bf16 units) and float16 on

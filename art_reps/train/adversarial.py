@@ -11,9 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from ..core import Geometry, Runtime, bar_disabled, frozen, make_geometry, optimize, pgd_step_size
+from ..core import Geometry, Runtime, bar, frozen, make_geometry, optimize, pgd_step_size
 from ..core import checks
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive
 from ..core.objectives import Objective
@@ -170,7 +169,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     history = []
     try:
         with seeded_global_rng(seed, images.device):  # layers that draw globally (dropout) draw from the seed
-            for radius in tqdm(radii, desc="epochs", disable=bar_disabled(progress)):
+            for radius in bar(radii, desc="epochs", show=progress):
                 geometry = make_geometry(norm, radius) if radius > 0 else None
                 model.train()
                 order = torch.randperm(len(images), generator=generator, device=images.device)

@@ -11,10 +11,9 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..core.checks import check_count, check_images, check_nonnegative, check_positive, resolve_layer
-from ..core import Representation, bar_disabled, make_geometry, pgd_step_size
+from ..core import Representation, bar, make_geometry, pgd_step_size
 from ..core.objectives import Objective
 from ..metrics.recognition import activations
 from .adversarial import seeded_global_rng, attack, check_labels, eps_schedule, one_cycle_sgd
@@ -142,7 +141,7 @@ def train_contrastive(model: nn.Module, data: torch.Tensor, *, views=None, layer
     modes = [(m, m.training) for m in model.modules()]
     try:
         with seeded_global_rng(seed, device):  # the views draw from torch's global generator
-            for epoch, radius in enumerate(tqdm(radii, desc="epochs", disable=bar_disabled(progress)), 1):
+            for epoch, radius in enumerate(bar(radii, desc="epochs", show=progress), 1):
                 geometry = make_geometry(norm, radius) if radius > 0 else None
                 order = torch.randperm(len(data), generator=generator, device=device).to(data.device)
                 total = 0.0
