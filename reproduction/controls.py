@@ -46,6 +46,9 @@ from .glyphs import unseen_glyphs
 
 SHIFT = 4
 CONTRASTS = (0.25, 0.5, 1.0)
+# Round 5 (docs/judging.md): strokes over noise coloured as no judge's training coloured them
+OWN_COLOUR_CONTRAST = 0.5
+GREY_STROKE = 0.3
 POSITIVE = ("targets", "shifted", "ink on grey", "new background", "unseen glyph") + tuple(
     f"inversion style {c}" for c in CONTRASTS)
 NEGATIVE = ("noise", "super-noise", "background", "uniform")

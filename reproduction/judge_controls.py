@@ -45,7 +45,11 @@ NETWORK = ("judge", "judge_mixer", "glyph_judge", "glyph_mixer", "smooth_judge",
 ENSEMBLES = {zoo.DEMO_JUDGE: zoo.DEMO_JUDGE_MEMBERS}  # the mean of the members' class probabilities
 SMOOTHED = {"smooth_pair": ("glyph_pair", {"sigma": 0.1, "samples": 32})}  # the vote under the members' training noise
 GROUND_TRUTH = ("template", "mask", "mask_anywhere")
-POSITIVE_AT_LEAST, NEGATIVE_AT_MOST = 0.85, 0.15
+POSITIVE_AT_LEAST, NEGATIVE_AT_MOST = 0.85, 0.15  # rounds 1-4 (point estimates; negatives by naming)
+# Round 5 (docs/judging.md, "Round 5"): abstention fixed on validation images, bars on lower bounds
+ANSWERED_ON_VALIDATION = 0.95  # the abstention threshold: the 5th percentile of clean validation confidence
+LOWER_BOUND_AT_LEAST = 0.80  # every counted positive's recognition and every negative's abstention
+PRIMARY_TARGETS = range(20, 100)  # test images 20-99 of each class: 800 targets no earlier step used
 BLUR_SIGMA, BLUR_KEEPS, TRANSFER_LOSS = 0.7, 0.9, 0.1
 CARD_ACCURACY = 0.85  # a network judge's clean accuracy on the embedded test images, from its card
 TRANSFER_SEEDS = 10
