@@ -34,6 +34,8 @@ from art_reps.data.glyphs import Glyphs, crop_to_ink
 SPLITS = ("train", "held-out")
 # Fonts a judge learns from; the others (Computer Modern) are held out for the controls.
 TRAIN_FONTS = ("DejaVuSans", "DejaVuSansMono", "DejaVuSerif", "STIX")
+# Fonts whose digits' code points draw symbols (brackets, arrows, logic signs), not digits: no source.
+SYMBOL_FONTS = ("cmex10", "cmsy10")
 
 
 def _check_split(split: str) -> None:
@@ -85,11 +87,12 @@ def _render_digits(path: Path, height: int = 64) -> list[np.ndarray] | None:
 @lru_cache(maxsize=None)
 def font_glyphs(split: str = "train") -> Glyphs:
     """The digits of the fonts in matplotlib's wheel that draw all ten distinctly: those named in
-    :data:`TRAIN_FONTS` for ``'train'``, the rest for ``'held-out'``."""
+    :data:`TRAIN_FONTS` for ``'train'``, the rest for ``'held-out'``, less :data:`SYMBOL_FONTS`
+    (which draw symbols at the digits' code points)."""
     _check_split(split)
     glyphs, classes = [], []
     for path in _font_files():
-        if path.stem.startswith(TRAIN_FONTS) != (split == "train"):
+        if path.stem.startswith(TRAIN_FONTS) != (split == "train") or path.stem in SYMBOL_FONTS:
             continue
         digits = _render_digits(path)
         if digits is not None:
