@@ -12,7 +12,9 @@ checkout of the repository (the library, ``art_reps``, never imports this packag
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 
 def _results_command(args, study, run) -> int:
@@ -102,6 +104,18 @@ def _models(args) -> int:
     return 0
 
 
+def _human_study(args) -> int:
+    from . import human_study as H
+
+    if args.analyze:
+        analysis = H.analyze_responses(args.analyze)
+        print(json.dumps({**analysis, "verdicts": H.verdicts(analysis)}, indent=2))
+        return 0
+    page = H.build_study(Path(args.out) / "study.html")
+    print(json.dumps({"page": str(page), "participants_needed": H.power_analysis()}, indent=2))
+    return 0
+
+
 def _add_run_options(parser, device: bool = True) -> None:
     if device:
         parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: %(default)s)")
@@ -165,6 +179,13 @@ def parser() -> argparse.ArgumentParser:
                          "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
                          "pipeline_study.json", "pipeline-study", device=False)
     _add_iri_study(sub)
+    study = sub.add_parser("human-study", help="people as the last judge: build the registered study page and say "
+                           "how many participants decide each effect, or turn response files into the verdicts")
+    study.add_argument("--out", default="art_reps_human_study", help="folder of the study page (default: %(default)s)")
+    study.add_argument("--analyze", nargs="+", default=None, metavar="FILE",
+                       help="participants' response files (JSON, as the page downloads them): print the verdicts")
+    study.add_argument("--quiet", action="store_true", help="no progress bars")
+    study.set_defaults(func=_human_study)
     models = sub.add_parser("models", help="every model's card (embedded and study-only), as a table")
     models.add_argument("--embedded", action="store_true", help="the models the wheel embeds only (as `art-reps "
                         "models` prints them)")

@@ -9,14 +9,22 @@ Each control is built from embedded images (``digits_on_textures``, with what ea
 - ``new background``: the digit on a picture no model and no judge saw (``BACKGROUNDS['unseen']``);
 - ``unseen glyph``: a digit of the same class from a source no model saw (held-out fonts and
   scikit-learn digits), at the same place and in the same colour, on the same background;
-- ``inversion style c``: the target's ink in a saturated colour of random hue over a seed's noise
-  (Engstrom's ``randn/20 + 0.5``) at contrast ``c`` (:data:`CONTRASTS`): what an inversion looks
-  like, made without a model, so a judge trained on clean digits is shown to read that style.
+- ``held-out fonts``: a digit of the class from the fonts no judge trained on (Computer Modern and
+  LastResort), in place;
+- ``own colour over noise``: the target's ink in its own colour at contrast
+  :data:`OWN_COLOUR_CONTRAST` over Engstrom's noise (``randn/20 + 0.5``), and ``grey strokes over
+  noise``: the ink as a grey change of :data:`GREY_STROKE` against the noise's lightness: strokes
+  over noise coloured as no judge's training coloured them.
+
+Shown, not counted (:data:`SHOWN`): ``unseen glyph`` (half of it by the writers of the judges'
+training half) and ``inversion style c``, the target's ink in a saturated colour of random hue
+over Engstrom's noise at contrast ``c`` (:data:`CONTRASTS`), the generator of part of the glyph
+judges' training images.
 
 **Negative** controls show no digit: ``noise`` and ``super-noise`` (the seeds), ``background``
-(the picture behind the digit alone) and ``uniform`` (random pixels). A judge "recognises" a
-negative image when it names the target's class, which a judge that sees no digit does a tenth of
-the time on balanced targets.
+(the picture behind the digit alone) and ``uniform`` (random pixels); a judge passes them by
+abstaining (:mod:`reproduction.judge_controls`), not by naming a class, which a judge that ignores
+the image does a tenth of the time on balanced targets.
 
 Examples:
     >>> test = digits_on_textures("test")[:20]
@@ -42,15 +50,17 @@ from art_reps.data.digits_on_textures import (  # noqa: F401
 )
 from art_reps.data.glyphs import mnist_glyphs
 
-from .glyphs import unseen_glyphs
+from .glyphs import font_glyphs, unseen_glyphs
 
 SHIFT = 4
 CONTRASTS = (0.25, 0.5, 1.0)
 # Round 5 (docs/judging.md): strokes over noise coloured as no judge's training coloured them
 OWN_COLOUR_CONTRAST = 0.5
 GREY_STROKE = 0.3
-POSITIVE = ("targets", "shifted", "ink on grey", "new background", "unseen glyph") + tuple(
-    f"inversion style {c}" for c in CONTRASTS)
+#: the positive controls a judge must pass (round 5), then those shown as information only
+POSITIVE = ("targets", "shifted", "ink on grey", "new background", "held-out fonts", "own colour over noise",
+            "grey strokes over noise")
+SHOWN = ("unseen glyph",) + tuple(f"inversion style {c}" for c in CONTRASTS)
 NEGATIVE = ("noise", "super-noise", "background", "uniform")
 
 
@@ -111,14 +121,7 @@ def controls(targets: LabelledImages, indices, *, split: str = "test", seed: int
         new_canvas.append(torch.from_numpy(canvas).permute(2, 0, 1))
         new_colour.append(torch.from_numpy(ink_colour(canvas, targets.masks[i].numpy(), rng)))
 
-    glyphs = unseen_glyphs("held-out")
-    by_class = {c: np.flatnonzero(glyphs.classes == c) for c in range(10)}
-    other = []
-    for i in range(n):
-        size, y, x = (int(v) for v in targets.placements[i])
-        k = rng.choice(by_class[int(targets.labels[i])])
-        other.append(torch.from_numpy(place(glyphs.glyphs[k], size, y, x)))
-    other = torch.stack(other)[:, None]
+    other = _in_place(unseen_glyphs("held-out"), targets, rng)
 
     noise = make_start("noise", images.shape, seed=seed)
     out = {
@@ -132,6 +135,15 @@ def controls(targets: LabelledImages, indices, *, split: str = "test", seed: int
         "unseen glyph": Control(_drawn(canvases, colours, other), True,
                                 "a digit of the class from held-out fonts and scikit-learn digits, in place"),
     }
+    fonts = _in_place(font_glyphs("held-out"), targets, np.random.default_rng([seed, 24]))
+    out["held-out fonts"] = Control(_drawn(canvases, colours, fonts), True,
+                                    "a digit of the class from the fonts no judge trained on, in place")
+    out["own colour over noise"] = Control(_drawn(noise, colours, OWN_COLOUR_CONTRAST * alpha), True,
+                                           f"the target's ink in its own colour over noise, contrast "
+                                           f"{OWN_COLOUR_CONTRAST}")
+    grey = torch.where(noise.mean(1, keepdim=True) > 0.5, noise - GREY_STROKE, noise + GREY_STROKE).clamp(0, 1)
+    out["grey strokes over noise"] = Control((noise * (1 - alpha) + grey * alpha).clamp(0, 1), True,
+                                             f"the target's ink as a grey change of {GREY_STROKE} against the noise")
     hues = torch.stack([_saturated(rng) for _ in range(n)])
     for c in CONTRASTS:
         out[f"inversion style {c}"] = Control(_drawn(noise, hues, c * alpha), True,
@@ -146,6 +158,17 @@ def controls(targets: LabelledImages, indices, *, split: str = "test", seed: int
     return out
 
 
+
+
+def _in_place(glyphs, targets: LabelledImages, rng: np.random.Generator) -> torch.Tensor:
+    """(N, 1, H, W) masks: for each target a glyph of its class from ``glyphs``, at its place and size."""
+    by_class = {c: np.flatnonzero(glyphs.classes == c) for c in range(10)}
+    masks = []
+    for i in range(len(targets)):
+        size, y, x = (int(v) for v in targets.placements[i])
+        k = rng.choice(by_class[int(targets.labels[i])])
+        masks.append(torch.from_numpy(place(glyphs.glyphs[k], size, y, x)))
+    return torch.stack(masks)[:, None]
 
 
 def other_class(targets: LabelledImages, indices, *, split: str = "test", seed: int = 0) -> LabelledImages:

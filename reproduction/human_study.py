@@ -77,6 +77,82 @@ def export_study(path, *, references: torch.Tensor, option_a: torch.Tensor, opti
     return path
 
 
+#: The registered effects (docs/judging.md, "People as the last judge"): condition -> the share of
+#: choices for the robust model's image that the study must be able to tell from chance (0.5).
+EFFECTS = {"class visualisations": 0.65, "inversions": 0.65, "iris": 0.6}
+CHANCE = 0.5
+TRIALS_PER_CONDITION = 20
+BETWEEN_SD = 0.1  # the assumed spread (sd) of participants' own shares around the effect
+POWER, LEVEL = 0.8, 0.95
+
+
+def power_analysis(effects: dict = EFFECTS, *, trials: int = TRIALS_PER_CONDITION, between_sd: float = BETWEEN_SD,
+                   power: float = POWER, level: float = LEVEL) -> dict:
+    """condition -> participants needed so that, if the share choosing the robust image is the
+    registered effect ``p``, the lower bound of the participant-level interval exceeds chance with
+    probability ``power``: ``ceil(((z_(1+level)/2 + z_power) * sigma / (p - 0.5))^2)``, where a
+    participant's share varies by ``sigma^2 = between_sd^2 + p (1 - p) / trials``.
+
+    Examples:
+        >>> power_analysis({"x": 0.65}, trials=20, between_sd=0.1)["x"]["participants"]
+        8
+    """
+    import math
+
+    from scipy.stats import norm
+
+    z = norm.ppf((1 + level) / 2) + norm.ppf(power)
+    out = {}
+    for name, p in effects.items():
+        sigma = math.sqrt(between_sd ** 2 + p * (1 - p) / trials)
+        out[name] = {"effect": p, "trials": trials, "between_sd": between_sd, "power": power,
+                     "participants": math.ceil((z * sigma / (p - CHANCE)) ** 2)}
+    return out
+
+
+def verdicts(analysis: dict, effects: dict = EFFECTS) -> dict:
+    """condition -> whether people choose the robust model's image above chance, decided on the
+    lower bound of the participant-level interval (``None`` where the condition was not answered)."""
+    return {name: (None if name not in analysis["conditions"] else analysis["conditions"][name]["low"] > CHANCE)
+            for name in effects}
+
+
+def build_study(path, *, per_condition: int = TRIALS_PER_CONDITION, seed: int = 0, device: str = "cpu") -> Path:
+    """The registered study page: each trial a reference (a test target; for class visualisations a
+    test digit of the class) above the robust model's image (option ``a``) and the standard one's
+    (``b``), for ``per_condition`` class visualisations (each class's logit, ``visualize``'s
+    recipe), inversions and regularizer-free IRIs (``invert``'s and ``iris``' recipes, from noise),
+    of test images 20 onwards of each class (the primary endpoints' targets), seed ``seed``.
+    Blinded (the page never names a model), sides and order randomised per participant,
+    attention checks mixed in (:func:`export_study`)."""
+    from art_reps import core, zoo
+    from art_reps.data import digits_on_textures
+
+    test = digits_on_textures("test")
+    per_class = -(-per_condition // 10)
+    index = torch.cat([torch.nonzero(test.labels == c).flatten()[20:20 + per_class] for c in range(10)])
+    targets, labels = test.images[index][:per_condition], test.labels[index][:per_condition]
+    models = {kind: zoo.load_model(name, device=device) for kind, name in (("robust", zoo.ROBUST),
+                                                                          ("standard", zoo.STANDARD))}
+    layer = zoo.REPRESENTATION_LAYER
+    made: dict = {}
+    for kind, model in models.items():
+        made[kind] = {
+            "class visualisations": core.visualize(model, layer="", feature=labels.tolist(), seed=seed,
+                                                   progress=False).images,
+            "inversions": core.invert(model, targets, layer=layer, seed=seed, progress=False).images,
+            "iris": core.iris(model, targets, layer=layer, seed=seed, progress=False).images,
+        }
+    conditions = list(EFFECTS)
+    return export_study(path, references=torch.cat([targets] * len(conditions)),
+                        option_a=torch.cat([made["robust"][c].cpu() for c in conditions]),
+                        option_b=torch.cat([made["standard"][c].cpu() for c in conditions]),
+                        conditions=[c for c in conditions for _ in range(len(targets))],
+                        attention_checks=6, title="Which image looks more like the digit on top?",
+                        instructions="Look at the image on top. Click the one of the two images below that looks "
+                                     "more like it. There are no right answers; go with your first impression.")
+
+
 def analyze_responses(files, *, min_attention: float = 1.0, n_boot: int = 2000, seed: int = 0) -> dict:
     """Alignment from response files: per condition, the share of choices for option ``a`` (the
     target), pooled over participants who passed at least ``min_attention`` of the attention checks.
