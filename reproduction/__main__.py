@@ -61,6 +61,12 @@ def _judge_controls(args) -> int:
     return _results_command(args, J, lambda: J.run_judge_controls(quick=args.quick, progress=not args.quiet))
 
 
+def _endpoints(args) -> int:
+    from . import endpoints as E
+
+    return _results_command(args, E, lambda: E.run_endpoints(quick=args.quick, progress=not args.quiet))
+
+
 def _pipeline_study(args) -> int:
     from . import pipeline_study as P
 
@@ -175,6 +181,9 @@ def parser() -> argparse.ArgumentParser:
     _add_results_command(sub, "judge-controls", _judge_controls, "every judge on positive, negative and transfer "
                          "controls: which may decide a verdict", "art_reps_judge_controls", "judge_controls.json",
                          "controls, transfer", device=False)
+    _add_results_command(sub, "endpoints", _endpoints, "the primary endpoints registered for round 5 (Engstrom et "
+                         "al.'s inversion claim on test images 20-99 of each class), judged by round 5's judges",
+                         "art_reps_endpoints", "endpoints.json", "endpoints", device=False)
     _add_results_command(sub, "pipeline-study", _pipeline_study, "Nanda et al.'s training-pipeline grid: "
                          "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
                          "pipeline_study.json", "pipeline-study", device=False)

@@ -29,7 +29,7 @@ from art_reps.metrics import (
 from art_reps.metrics.recognition import answer, recognised
 
 from .controls import other_class
-from .judge_controls import deciding_judges as verdict_judges
+from .judge_controls import earlier_judges as verdict_judges  # round 4's, until measured under round 5
 from .judging import SEEDS, TARGETS_OFFSET, distances, over_targets
 from .models import list_models, load_model, model_card
 

@@ -44,7 +44,7 @@ from art_reps.metrics import interval_text, mean_interval, pag_score, plausibili
 from art_reps.metrics.pag import INK_FACTOR, TRUE_BEATS_WRONG, reference_checks
 from art_reps.metrics.plausibility import class_centres
 
-from .judge_controls import deciding_judges, validated_judges
+from .judge_controls import ROUND4, earlier_judges, validated_judges
 from .models import list_models, load_model, model_card
 from .saved import SavedResults
 
@@ -81,7 +81,7 @@ def run_parameterisations(*, quick: bool, out, progress: bool) -> dict:
     seeds, steps = (2, 20) if quick else (10, 200)
     spectrum = mean_spectrum(digits_on_textures("train").images)
     test = digits_on_textures("test")
-    judges = {j: m for j, m in deciding_judges().items() if isinstance(m, torch.nn.Module)}  # the network judges
+    judges = {j: m for j, m in earlier_judges().items() if isinstance(m, torch.nn.Module)}  # the network judges
     labels = torch.arange(10).repeat_interleave(seeds)
     centres = {j: class_centres(_features_of(judge), test) for j, judge in judges.items()}  # once, not per cell
     cells, hits, shown = {}, {}, []
@@ -152,7 +152,7 @@ def run_sweep_alignment(*, quick: bool, progress: bool = True) -> dict:
     from .iri_study import run_alignment, run_key
 
     found = run_alignment(SWEEP, (ALIGNMENT_RUN,), quick=quick, progress=progress)
-    keys = [f"{j}: recognised" for j in validated_judges()]
+    keys = [f"{j}: recognised" for j in validated_judges(ROUND4.load())]
     return {"keys": keys, "eps": {m: model_card(m)["training"]["eps"] for m in SWEEP},
             "scores": {m: {k: found[m][run_key(*ALIGNMENT_RUN)][k] for k in keys} for m in SWEEP}}
 

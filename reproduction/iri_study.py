@@ -20,7 +20,7 @@ from art_reps.metrics import alignment_hits, metamer_success, proportion, seeds_
 from art_reps.metrics.recognition import recognised
 
 from .controls import other_class
-from .judge_controls import deciding_judges as verdict_judges
+from .judge_controls import earlier_judges as verdict_judges  # round 4's, until measured under round 5
 from .judge_controls import network_judges
 from .judging import SEEDS, TARGETS_OFFSET, distances, over_targets
 from .models import load_model

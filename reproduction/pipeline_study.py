@@ -39,7 +39,7 @@ from art_reps.metrics import interval_text, runs_interval, seeds_interval, stir_
 from .controls import other_class
 from .iri_study import SETTINGS as IRI_SETTINGS
 from .iri_study import alignment_run
-from .judge_controls import deciding_judges as verdict_judges
+from .judge_controls import earlier_judges as verdict_judges  # round 4's, until measured under round 5
 from .judge_controls import network_judges
 from .judging import TARGETS_OFFSET
 from .models import load_model, model_card

@@ -35,7 +35,7 @@ def run_all(out="art_reps_results", *, quick: bool = False, device: str = "cpu",
             progress: bool = True) -> dict:
     """Run every study (``quick``: the same code on fewer images and steps); figures go to ``out``."""
     from .iri_study import run_alignment, run_metamers, run_stir
-    from .judge_controls import RESULTS as CONTROLS
+    from .judge_controls import ROUND4 as CONTROLS  # the judges of the studies measured before round 5
     from .judge_controls import validated_judges
     from .anchor_experiments import choose_robust, run_reproduce
 
@@ -58,7 +58,7 @@ def run_part(part: str, saved: dict, out="art_reps_results", *, device: str = "c
     calls, the same settings, and ``measured_apart[part]`` saying so (seconds, the command)."""
     import time
 
-    from .judge_controls import deciding_judges as verdict_judges
+    from .judge_controls import earlier_judges as verdict_judges
     from .anchor_experiments import SETTINGS, choose_robust, run_maximizing
 
     if part not in PARTS:
