@@ -35,6 +35,20 @@ def constructor_signature(first: str, keywords: dict) -> inspect.Signature:
     return inspect.Signature(params)
 
 
+def set_declared(obj, declared: dict, given: dict, error: type[Exception] = TypeError) -> None:
+    """Set each keyword of ``declared`` (name -> default) on ``obj``, from ``given`` or its default;
+    an unknown or a missing required keyword is refused with ``error`` naming it."""
+    name = type(obj).__name__
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise error(f"{name}() got unexpected keyword(s) {unknown}; it takes {sorted(declared)}")
+    missing = [k for k, default in declared.items() if default is inspect.Parameter.empty and k not in given]
+    if missing:
+        raise error(f"{name}() missing required keyword(s) {missing}")
+    for key, default in declared.items():
+        setattr(obj, key, given.get(key, default))
+
+
 def check_seed(seed) -> None:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
                              or seed >= 2 ** 63):

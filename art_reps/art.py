@@ -22,7 +22,6 @@ Examples:
 """
 from __future__ import annotations
 
-import inspect
 import numbers
 import re
 
@@ -37,7 +36,7 @@ try:
 except ImportError as error:
     raise missing_extra(error, "art") from error
 
-from .adapting import call_seed, check_seed, constructor_signature, own_keywords, seeds_generator
+from .adapting import call_seed, check_seed, constructor_signature, own_keywords, seeds_generator, set_declared
 from .core import IRI_LOSSES, METHODS, Method
 from .core.checks import resolve_layer
 
@@ -108,15 +107,7 @@ class _CoreAttack(EvasionAttack):
 
     def __init__(self, estimator, **params):
         super().__init__(estimator=estimator)
-        declared = self.parameters()
-        unknown = sorted(set(params) - set(declared))
-        if unknown:
-            raise ValueError(f"{type(self).__name__} does not take {unknown}; it takes {sorted(declared)}.")
-        missing = [n for n, d in declared.items() if d is inspect.Parameter.empty and n not in params]
-        if missing:
-            raise ValueError(f"{type(self).__name__} needs {missing}.")
-        for name, default in declared.items():
-            setattr(self, name, params.get(name, default))
+        set_declared(self, self.parameters(), params, ValueError)  # ART's convention: a ValueError
         self._check_params()
         self._seeds = seeds_generator(self.seed)
 
@@ -268,6 +259,7 @@ def attack_class(method: Method, name: str | None = None, doc: str | None = None
     """An ART evasion attack class running ``method`` on ``x`` as its first input.
 
     Examples:
+        >>> import inspect
         >>> from art_reps.core import METHODS
         >>> PGD = attack_class(METHODS["attack"], "PGD")
         >>> list(inspect.signature(PGD).parameters)[:4]

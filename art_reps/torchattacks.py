@@ -23,7 +23,6 @@ Examples:
 """
 from __future__ import annotations
 
-import inspect
 
 import torch
 
@@ -35,7 +34,7 @@ except ImportError as error:
     raise missing_extra(error, "torchattacks") from error
 
 from .core import METHODS, Method
-from .adapting import SEED_RANGE, call_seed, constructor_signature, own_keywords, seeds_generator
+from .adapting import SEED_RANGE, call_seed, constructor_signature, own_keywords, seeds_generator, set_declared
 from .core.checks import resolve_layer
 
 #: torchattacks' name -> the shared loop option it sets (``None``: the method's recipe)
@@ -50,15 +49,7 @@ class _CoreAttack(Attack):
 
     def __init__(self, model: torch.nn.Module, **params):
         super().__init__(type(self).__name__, model)
-        declared = self.parameters()
-        unknown = sorted(set(params) - set(declared))
-        if unknown:
-            raise TypeError(f"{type(self).__name__}() got unexpected keyword(s) {unknown}; it takes {sorted(declared)}")
-        missing = [n for n, d in declared.items() if d is inspect.Parameter.empty and n not in params]
-        if missing:
-            raise TypeError(f"{type(self).__name__}() missing required keyword(s) {missing}")
-        for name, default in declared.items():
-            setattr(self, name, params.get(name, default))
+        set_declared(self, self.parameters(), params)
         if self.norm not in (None, "l2", "linf"):
             raise ValueError(f"norm must be 'l2' or 'linf' (None: the recipe's), got {self.norm!r}")
         resolve_layer(model, self.layer)
@@ -99,6 +90,7 @@ def attack_class(method: Method, name: str | None = None, doc: str | None = None
     """A torchattacks ``Attack`` class running ``method`` on its first input (``method.inputs[0]``).
 
     Examples:
+        >>> import inspect
         >>> from art_reps.core import METHODS
         >>> Inversion = attack_class(METHODS["invert"], "Inversion")
         >>> list(inspect.signature(Inversion).parameters)[:3]

@@ -29,7 +29,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 REPRESENTATION_LAYER = "avgpool"
 STANDARD, ROBUST, JUDGE = "standard", "l2_eps1", "judge"
 # The demo's judge: the mean of two judges that learned no MNIST digit (handwriting from
-# scikit-learn and matplotlib's fonts); the one that passed its controls in the reproduction.
+# scikit-learn and matplotlib's fonts); the one that passed round 4's controls in the reproduction
+# (docs/judging.md says what round 5's stricter controls found).
 DEMO_JUDGE, DEMO_JUDGE_MEMBERS = "glyph_pair", ("glyph_judge", "glyph_mixer")
 
 

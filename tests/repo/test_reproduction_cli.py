@@ -43,8 +43,8 @@ def test_models_rewrites_the_block_of_a_page(tmp_path):
     assert page.read_text() == f"intro\n<!-- models -->\n{models_table()}\n<!-- /models -->\nend\n"
 
 
-def test_the_demo_reports_the_judge_that_passed_its_controls():
-    assert zoo.DEMO_JUDGE in J.validated_judges()
+def test_the_demo_reports_the_judge_that_passed_round_4s_controls():
+    assert zoo.DEMO_JUDGE in J.validated_judges(J.ROUND4.load())
     assert J.ENSEMBLES[zoo.DEMO_JUDGE] == zoo.DEMO_JUDGE_MEMBERS
 
 
