@@ -115,8 +115,11 @@ class _CoreAttack(EvasionAttack):
     def _check_params(self) -> None:
         """ART's convention: every bad parameter is a ``ValueError``, raised at construction."""
         self._check_own_params()
+        # a keyword generate() fills with x is checked as images of x's shape
+        placeholders = {"start": self._to_core(np.zeros((1, *self.estimator.input_shape), np.float32)
+                                               + self._range[0])} if "start" in self.taken else {}
         try:
-            self.method.bind(self.estimator.model, **self._arguments(), **self._options())
+            self.method.bind(self.estimator.model, **self._arguments(), **placeholders, **self._options())
         except (TypeError, ValueError) as e:  # named as this class names them
             message = str(e)
             for art, core in {**self.renamed, **{a: c for a, c in SHARED.items() if a != c}}.items():

@@ -76,7 +76,7 @@ def seeds_interval(values, *, level: float = LEVEL, bounds: tuple[float, float] 
     half = float(t.ppf((1 + level) / 2, len(a) - 1)) * sem
     low, high = mean - half, mean + half
     if bounds is not None:
-        low, high = max(low, bounds[0]), min(high, bounds[1])
+        low, high = max(low, float(bounds[0])), min(high, float(bounds[1]))
     return {"score": mean, "low": low, "high": high, "n": len(a)}
 
 
