@@ -48,7 +48,7 @@ from .template_judge import TemplateJudge
 
 RESULTS = SavedResults("judge_controls.json")  # round 5
 ROUND4 = SavedResults("earlier/judge_controls_round4.json")  # the judges of the studies measured before round 5
-BLOCKS = ("controls", "answers", "transfer")
+BLOCKS = ("verdict", "controls", "answers", "transfer")
 SHARE_MODEL_DATA = ("judge", "judge_mixer")  # trained on the models' own training digits
 NETWORK = ("judge", "judge_mixer", "glyph_judge", "glyph_mixer", "smooth_judge", "glyph_pair", "smooth_pair")
 ENSEMBLES = {zoo.DEMO_JUDGE: zoo.DEMO_JUDGE_MEMBERS}  # the mean of the members' class probabilities
@@ -312,6 +312,32 @@ def transfer_table(results: dict) -> str:
             f"standard model's visualisations lose <= {TRANSFER_LOSS}.\n\n" + "\n".join(rows))
 
 
+def verdict_text(results: dict) -> str:
+    """What the round's table says, sentence by sentence, from the numbers."""
+    rights, rows = results["rights"], results["controls"]
+    passed = [j for j, r in rights.items() if r["decides"]]
+    counted = (*POSITIVE, *NEGATIVE)
+    lines = [f"**{'No judge' if not passed else ', '.join(f'`{j}`' for j in passed)} "
+             f"{'passes' if len(passed) != 1 else 'passes'} round 5's controls.**"]
+    for judge in results["thresholds"]:
+        failed = [c for c in counted if rows[judge][c]["low"] < LOWER_BOUND_AT_LEAST]
+        if failed:
+            worst = min(failed, key=lambda c: rows[judge][c]["score"])
+            lines.append(f"`{judge}` misses {len(failed)} of the {len(counted)} counted controls "
+                         f"({', '.join(failed)}); its lowest is {worst}, {_cell(rows[judge][worst])}.")
+    grey = {j: rows[j]["grey strokes over noise"]["score"] for j in results["thresholds"]}
+    top = max(grey, key=grey.get)
+    trained = {j: rows[j]["inversion style 0.5"]["score"] for j in results["thresholds"]}
+    lines.append(f"Grey strokes over noise, a colouring no judge trained on, are recognised at most "
+                 f"{grey[top]:.2f} (`{top}`); strokes in the colouring the glyph judges trained on (inversion style "
+                 f"0.5, shown, not counted) up to {max(trained.values()):.2f}.")
+    cannot = [j for j in rows if j not in results["thresholds"]]
+    if cannot:
+        lines.append(f"{', '.join(f'`{j}`' for j in cannot)} cannot abstain, so no negative control can pass "
+                     "them.")
+    return " ".join(lines)
+
+
 def render(results: dict) -> dict:
-    return {"controls": controls_table(results), "answers": answers_table(results),
+    return {"verdict": verdict_text(results), "controls": controls_table(results), "answers": answers_table(results),
             "transfer": transfer_table(results)}

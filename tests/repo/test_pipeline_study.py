@@ -138,3 +138,23 @@ def test_full_run_reproduces_the_saved_results(tmp_path):
     for a, b in pairs:
         assert a["n"] == b["n"] and a["score"] == pytest.approx(b["score"], abs=TOLERANCE), (a, b)
     assert [c["holds"] for c in fresh["claims"]] == [c["holds"] for c in saved["claims"]]
+
+
+def test_the_saved_verdicts_are_what_the_saved_numbers_decide():
+    """A stored interval edited to cross zero must change the verdict: the claims are decided again
+    from the saved alignment, effects and probes, and the page's sentence on claim 2 follows."""
+    import copy
+
+    saved = P.RESULTS.load()
+    again = P._claims(saved["alignment"], saved["effects"], saved["claim_keys"], saved["probes"],
+                      saved.get("supervised_probes"))
+    assert [c.get("holds") for c in again] == [c.get("holds") for c in saved["claims"]]
+    edited = copy.deepcopy(saved)
+    pair = next(iter(edited["effects"]["adversarial augmentation"]))
+    for key in edited["claim_keys"]:
+        edited["effects"]["adversarial augmentation"][pair][key]["low"] = -0.01
+    assert P._claims(edited["alignment"], edited["effects"], edited["claim_keys"], edited["probes"],
+                     edited.get("supervised_probes"))[1]["holds"] is False
+    page = " ".join(RESULTS.read_text().split())
+    assert ("Claim 2 holds:" in page) == bool(saved["claims"][1]["holds"])
+    assert ("Claim 2 does not hold" in page) == (saved["claims"][1]["holds"] is False)
