@@ -14,6 +14,8 @@ RESULTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 
 @pytest.fixture(scope="module")
 def saved():
+    if not E.RESULTS.path().exists():  # registered in b0b37a3; measured once, by: python -m reproduction endpoints
+        pytest.skip("the primary endpoint is not measured yet (python -m reproduction endpoints --page docs/results.md)")
     return E.RESULTS.load()
 
 
@@ -48,6 +50,8 @@ def test_the_verdict_follows_the_bounds(saved):
 
 
 def test_a_quick_run_measures_every_row():
+    if not J.RESULTS.path().exists():
+        pytest.skip("the endpoint reads round 5's abstention thresholds, not measured yet")
     results = E.run_endpoints(quick=True, progress=False)
     assert results["targets"] == 20 and set(results["inversion"]) == {*E.SHOWN, "template"}
     for r in results["inversion"].values():
