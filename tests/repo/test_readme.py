@@ -17,6 +17,13 @@ def test_readme_is_at_most_12_kb():
     assert len(README.encode()) <= 12 * 1024
 
 
+def test_the_summary_says_what_round_5_found():
+    from reproduction import judge_controls as J
+
+    passed = J.validated_judges(J.RESULTS.load())
+    assert ("**No judge passes round 5's controls**" in README) == (passed == ())
+
+
 def test_the_summary_is_what_the_saved_results_say():
     saved = reproduce.RESULTS.load()
     (judge,) = saved["reproduce"]["models"]["judges"]  # the one judge that passed its controls
