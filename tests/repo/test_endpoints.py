@@ -15,7 +15,7 @@ RESULTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "results.md"
 @pytest.fixture(scope="module")
 def saved():
     if not E.RESULTS.path().exists():  # registered in b0b37a3; measured once, by: python -m reproduction endpoints
-        pytest.skip("the primary endpoint is not measured yet (python -m reproduction endpoints --page docs/results.md)")
+        pytest.skip("the primary endpoint is not measured yet: python -m reproduction endpoints --page docs/results.md")
     return E.RESULTS.load()
 
 
