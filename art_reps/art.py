@@ -115,11 +115,15 @@ class _CoreAttack(EvasionAttack):
     def _check_params(self) -> None:
         """ART's convention: every bad parameter is a ``ValueError``, raised at construction."""
         self._check_own_params()
-        # a keyword generate() fills with x is checked as images of x's shape
-        placeholders = {"start": self._to_core(np.zeros((1, *self.estimator.input_shape), np.float32)
+        # a keyword generate() fills with x is checked as images of x's shape, as many as any
+        # argument that gives one value per image (a list of labels) has values
+        arguments = self._arguments()
+        count = max((len(v) for v in arguments.values() if not isinstance(v, (str, bytes, dict))
+                     and np.ndim(v) >= 1 and len(v) > 0), default=1)
+        placeholders = {"start": self._to_core(np.zeros((count, *self.estimator.input_shape), np.float32)
                                                + self._range[0])} if "start" in self.taken else {}
         try:
-            self.method.bind(self.estimator.model, **self._arguments(), **placeholders, **self._options())
+            self.method.bind(self.estimator.model, **arguments, **placeholders, **self._options())
         except (TypeError, ValueError) as e:  # named as this class names them
             message = str(e)
             for art, core in {**self.renamed, **{a: c for a, c in SHARED.items() if a != c}}.items():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from art_reps.data import digits_on_textures
-from reproduction.controls import NEGATIVE, POSITIVE, controls
+from reproduction.controls import NEGATIVE, POSITIVE, SHOWN, controls
 from art_reps.data.digits_on_textures import scene_parts, split_sources
 from art_reps.data.glyphs import mnist_glyphs
 from reproduction.glyphs import augment, font_glyphs, render_glyphs, sklearn_glyphs, unseen_glyphs
@@ -23,10 +23,10 @@ def made(test20):
 
 
 def test_every_control_is_one_image_per_target_in_range(made, test20):
-    assert set(made) == set(POSITIVE) | set(NEGATIVE)
+    assert set(made) == set(POSITIVE) | set(SHOWN) | set(NEGATIVE)
     for name, c in made.items():
         assert c.images.shape == test20.images.shape and c.images.min() >= 0 and c.images.max() <= 1, name
-        assert c.positive == (name in POSITIVE) and c.description
+        assert c.positive == (name not in NEGATIVE) and c.description
 
 
 def test_the_scene_behind_each_digit_recomposes_the_image(test20):
