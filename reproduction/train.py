@@ -83,19 +83,26 @@ GRID = tuple(name for name in SPECS if name.startswith(("resnet_", "plain_")))
 # of one image (which share its background); it learned the backgrounds, not the digits.
 SPECS["simclr_one_image"] = dict(_GRID, loss="simclr", temperature=0.5, epochs=20, eps=0.0,
                                  options={"width": 16, "residual": True})
-# Training variance (issue 23): more training seeds of each cell of the grid, the same recipe
-# otherwise (an adversarial SimCLR replicate fine-tunes the non-adversarial replicate of its seed).
-REPLICATE_SEEDS = {"ce": (1, 2), "simclr": (1,)}
-REPLICATES = tuple(f"{cell}_seed{seed}" for cell in GRID for seed in REPLICATE_SEEDS[SPECS[cell]["loss"]])
+# The equal-epochs control of each adversarial SimCLR cell (docs/judging.md, "The pipeline study,
+# fair"): its clean cell fine-tuned as long, with the same recipe, without the attack.
+EQUAL_EPOCHS = tuple(f"{arch}_simclr_more" for arch in ("resnet", "plain"))
+for _name in EQUAL_EPOCHS:
+    SPECS[_name] = {k: v for k, v in SPECS[_name.replace("_more", "_l2")].items() if k != "eps_warmup"}
+    SPECS[_name].update(eps=0.0, init=_name.removesuffix("_more"))
+# Training variance: more training seeds of each cell, the same recipe otherwise (a fine-tuned
+# replicate fine-tunes the replicate of its seed); three runs of every cell.
+REPLICATE_SEEDS = (1, 2)
+REPLICATES = tuple(f"{cell}_seed{seed}" for cell in GRID + EQUAL_EPOCHS for seed in REPLICATE_SEEDS)
 for _name in REPLICATES:
     _cell, _seed = _name.rsplit("_seed", 1)
     SPECS[_name] = dict(SPECS[_cell], seed=int(_seed))
     if "init" in SPECS[_name]:
         SPECS[_name]["init"] += f"_seed{_seed}"
 
-# Registered (docs/judging.md, "Experiments that can test the claims") and not trained yet: no weights
-# ship for them until their training has run.
-PENDING = ("l2_eps3",)
+# Registered (docs/judging.md, "Experiments that can test the claims" and "The pipeline study, fair")
+# and not trained yet: no weights ship for them until their training has run.
+PENDING = ("l2_eps3", *EQUAL_EPOCHS, *(f"{cell}_seed2" for cell in GRID if SPECS[cell]["loss"] == "simclr"),
+           *(f"{cell}_seed{seed}" for cell in EQUAL_EPOCHS for seed in REPLICATE_SEEDS))
 
 
 def runs_of(cell: str) -> tuple[str, ...]:
@@ -253,18 +260,20 @@ def train_one(name: str, out: Path | None = None, *, epochs: int | None = None, 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)}, 'grid' for the pipeline grid "
-                        "or 'replicates' for its other seeds (default: all but the grid and its replicates)")
+    parser.add_argument("names", nargs="*", help=f"models to train, of {list(SPECS)}, 'grid' for the pipeline grid, "
+                        "'replicates' for its other seeds, 'equal-epochs' for its equal-epochs controls "
+                        "(default: all but these)")
     parser.add_argument("--out", type=Path, default=None, help="the folder to write to (default: where the model "
                         "lives: the library's embedded models in art_reps/zoo/weights, the others in "
                         "reproduction/weights)")
     parser.add_argument("--epochs", type=int, default=None, help="override the model's number of epochs")
     args = parser.parse_args(argv)
-    names = [m for n in args.names for m in {"grid": GRID, "replicates": REPLICATES}.get(n, [n])]
+    groups = {"grid": GRID, "replicates": REPLICATES, "equal-epochs": EQUAL_EPOCHS}
+    names = [m for n in args.names for m in groups.get(n, [n])]
     unknown = [n for n in names if n not in SPECS]
     if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(SPECS)} or 'grid'")
-    for name in names or [n for n in SPECS if n not in GRID + REPLICATES]:
+        parser.error(f"unknown model(s) {unknown}; choose from {list(SPECS)} or {list(groups)}")
+    for name in names or [n for n in SPECS if n not in GRID + REPLICATES + EQUAL_EPOCHS]:
         card = train_one(name, args.out, epochs=args.epochs)
         print(json.dumps(card))
 
