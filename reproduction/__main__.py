@@ -4,6 +4,7 @@ checkout of the repository (the library, ``art_reps``, never imports this packag
     python -m reproduction reproduce --page docs/results.md        # Engstrom, Aggarwal, alignment, STIR, metamers
     python -m reproduction judge-controls --page docs/judging.md   # every judge on its controls
     python -m reproduction pipeline-study --page docs/results.md   # Nanda et al.'s training-pipeline grid
+    python -m reproduction pipeline-fair --page docs/results.md    # the same grid made fair (equal epochs)
     python -m reproduction beyond-anchors --page docs/results.md   # MACO, PAG scores, the eps sweep
     python -m reproduction alignment | stir | metamers             # one study alone, printed
     python -m reproduction models --page docs/models.md            # every model's card, as a table
@@ -72,6 +73,12 @@ def _pipeline_study(args) -> int:
 
     return _results_command(args, P, lambda: P.run_pipeline_study(
         quick=args.quick, out=args.out, seed=args.seed, progress=not args.quiet))
+
+
+def _pipeline_fair(args) -> int:
+    from . import pipeline_fair as F
+
+    return _results_command(args, F, lambda: F.run_fair_study(quick=args.quick, progress=not args.quiet))
 
 
 def _alignment(args) -> int:
@@ -187,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
     _add_results_command(sub, "pipeline-study", _pipeline_study, "Nanda et al.'s training-pipeline grid: "
                          "alignment, effects, claims, STIR, accuracy", "art_reps_pipeline_study",
                          "pipeline_study.json", "pipeline-study", device=False)
+    _add_results_command(sub, "pipeline-fair", _pipeline_fair, "the pipeline study made fair (registered in "
+                         "docs/judging.md): equal-epochs controls, three runs a cell, fresh targets",
+                         "art_reps_pipeline_fair", "pipeline_fair.json", "pipeline_fair", device=False)
     _add_iri_study(sub)
     study = sub.add_parser("human-study", help="people as the last judge: build the registered study page and say "
                            "how many participants decide each effect, or turn response files into the verdicts")
