@@ -15,12 +15,15 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def refresh(path: Path, timeout: int = 1200) -> None:
     os.environ["TQDM_DISABLE"] = "1"  # the committed outputs hold results, not progress bars
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
+    for cell in notebook.cells:  # other libraries' notebook bars (tqdm's widget ignores TQDM_DISABLE) hold no result
+        cell["outputs"] = [o for o in cell.get("outputs", []) if WIDGET not in o.get("data", {})]
     nbformat.write(notebook, path)
 
 

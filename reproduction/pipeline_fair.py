@@ -48,6 +48,12 @@ SHOWN_PAIRS = tuple((f"{a}_simclr_l2", f"{a}_simclr") for a in ARCHITECTURES)  #
 def run_fair_study(*, quick: bool = False, progress: bool = True, controls: dict | None = None) -> dict:
     """Measure the registered study (``quick``: one target a class, one seed, 60 steps, the first run
     of each cell); ``controls``: the round-5 table (default: saved) that says which judges decide."""
+    runs = {cell: runs_of(cell) for cell in MODELS}
+    missing = [f"{c}_seed{s}" for c, r in runs.items() for s in (1, 2) if f"{c}_seed{s}" not in r]
+    if missing and not quick:
+        raise RuntimeError(f"the registered study needs three runs of every cell; not trained yet: {missing} "
+                           "(python -m reproduction.train NAME)")
+    runs = {cell: r[:1] for cell, r in runs.items()} if quick else runs
     controls = controls if controls is not None else J.RESULTS.load()
     deciding = J.validated_judges(controls)
     judges = {**J.earlier_judges(), **(J.deciding_judges(results=controls) if deciding else {})}
@@ -56,7 +62,6 @@ def run_fair_study(*, quick: bool = False, progress: bool = True, controls: dict
     index = targets_index(test, 1 if quick else 10, OFFSET)
     targets, others = test[index], other_class(test[index], index.tolist())
     seeds, options = ((0,), {"steps": 60}) if quick else (SEEDS, {})
-    runs = {cell: runs_of(cell)[:1] if quick else runs_of(cell) for cell in MODELS}
     hits, probes = {}, {}
     for cell in bar(MODELS, desc="alignment", show=progress):
         by_run = []

@@ -108,3 +108,9 @@ def test_the_saved_verdicts_are_what_the_saved_numbers_decide():
         edited["differences"]["resnet_ce_l2 vs resnet_ce"][k]["low"] = -0.01
     assert all(v is False for v in F.claims(edited["differences"], edited["probes"], [],
                                             saved["keys"])[0]["information"].values())
+
+
+def test_the_full_study_refuses_to_run_on_fewer_runs_than_registered(monkeypatch):
+    monkeypatch.setattr(F, "runs_of", lambda cell: (cell, f"{cell}_seed1"))
+    with pytest.raises(RuntimeError, match="three runs of every cell.*resnet_ce_seed2"):
+        F.run_fair_study(progress=False)
