@@ -301,3 +301,21 @@ def test_a_labels_csv_written_by_a_spreadsheet_is_read(tmp_path):
     csv = tmp_path / "labels.csv"
     csv.write_text("file,label\nd0.png,3\nd1.png,7\n", encoding="utf-8-sig")
     assert load_items(str(folder), labels=str(csv)).labels.tolist() == [3, 7]
+
+
+def test_a_warning_is_one_line_naming_the_command_not_the_source(monkeypatch, capsys):
+    """A library warning reaches a command-line user as an error does: one line, no install path."""
+    import importlib
+    import warnings
+
+    cli = importlib.import_module("art_reps.cli.main")
+
+    def warns(args):
+        warnings.warn("the feature read exactly 0 at every step", RuntimeWarning)
+        return 0
+
+    monkeypatch.setattr(cli, "_models", warns)
+    assert main(["models"]) == 0
+    err = capsys.readouterr().err
+    assert err == "art-reps models: warning: the feature read exactly 0 at every step\n"
+    assert warnings.showwarning is not None and warnings.showwarning.__module__ == "warnings"  # restored after

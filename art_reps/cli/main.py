@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 
 def _demo(args) -> int:
@@ -278,6 +279,13 @@ def main(argv=None) -> int:
     _add_methods(sub)
     _add_batch(sub)
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():  # a warning in one line, as an error is: no source path, no code line
+        warnings.showwarning = lambda message, *_, **__: print(f"art-reps {args.command}: warning: {message}",
+                                                               file=sys.stderr)
+        return _run(args)
+
+
+def _run(args) -> int:
     import torch
 
     try:
