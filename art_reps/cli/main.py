@@ -282,6 +282,7 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():  # a warning in one line, as an error is: no source path, no code line
         warnings.showwarning = lambda message, *_, **__: print(f"art-reps {args.command}: warning: {message}",
                                                                file=sys.stderr)
+        warnings.simplefilter("ignore", DeprecationWarning)  # for developers (hidden by Python's defaults too)
         return _run(args)
 
 

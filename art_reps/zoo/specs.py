@@ -21,6 +21,7 @@ Examples:
 """
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -102,7 +103,9 @@ def _torchscript(path: Path) -> nn.Module | None:
     with zipfile.ZipFile(path) as archive:
         if not any(n.split("/", 1)[-1].startswith("code/") for n in archive.namelist()):
             return None
-    return torch.jit.load(str(path), map_location="cpu").eval()
+    with warnings.catch_warnings():  # torch's deprecation notice speaks to us, not to whoever passed the file
+        warnings.filterwarnings("ignore", message="`torch.jit.load`", category=FutureWarning)
+        return torch.jit.load(str(path), map_location="cpu").eval()
 
 
 def load_spec(spec: str, *, weights=None, arch: str | None = None, num_classes: int | None = None, mean=None,
