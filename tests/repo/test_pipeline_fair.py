@@ -16,8 +16,7 @@ READS = {"digit": 0.85, "background": 0.3}
 
 
 def _differences(low: float) -> dict:
-    pairs = [*F.DECIDING_PAIRS, *F.SHOWN_PAIRS, *((F.MOST_ALIGNED, c) for c in F.MODELS if c != F.MOST_ALIGNED)]
-    return {f"{a} vs {b}": {k: {"score": low + 0.1, "low": low, "high": low + 0.2} for k in KEYS} for a, b in pairs}
+    return {f"{a} vs {b}": {k: {"score": low + 0.1, "low": low, "high": low + 0.2} for k in KEYS} for a, b in F.PAIRS}
 
 
 def _probes(**changed) -> dict:
