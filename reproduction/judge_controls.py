@@ -50,6 +50,7 @@ RESULTS = SavedResults("judge_controls.json")  # round 5
 ROUND4 = SavedResults("earlier/judge_controls_round4.json")  # the judges of the studies measured before round 5
 BLOCKS = ("verdict", "controls", "answers", "transfer")
 SHARE_MODEL_DATA = ("judge", "judge_mixer")  # trained on the models' own training digits
+QUICK_PER_CLASS = 2  # a quick run's targets per class: a check of the code, never a reported number
 NETWORK = ("judge", "judge_mixer", "glyph_judge", "glyph_mixer", "smooth_judge", "glyph_pair", "smooth_pair")
 ENSEMBLES = {zoo.DEMO_JUDGE: zoo.DEMO_JUDGE_MEMBERS}  # the mean of the members' class probabilities
 SMOOTHED = {"smooth_pair": ("glyph_pair", {"sigma": 0.1, "samples": 32})}  # the vote under the members' training noise
@@ -121,10 +122,11 @@ def _most_frequent(named: torch.Tensor) -> dict:
 
 
 def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
-    """Every judge on every control (see the module docstring); ``quick``: 100 targets."""
+    """Every judge on every control (see the module docstring); ``quick``: :data:`QUICK_PER_CLASS`
+    targets of each class."""
     test = digits_on_textures("test")
     index = torch.arange(len(test)) if not quick else torch.cat(
-        [torch.nonzero(test.labels == c).flatten()[:10] for c in range(10)])
+        [torch.nonzero(test.labels == c).flatten()[:QUICK_PER_CLASS] for c in range(10)])
     targets = test[index]
     judges, template = network_judges(), TemplateJudge()
     tau = thresholds(judges, quick=quick)  # fixed on validation images before any test control is made
@@ -161,8 +163,9 @@ def run_controls(*, quick: bool = False, progress: bool = True) -> dict:
 def run_transfer(judges: dict, targets, *, quick: bool = False) -> dict:
     """judge -> the transfer control (see the module docstring)."""
     test = digits_on_textures("test")
-    later = torch.cat([torch.nonzero(test.labels == c).flatten()[10:10 + (2 if quick else 10)] for c in range(10)])
-    seeds = 2 if quick else TRANSFER_SEEDS
+    later = torch.cat([torch.nonzero(test.labels == c).flatten()[10:10 + (QUICK_PER_CLASS if quick else 10)]
+                       for c in range(10)])
+    seeds = QUICK_PER_CLASS if quick else TRANSFER_SEEDS
     classes = torch.arange(10).repeat_interleave(seeds)
     made = {}
     for kind, name in (("standard", zoo.STANDARD), ("robust", zoo.ROBUST)):

@@ -65,7 +65,8 @@ PROBE_BARS = {"digit": 0.8,
 
 def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int = 0, progress: bool = True) -> dict:
     """Alignment, effects, claims, STIR and accuracy for ``models`` (``quick``: the same code on
-    fewer targets and steps). Writes ``pipeline_iris.png`` (targets, then each model's IRIs) to ``out``."""
+    fewer targets and steps, and at most two training runs a cell). Writes ``pipeline_iris.png``
+    (targets, then each model's IRIs) to ``out``."""
     settings = IRI_SETTINGS["quick" if quick else "full"]
     a, st = settings["alignment"], settings["stir"]
     test = digits_on_textures("test")
@@ -73,7 +74,7 @@ def run_pipeline_study(models=GRID, *, quick: bool = False, out=None, seed: int 
     targets, others = test[index], other_class(test[index], index.tolist())
     judges = verdict_judges()
     claim_keys = [f"{j}: {CRITERION}" for j in judges if j in network_judges(names=judges)]
-    runs = {cell: runs_of(cell) for cell in models}
+    runs = {cell: runs_of(cell)[:2] if quick else runs_of(cell) for cell in models}
     loaded = {name: load_model(name) for cell in models for name in runs[cell]}
     hits, iris = {}, {}
     for cell in bar(models, desc="alignment", show=progress):
