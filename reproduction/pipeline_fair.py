@@ -145,7 +145,31 @@ def fair_table(results: dict) -> str:
              f"class), {results['seeds']} IRI seeds each, every training run of each cell; means over the runs "
              "with a two-level bootstrap interval (targets and runs). Deciding judges: "
              + (", ".join(f"`{j}`" for j in results["deciding"]) or "none passed round 5's controls") + ".")
-    return "\n\n".join([intro, "\n".join(rows), "\n".join(effects), "\n".join(judged)])
+    return "\n\n".join([intro, "\n".join(rows), "\n".join(effects), "\n".join(judged), summary(results)])
+
+
+def summary(results: dict) -> str:
+    """The block's sentences, each number read from ``results``: per shown key, the adversarial
+    augmentation effects against the equal-epochs controls and against the longer-trained clean
+    cells, and where ``MOST_ALIGNED`` stands among the cells."""
+    out = []
+    for k in results["keys"]:
+        def effects(pairs) -> str:
+            return "; ".join(f"`{a}` vs `{b}` {interval_text(results['differences'][f'{a} vs {b}'][k], 2)}"
+                             for a, b in pairs)
+
+        share = {c: results["alignment"][c][k] for c in results["models"]}
+        best = max(share, key=lambda c: share[c]["score"])
+        below = [b for a, b in CLAIM_1_PAIRS if results["differences"][f"{a} vs {b}"][k]["low"] <= 0]
+        out.append(
+            f"Under {k} ({'deciding' if k.split(':')[0] in results['deciding'] else 'information, deciding nothing'}): "
+            f"adversarial augmentation against equal epochs, {effects(DECIDING_PAIRS)}; against the clean cells "
+            f"trained 30 epochs fewer, {effects(SHOWN_PAIRS)}. The largest share is `{best}`'s "
+            f"({interval_text(share[best], 2)}); `{MOST_ALIGNED}` has {interval_text(share[MOST_ALIGNED], 2)}, and "
+            + (f"its difference's lower bound is at or below 0 against {len(below)} of the {len(CLAIM_1_PAIRS)} "
+               f"other cells ({', '.join(f'`{b}`' for b in below)})." if below else
+               f"its difference's lower bound is above 0 against all {len(CLAIM_1_PAIRS)} other cells."))
+    return "\n\n".join(out)
 
 
 def render(results: dict) -> dict:

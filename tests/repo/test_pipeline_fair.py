@@ -63,6 +63,20 @@ def test_the_background_bar_is_the_most_any_supervised_run_reads():
     assert F.claims(_differences(0.05), probes, KEYS, KEYS)[1]["holds"] is True
 
 
+def test_the_summary_sentences_are_read_from_the_numbers():
+    share = {"score": 0.3, "low": 0.2, "high": 0.4}
+    results = {"keys": list(KEYS), "deciding": ["a"], "models": list(F.MODELS), "differences": _differences(0.05),
+               "alignment": {c: dict.fromkeys(KEYS, share) for c in F.MODELS}}
+    results["alignment"]["plain_ce_l2"] = dict.fromkeys(KEYS, {"score": 0.61, "low": 0.5, "high": 0.7})
+    text = F.summary(results)
+    assert "Under a: recognised (deciding)" in text and "Under b: recognised (information, deciding nothing)" in text
+    assert "`resnet_ce_l2` vs `resnet_ce` 0.15 [0.05, 0.25]" in text and "`plain_ce_l2`'s (0.61 [0.50, 0.70])" in text
+    assert text.count(f"above 0 against all {len(F.CLAIM_1_PAIRS)} other cells") == 2
+    results["differences"]["resnet_simclr_l2 vs plain_ce_l2"]["b: recognised"]["low"] = -0.02
+    changed = F.summary(results)
+    assert f"at or below 0 against 1 of the {len(F.CLAIM_1_PAIRS)} other cells (`plain_ce_l2`)" in changed
+
+
 def test_every_model_of_the_registration_is_a_cell_with_three_runs_once_trained():
     from reproduction.train import REPLICATES, SPECS
 
