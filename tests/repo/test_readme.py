@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from art_reps import zoo
-from reproduction import beyond_anchors, pipeline_study, reproduce
+from reproduction import beyond_anchors, pipeline_fair, reproduce
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -37,12 +37,18 @@ def test_the_summary_is_what_the_saved_results_say():
     assert f"{met.count(False)} of the {len(met)} registered targets" in README
     aggarwal = [v[3] for v in reproduce.verdicts(saved) if v[0].startswith("Aggarwal")]
     assert aggarwal == [True] and "Aggarwal et al.'s claim holds" in README
-    claims = [c["holds"] for c in pipeline_study.RESULTS.load()["claims"]]
-    assert claims == [None, True] and "their first claim is not testable here" in README
-    assert "their second holds" in README
-    runs = pipeline_study.RESULTS.load()["runs"]
-    assert all(len(runs[n]) == (3 if "_ce" in n else 2) for n in runs)
-    assert "three training\n  runs of each supervised cell and two of each contrastive one" in README
+    fair = pipeline_fair.RESULTS.load()
+    assert all(len(r) == 3 for r in fair["runs"].values()) and "three runs a cell" in README
+    assert fair["deciding"] == [] and [c["holds"] for c in fair["claims"]] == [None, None]
+    assert "no judge decides it" in README
+    (key,) = fair["keys"]
+    assert key.startswith("glyph_pair") and fair["claims"][0]["information"][key] is True
+    assert "adversarial augmentation raises alignment against every equal-epochs control" in README
+    best = max(fair["models"], key=lambda c: fair["alignment"][c][key]["score"])
+    assert "_ce" in best and "a supervised cell\n  is the most aligned" in README
+    missed = [p for cell, runs in fair["probes"].items() if "_simclr" in cell for p in runs if p["digit"] < 0.8]
+    assert fair["claims"][1]["undecided"].startswith("not testable here") and len(missed) == 2
+    assert "their first claim is not testable here (two contrastive runs read the\n  digit under the 0.8 bar)" in README
     beyond = beyond_anchors.RESULTS.load()
     assert [c["holds"] for c in beyond_anchors.claims(beyond)] == [True, None, None, True, None]
     assert "Srinivas et al.'s three regimes are withdrawn" in README
