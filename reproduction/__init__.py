@@ -7,7 +7,10 @@ judges' training data, the study-only models (``weights/``) and what renders the
 - :mod:`.anchor_experiments`: Engstrom et al. (inversion, manipulation, interpolation) and Aggarwal
   et al. (perceptually aligned gradients), judged independently;
 - :mod:`.iri_study`: Nanda et al.'s IRIs (alignment per loss, STIR) and Feather et al.'s metamers;
-- :mod:`.pipeline_study`: Nanda et al.'s training-pipeline study;
+- :mod:`.pipeline_study`: Nanda et al.'s training-pipeline study; :mod:`.pipeline_fair`: the same
+  made fair (equal epochs, three runs a cell);
+- :mod:`.endpoints`: the primary endpoint registered for round 5; :mod:`.claims`: every claim, one
+  row, from the saved results;
 - :mod:`.beyond_anchors`: MACO, PAG scores and the eps sweep;
 - :mod:`.human_study`: the 2AFC kit for people as judges;
 - :mod:`.judging`, :mod:`.judge_controls`, :mod:`.controls`, :mod:`.glyphs`, :mod:`.template_judge`:

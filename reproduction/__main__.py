@@ -6,6 +6,7 @@ checkout of the repository (the library, ``art_reps``, never imports this packag
     python -m reproduction pipeline-study --page docs/results.md   # Nanda et al.'s training-pipeline grid
     python -m reproduction pipeline-fair --page docs/results.md    # the same grid made fair (equal epochs)
     python -m reproduction beyond-anchors --page docs/results.md   # MACO, PAG scores, the eps sweep
+    python -m reproduction claims --page docs/results.md           # every claim, one row, from the saved results
     python -m reproduction alignment | stir | metamers             # one study alone, printed
     python -m reproduction models --page docs/models.md            # every model's card, as a table
     python -m reproduction.train NAME                              # train a model and write its card
@@ -117,6 +118,17 @@ def _models(args) -> int:
     return 0
 
 
+def _claims(args) -> int:
+    from . import claims, endpoints, pipeline_fair
+    from .pages import update_page
+
+    tables = claims.render(endpoints.RESULTS.load(), pipeline_fair.RESULTS.load())
+    if args.page:
+        update_page(args.page, tables)
+    print(tables["claims"])
+    return 0
+
+
 def _human_study(args) -> int:
     from . import human_study as H
 
@@ -205,6 +217,10 @@ def parser() -> argparse.ArgumentParser:
                        help="participants' response files (JSON, as the page downloads them): print the verdicts")
     study.add_argument("--quiet", action="store_true", help="no progress bars")
     study.set_defaults(func=_human_study)
+    claims = sub.add_parser("claims", help="every claim tested, one row: its primary endpoint, registration, "
+                            "measurement and verdict, from the saved results (measures nothing)")
+    claims.add_argument("--page", default=None, help="rewrite the claims block of this markdown page")
+    claims.set_defaults(func=_claims)
     models = sub.add_parser("models", help="every model's card (embedded and study-only), as a table")
     models.add_argument("--embedded", action="store_true", help="the models the wheel embeds only (as `art-reps "
                         "models` prints them)")
