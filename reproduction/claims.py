@@ -39,13 +39,14 @@ def _verdict(holds, deciding, undecided: str | None = None) -> str:
 def rows(endpoints: dict, fair: dict) -> list[tuple[str, str, str, str]]:
     """(claim, primary endpoint and its registration, what the saved measurement shows, verdict)."""
     inversion = endpoints["inversion"]
-    shown = [k for k in fair["keys"] if k.split(":")[0] not in fair["deciding"]]
+    decided = [F.judge_key(j) for j in fair["deciding"]]
     claim_2, claim_1 = fair["claims"]
     runs = min(len(r) for r in fair["runs"].values())
 
     def pairs(claim) -> str:
-        return "; ".join(f"under {k} (round 4's, information): "
-                         + _bounds(fair["differences"][p][k] for p in claim["pairs"]) for k in shown)
+        role = {k: "deciding" if k in decided else "round 4's, information" for k in fair["keys"]}
+        return "; ".join(f"under {k} ({role[k]}): " + _bounds(fair["differences"][p][k] for p in claim["pairs"])
+                         for k in fair["keys"])
 
     effects = ", ".join(f"{name} >= {share}" for name, share in human_study.EFFECTS.items())
     return [

@@ -47,6 +47,11 @@ CLAIM_1_PAIRS = tuple((MOST_ALIGNED, cell) for cell in MODELS if cell != MOST_AL
 PAIRS = DECIDING_PAIRS + SHOWN_PAIRS + CLAIM_1_PAIRS  # every paired difference the study measures
 
 
+def judge_key(judge: str) -> str:
+    """The key of ``judge``'s shares in the results: ``'glyph_pair: recognised'``."""
+    return f"{judge}: recognised"
+
+
 def run_fair_study(*, quick: bool = False, progress: bool = True, controls: dict | None = None) -> dict:
     """Measure the registered study (``quick``: one target a class, one seed, 60 steps, the first run
     of each cell); ``controls``: the round-5 table (default: saved) that says which judges decide."""
@@ -59,7 +64,7 @@ def run_fair_study(*, quick: bool = False, progress: bool = True, controls: dict
     controls = controls if controls is not None else J.RESULTS.load()
     deciding = J.validated_judges(controls)
     judges = {**J.earlier_judges(), **(J.deciding_judges(results=controls) if deciding else {})}
-    keys = [f"{j}: recognised" for j in judges]
+    keys = [judge_key(j) for j in judges]
     test = digits_on_textures("test")
     index = targets_index(test, 1 if quick else 10, OFFSET)
     targets, others = test[index], other_class(test[index], index.tolist())
@@ -76,7 +81,7 @@ def run_fair_study(*, quick: bool = False, progress: bool = True, controls: dict
         hits[cell] = {k: torch.stack([r[k] for r in by_run]) for k in keys}  # (runs, targets)
     alignment = {c: {k: runs_interval(hits[c][k]) for k in keys} for c in MODELS}
     differences = {f"{a} vs {b}": {k: runs_interval(hits[a][k], hits[b][k]) for k in keys} for a, b in PAIRS}
-    decided_keys = [f"{j}: recognised" for j in deciding]
+    decided_keys = [judge_key(j) for j in deciding]
     return rounded({"quick": quick, "models": list(MODELS), "targets": len(targets), "seeds": len(seeds),
                     "runs": runs, "keys": keys, "deciding": list(deciding), "alignment": alignment,
                     "differences": differences, "probes": probes,
@@ -152,7 +157,7 @@ def summary(results: dict) -> str:
     """The block's sentences, each number read from ``results``: per shown key, the adversarial
     augmentation effects against the equal-epochs controls and against the longer-trained clean
     cells, and where ``MOST_ALIGNED`` stands among the cells."""
-    out = []
+    out, decided = [], [judge_key(j) for j in results["deciding"]]
     for k in results["keys"]:
         def effects(pairs) -> str:
             return "; ".join(f"`{a}` vs `{b}` {interval_text(results['differences'][f'{a} vs {b}'][k], 2)}"
@@ -162,7 +167,7 @@ def summary(results: dict) -> str:
         best = max(share, key=lambda c: share[c]["score"])
         below = [b for a, b in CLAIM_1_PAIRS if results["differences"][f"{a} vs {b}"][k]["low"] <= 0]
         out.append(
-            f"Under {k} ({'deciding' if k.split(':')[0] in results['deciding'] else 'information, deciding nothing'}): "
+            f"Under {k} ({'deciding' if k in decided else 'information, deciding nothing'}): "
             f"adversarial augmentation against equal epochs, {effects(DECIDING_PAIRS)}; against the clean cells "
             f"trained 30 epochs fewer, {effects(SHOWN_PAIRS)}. The largest share is `{best}`'s "
             f"({interval_text(share[best], 2)}); `{MOST_ALIGNED}` has {interval_text(share[MOST_ALIGNED], 2)}, and "

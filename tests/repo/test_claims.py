@@ -62,7 +62,7 @@ def test_each_cited_registration_was_committed_before_its_results(registration, 
     measured = _first_commit(results)
     if not measured or subprocess.run(["git", "cat-file", "-e", registration], cwd=ROOT).returncode:
         pytest.skip("the history is not all here (a shallow clone)")
-    assert registration in C.claims_table(*(E.RESULTS.load(), F.RESULTS.load()))
+    assert registration in C.claims_table(E.RESULTS.load(), F.RESULTS.load())
     assert subprocess.run(["git", "merge-base", "--is-ancestor", registration, measured], cwd=ROOT).returncode == 0
     assert not measured.startswith(registration)
 

@@ -111,7 +111,7 @@ def test_the_saved_verdicts_are_what_the_saved_numbers_decide():
     saved = F.RESULTS.load()
     assert saved["quick"] is False and saved["targets"] == 100 and saved["seeds"] == 3
     assert all(len(r) == 3 for r in saved["runs"].values())
-    decided = [f"{j}: recognised" for j in saved["deciding"]]
+    decided = [F.judge_key(j) for j in saved["deciding"]]
     again = F.claims(saved["differences"], saved["probes"], decided, saved["keys"])
     assert again == saved["claims"]
     edited = copy.deepcopy(saved)
